@@ -1,0 +1,109 @@
+/**
+ * Configuration from environment variables, validated once at start.
+ * Each component declares the variables it reads; a bad value stops the process with a
+ * message naming the variable, what was expected and what was received.
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const url = (fallback: string) => z.url().default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Variables every service reads. */
+export const commonEnv = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  RABBITMQ_URL: url('amqp://guest:guest@127.0.0.1:5672/'),
+  RABBITMQ_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
+  REDIS_URL: url('redis://127.0.0.1:6379/0'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default('wm:'),
+  RESULT_TTL_SECONDS: positiveInt(24 * 3600),
+  JOB_STATE_TTL_SECONDS: positiveInt(7 * 24 * 3600),
+  S3_ENDPOINT: url('http://127.0.0.1:9000'),
+  S3_ACCESS_KEY: z.string().min(1).default('S3RVER'),
+  S3_SECRET_KEY: z.string().min(1).default('S3RVER'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)')
+    .default('watermark'),
+  OPTIMIZER_URL: url('http://127.0.0.1:3001'),
+  OPTIMIZER_TIMEOUT_MS: positiveInt(15_000),
+  SHUTDOWN_GRACE_MS: positiveInt(10_000),
+};
+
+export const apiEnv = z.object({
+  ...commonEnv,
+  PORT: port(3000),
+  HOST: z.string().default('0.0.0.0'),
+  MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
+  MAX_INPUT_PIXELS: positiveInt(100_000_000),
+  UPLOAD_IDLE_TIMEOUT_MS: positiveInt(15_000),
+  PUBLISH_CONFIRM_TIMEOUT_MS: positiveInt(5_000),
+  WEB_ROOT: z.string().default(''),
+});
+
+export const optimizerEnv = z.object({
+  LOG_LEVEL: commonEnv.LOG_LEVEL,
+  SHUTDOWN_GRACE_MS: commonEnv.SHUTDOWN_GRACE_MS,
+  PORT: port(3001),
+  HOST: z.string().default('0.0.0.0'),
+  MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
+  MAX_INPUT_PIXELS: positiveInt(100_000_000),
+  OPTIMIZER_CONCURRENCY: positiveInt(2),
+  OPTIMIZER_MAX_WAITING: z.coerce.number().int().min(0).default(8),
+  RESIZE_MAX_EDGE: positiveInt(2048),
+  OUTPUT_FORMAT: z.enum(['auto', 'jpeg', 'png', 'webp', 'avif']).default('auto'),
+  OUTPUT_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
+  WATERMARK_TEXT: z.string().max(200).default('NWS'),
+  WATERMARK_LOGO_PATH: z.string().default(''),
+  WATERMARK_POSITION: z
+    .enum(['north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest', 'center'])
+    .default('southeast'),
+  WATERMARK_OPACITY: z.coerce.number().min(0).max(1).default(0.5),
+  WATERMARK_MARGIN: z.coerce.number().int().min(0).max(1000).default(24),
+  WATERMARK_TILED: bool(false),
+});
+
+export const workerEnv = z.object({
+  ...commonEnv,
+  PORT: port(3002),
+  HOST: z.string().default('0.0.0.0'),
+  WORKER_PREFETCH: positiveInt(1),
+  MAX_ATTEMPTS: positiveInt(5),
+  RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds, e.g. 1000,5000,30000')
+    .default('1000,5000,30000,120000')
+    .transform((s) => s.split(',').map(Number)),
+  OPTIMIZER_PROBE_INTERVAL_MS: positiveInt(500),
+});
+
+export type ApiConfig = z.infer<typeof apiEnv>;
+export type OptimizerConfig = z.infer<typeof optimizerEnv>;
+export type WorkerConfig = z.infer<typeof workerEnv>;
+export type CommonConfig = Pick<ApiConfig, keyof typeof commonEnv>;
+
+/** Parses `env` with `schema`; empty strings count as unset so `FOO=` falls back to the default. */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    const received = name in cleaned ? JSON.stringify(cleaned[name]) : 'nothing';
+    return `${name}: ${issue.message} (received ${received})`;
+  });
+  throw new ConfigError(problems);
+}

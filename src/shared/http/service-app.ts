@@ -1,0 +1,122 @@
+/**
+ * The express skeleton every service shares: request-duration metric labelled by route template,
+ * /healthz (the process answers), /readyz (its dependencies answer), /metrics, problem+json errors,
+ * and a listen/close pair that drains connections on shutdown.
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import { httpMetrics } from '../metrics.js';
+import { HttpProblem, sendProblem } from './problem.js';
+
+export type ReadinessCheck = () => Promise<Record<string, boolean>>;
+
+export interface ServiceAppOptions {
+  service: string;
+  registry: Registry;
+  logger: Logger;
+  /** Dependencies to report on /readyz; all must be true for 200. */
+  readiness?: ReadinessCheck;
+}
+
+export interface ServiceApp {
+  app: Express;
+  /** Turns /readyz false at once, before shutdown drains the rest. */
+  markNotReady(): void;
+  /** Installs the 404 fallback and error handler; call after the service's own routes. */
+  finish(): void;
+}
+
+export function createServiceApp({ service, registry, logger, readiness }: ServiceAppOptions): ServiceApp {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const { requestDuration } = httpMetrics(registry);
+  let ready = true;
+
+  app.use((req, res, next) => {
+    const end = requestDuration.startTimer();
+    res.once('close', () => {
+      // The route template (never the raw path) keeps label cardinality bounded.
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      end({ service, method: req.method, route, status_code: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const checks = readiness ? await readiness().catch(() => ({ checks: false })) : {};
+    const ok = ready && Object.values(checks).every(Boolean);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', shuttingDown: !ready, checks });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  return {
+    app,
+    markNotReady: () => {
+      ready = false;
+    },
+    finish: () => {
+      app.use((req, _res, next) => {
+        next(new HttpProblem(404, 'not-found', `No route for ${req.method} ${req.path.slice(0, 200)}`));
+      });
+      app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+        if (err instanceof HttpProblem) {
+          sendProblem(res, err);
+          return;
+        }
+        // express.json()/raw parsers report their own status (400 malformed, 413 too large).
+        const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) : 500;
+        if (status >= 400 && status < 500) {
+          sendProblem(res, new HttpProblem(status, 'bad-request', err instanceof Error ? err.message : 'Bad request'));
+          return;
+        }
+        logger.error({ err }, 'unhandled error');
+        sendProblem(res, new HttpProblem(500, 'internal', 'The server failed to handle the request'));
+      });
+    },
+  };
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish within graceMs, then cuts what is left. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function listen(app: Express, port: number, host: string): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('error', reject);
+    server.once('listening', () => {
+      const actual = (server.address() as AddressInfo).port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+      resolve({
+        server,
+        port: actual,
+        url: `http://${shownHost}:${actual}`,
+        close: (graceMs = 5_000) =>
+          new Promise<void>((done) => {
+            const force = setTimeout(() => server.closeAllConnections(), graceMs);
+            force.unref();
+            server.close(() => {
+              clearTimeout(force);
+              done();
+            });
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The metrics contract (DESIGN.md, "Metrics contract") in one place: every name, type and label
+ * that dashboards, alerts and tests rely on is declared here and nowhere else.
+ * Each service builds its own registry so several services can share one process in tests.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export type HttpMetrics = ReturnType<typeof httpMetrics>;
+export function httpMetrics(registry: Registry) {
+  return {
+    requestDuration: new Histogram({
+      name: 'watermark_http_request_duration_seconds',
+      help: 'HTTP request duration by route template',
+      labelNames: ['service', 'method', 'route', 'status_code'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+  };
+}
+
+export type UploadResult = 'optimized' | 'cache_hit' | 'queued' | 'rejected' | 'failed';
+export type OptimizerCaller = 'api' | 'worker';
+export type OptimizerOutcome = 'ok' | 'unavailable' | 'rejected' | 'timeout';
+
+export type OptimizerCallMetrics = ReturnType<typeof optimizerCallMetrics>;
+export function optimizerCallMetrics(registry: Registry) {
+  return {
+    calls: new Counter({
+      name: 'watermark_optimizer_calls_total',
+      help: 'Calls to the optimizer by caller and outcome',
+      labelNames: ['caller', 'outcome'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type ApiMetrics = ReturnType<typeof apiMetrics>;
+export function apiMetrics(registry: Registry) {
+  return {
+    uploads: new Counter({
+      name: 'watermark_uploads_total',
+      help: 'Uploads by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    jobsPublished: new Counter({
+      name: 'watermark_jobs_published_total',
+      help: 'Jobs published to the retry queue and confirmed by the broker',
+      registers: [registry],
+    }),
+    ...optimizerCallMetrics(registry),
+  };
+}
+
+export type OptimizeMetrics = ReturnType<typeof optimizeMetrics>;
+export function optimizeMetrics(registry: Registry) {
+  return {
+    optimizeDuration: new Histogram({
+      name: 'watermark_optimize_duration_seconds',
+      help: 'Time spent decoding, resizing, watermarking and encoding one image',
+      labelNames: ['format'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+  };
+}
+
+export type DeadLetterReason = 'invalid_message' | 'permanent_error' | 'max_attempts';
+
+export type WorkerMetrics = ReturnType<typeof workerMetrics>;
+export function workerMetrics(registry: Registry) {
+  return {
+    acked: new Counter({ name: 'watermark_jobs_acked_total', help: 'Jobs acknowledged', registers: [registry] }),
+    nacked: new Counter({
+      name: 'watermark_jobs_nacked_total',
+      help: 'Deliveries negatively acknowledged',
+      labelNames: ['requeue'] as const,
+      registers: [registry],
+    }),
+    retried: new Counter({
+      name: 'watermark_jobs_retried_total',
+      help: 'Jobs sent to a delay queue for a later attempt',
+      registers: [registry],
+    }),
+    deadLettered: new Counter({
+      name: 'watermark_jobs_dead_lettered_total',
+      help: 'Jobs moved to the dead-letter queue, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    jobDuration: new Histogram({
+      name: 'watermark_job_duration_seconds',
+      help: 'Time from delivery to ack',
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    queueMessages: new Gauge({
+      name: 'watermark_queue_messages',
+      help: 'Messages in a queue by state',
+      labelNames: ['queue', 'state'] as const,
+      registers: [registry],
+    }),
+    ...optimizerCallMetrics(registry),
+  };
+}
