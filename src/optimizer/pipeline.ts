@@ -1,0 +1,146 @@
+/**
+ * The watermark pipeline: one sharp (libvips) pass per image — decode, auto-orient, fit inside the
+ * configured box, composite the mark, encode — behind one function. Input problems surface as
+ * UnprocessableImageError (the caller answers 422 and never retries); anything else propagates.
+ */
+import sharp from 'sharp';
+import { extensionForFormat, mimeForFormat, sniffImageType } from '../shared/image-type.js';
+import { outputSize } from './geometry.js';
+import { prepareLogo } from './logo.js';
+import { buildOverlay, measureText, type MarkParts } from './overlay.js';
+import type { OutputFormatSetting, WatermarkSettings } from './settings.js';
+
+export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'avif';
+
+export interface WatermarkedImage {
+  data: Buffer;
+  format: OutputFormat;
+  contentType: string;
+  ext: string;
+  width: number;
+  height: number;
+}
+
+export interface PipelineOptions {
+  /** Width × height above which the input is refused before any pixel is decoded. */
+  maxInputPixels: number;
+}
+
+/** The input itself is the problem: retrying the same bytes can never succeed. */
+export class UnprocessableImageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnprocessableImageError';
+  }
+}
+
+/** What libvips decodes for us; the sniffed types map onto these, SVG/PDF/other loaders stay out. */
+const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'gif', 'webp', 'heif', 'tiff']);
+
+export async function watermarkImage(
+  input: Buffer,
+  settings: WatermarkSettings,
+  { maxInputPixels }: PipelineOptions,
+): Promise<WatermarkedImage> {
+  if (input.length === 0) throw new UnprocessableImageError('Input is empty');
+  if (!sniffImageType(input)) {
+    throw new UnprocessableImageError('Input is not a supported image type (JPEG, PNG, GIF, WebP, AVIF, HEIC or TIFF)');
+  }
+  const image = sharp(input, {
+    limitInputPixels: maxInputPixels,
+    // 'error' aborts on decode errors, which includes truncated data ('truncated' < 'error'), but not
+    // on mere warnings ('warning'), which many real-world camera and editor files trigger.
+    failOn: 'error',
+    // Animated GIF/WebP and multi-page TIFF: the first frame only. The product is a still, optimized
+    // image (the default output, JPEG, cannot animate) and work stays bounded by one frame.
+    animated: false,
+  });
+  // Header only: no pixel is decoded here; the single decode happens in toBuffer below.
+  const meta = await image.metadata().catch((err: unknown) => {
+    // Reading a header fails only because of the header.
+    throw classifySharpError(err) ?? new UnprocessableImageError('Input cannot be decoded', { cause: err });
+  });
+  if (!meta.format || !DECODABLE_FORMATS.has(meta.format)) {
+    throw new UnprocessableImageError(`Input is not a supported image type (decoded as ${meta.format ?? 'unknown'})`);
+  }
+  if (!meta.width || !meta.height) throw new UnprocessableImageError('Input image has zero width or height');
+
+  const size = outputSize({ width: meta.width, height: meta.height, orientation: meta.orientation, format: meta.format }, settings.maxEdge);
+  const overlay = buildOverlay(size, settings, await markParts(settings));
+  const format = chooseOutputFormat(settings.format, meta.hasAlpha === true);
+
+  let pipeline = image
+    .rotate()
+    .resize(settings.maxEdge, settings.maxEdge, {
+      fit: 'inside',
+      withoutEnlargement: true,
+      // Shrink-on-load leaves at least a factor of two to the lanczos kernel: no moiré on the
+      // product's output, and geometry.ts replays exactly this setting.
+      fastShrinkOnLoad: false,
+    });
+  if (overlay) {
+    pipeline = pipeline.composite([{ input: Buffer.from(overlay.svg), gravity: overlay.gravity, tile: overlay.tile }]);
+    // Compositing adds an alpha channel; an opaque input must not come out as a heavier RGBA file.
+    if (meta.hasAlpha !== true) pipeline = pipeline.removeAlpha();
+  }
+  // Metadata (EXIF, ICC, XMP) is stripped by sharp's default, after conversion to sRGB; we never
+  // call withMetadata/keepExif, so no location or camera data leaks into the output.
+  pipeline = encode(pipeline, format, settings.quality, meta.hasAlpha === true);
+
+  const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch((err: unknown) => {
+    throw classifySharpError(err) ?? err;
+  });
+  return { data, format, contentType: mimeForFormat(format), ext: extensionForFormat(format), width: info.width, height: info.height };
+}
+
+/** 'auto' keeps transparency (PNG) when the input has an alpha channel, otherwise JPEG. */
+export function chooseOutputFormat(setting: OutputFormatSetting, hasAlpha: boolean): OutputFormat {
+  if (setting !== 'auto') return setting;
+  return hasAlpha ? 'png' : 'jpeg';
+}
+
+function encode(pipeline: sharp.Sharp, format: OutputFormat, quality: number, hasAlpha: boolean): sharp.Sharp {
+  switch (format) {
+    case 'jpeg':
+      // JPEG has no alpha: transparent areas become white rather than whatever colour hides under them.
+      return (hasAlpha ? pipeline.flatten({ background: '#ffffff' }) : pipeline).jpeg({ quality, mozjpeg: true });
+    case 'png':
+      return pipeline.png({ compressionLevel: 9 });
+    case 'webp':
+      return pipeline.webp({ quality });
+    case 'avif':
+      return pipeline.avif({ quality });
+  }
+}
+
+async function markParts(settings: WatermarkSettings): Promise<MarkParts> {
+  const [metrics, logo] = await Promise.all([
+    measureText(settings.text),
+    settings.logo ? prepareLogo(settings.logo) : Promise.resolve(undefined),
+  ]);
+  return { ...(metrics ? { text: { value: settings.text, metrics } } : {}), ...(logo ? { logo } : {}) };
+}
+
+/**
+ * Maps libvips/sharp failures that are about the input bytes to UnprocessableImageError; returns
+ * undefined for the rest (out of memory, our own bugs), which must stay 500s.
+ */
+export function classifySharpError(err: unknown): UnprocessableImageError | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const message = err.message;
+  if (/exceeds pixel limit/i.test(message)) return new UnprocessableImageError('Input image exceeds pixel limit', { cause: err });
+  if (/unsupported image format/i.test(message)) {
+    return new UnprocessableImageError('Input is not a supported image type', { cause: err });
+  }
+  if (/input (buffer|file) is empty/i.test(message)) return new UnprocessableImageError('Input is empty', { cause: err });
+  if (/unsupported (codec|feature)/i.test(message)) {
+    // Typically HEIC: libvips as shipped with sharp decodes AVIF but has no HEVC decoder.
+    return new UnprocessableImageError('Input uses a compression this service cannot decode', { cause: err });
+  }
+  const inputProblem =
+    /premature end|truncated|corrupt|end of (stream|file|data)|unexpected end|bad seek|invalid input|not a known file format/i.test(message) ||
+    // Loader errors name the loader: "VipsJpeg: …", "pngload_buffer: …", "heif: …", "gifload_source: …".
+    /^(VipsJpeg|VipsPng|VipsGif|VipsTiff|VipsForeignLoad\w*|\w+load(_buffer|_source)?|heif|tiff2vips|webp|libspng|gif)\b/i.test(message) ||
+    /^Input (buffer|image|file)/i.test(message);
+  return inputProblem ? new UnprocessableImageError('Input is truncated or corrupt', { cause: err }) : undefined;
+}

@@ -1,0 +1,175 @@
+/**
+ * The optimizer service: POST /optimize (multipart field `image`) → the watermarked image, behind an
+ * admission gate that sheds load with 503; GET /settings describes what it applies. Stateless, so
+ * any number of replicas can run behind one Service.
+ */
+import { availableParallelism } from 'node:os';
+import type { Request, Response } from 'express';
+import type { Registry } from 'prom-client';
+import sharp from 'sharp';
+import { loadConfig, optimizerEnv, type OptimizerConfig } from '../shared/config.js';
+import { HttpProblem } from '../shared/http/problem.js';
+import { createServiceApp, listen } from '../shared/http/service-app.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { createRegistry, optimizeMetrics } from '../shared/metrics.js';
+import { AdmissionGate, SaturatedError } from './admission.js';
+import { measureText } from './overlay.js';
+import { UnprocessableImageError, watermarkImage } from './pipeline.js';
+import { settingsFingerprint, settingsFromConfig, type WatermarkSettings } from './settings.js';
+import { readSingleFile } from './upload.js';
+
+export interface RunningOptimizer {
+  url: string;
+  port: number;
+  registry: Registry;
+  settings: WatermarkSettings;
+  fingerprint: string;
+  /** Turns /readyz to 503 so load balancers stop sending work before close() drains. */
+  markNotReady(): void;
+  /** Marks not ready, stops accepting, lets in-flight requests finish within graceMs. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** What GET /settings answers: the settings minus the logo bytes, plus the fingerprint. */
+export interface SettingsView {
+  fingerprint: string;
+  text: string;
+  position: WatermarkSettings['position'];
+  opacity: number;
+  margin: number;
+  tiled: boolean;
+  maxEdge: number;
+  format: WatermarkSettings['format'];
+  quality: number;
+  logo: boolean;
+}
+
+const RETRY_AFTER_SECONDS = 1;
+
+export async function startOptimizer(config: OptimizerConfig, logger: Logger = createLogger('optimizer', config.LOG_LEVEL)): Promise<RunningOptimizer> {
+  configureSharp(config.OPTIMIZER_CONCURRENCY);
+  const settings = await settingsFromConfig(config);
+  const fingerprint = settingsFingerprint(settings);
+  // Measuring the text now spares the first request, and reports a machine without fonts at start.
+  if (settings.text.trim() !== '' && !(await measureText(settings.text))) {
+    logger.warn({ text: settings.text }, 'the watermark text renders nothing: are fonts installed (e.g. fonts-dejavu-core)?');
+  }
+  const registry = createRegistry('optimizer');
+  const { optimizeDuration } = optimizeMetrics(registry);
+  const gate = new AdmissionGate({ concurrency: config.OPTIMIZER_CONCURRENCY, maxWaiting: config.OPTIMIZER_MAX_WAITING });
+  const service = createServiceApp({ service: 'optimizer', registry, logger });
+  const { app } = service;
+
+  const settingsView: SettingsView = {
+    fingerprint,
+    text: settings.text,
+    position: settings.position,
+    opacity: settings.opacity,
+    margin: settings.margin,
+    tiled: settings.tiled,
+    maxEdge: settings.maxEdge,
+    format: settings.format,
+    quality: settings.quality,
+    logo: settings.logo !== undefined,
+  };
+
+  app.get('/settings', (_req, res) => {
+    res.json(settingsView);
+  });
+
+  app.post('/optimize', async (req: Request, res: Response) => {
+    try {
+      const input = await readSingleFile(req, {
+        fieldName: 'image',
+        maxBytes: config.MAX_UPLOAD_BYTES,
+        // Refuse as soon as the file starts when already full: no point receiving megabytes to drop them.
+        onFileStart: () => {
+          if (gate.saturated) throw new SaturatedError();
+        },
+      });
+      // The real admission: the upload is in memory, CPU work is what the gate bounds.
+      const image = await gate.tryRun(async () => {
+        const stopTimer = optimizeDuration.startTimer();
+        const result = await watermarkImage(input, settings, { maxInputPixels: config.MAX_INPUT_PIXELS });
+        stopTimer({ format: result.format });
+        return result;
+      });
+      res
+        .status(200)
+        .type(image.contentType)
+        .set({
+          'X-Watermark-Fingerprint': fingerprint,
+          'X-Image-Width': String(image.width),
+          'X-Image-Height': String(image.height),
+          'Cache-Control': 'no-store',
+        })
+        .send(image.data);
+    } catch (err) {
+      throw toHttpProblem(err, logger);
+    }
+  });
+
+  service.finish();
+  const server = await listen(app, config.PORT, config.HOST);
+  return {
+    url: server.url,
+    port: server.port,
+    registry,
+    settings,
+    fingerprint,
+    markNotReady: service.markNotReady,
+    close: async (graceMs?: number) => {
+      service.markNotReady();
+      await server.close(graceMs);
+    },
+  };
+}
+
+function toHttpProblem(err: unknown, logger: Logger): unknown {
+  if (err instanceof HttpProblem) return err;
+  if (err instanceof SaturatedError) return new HttpProblem(503, 'saturated', err.message, {}, RETRY_AFTER_SECONDS);
+  if (err instanceof UnprocessableImageError) {
+    logger.info({ reason: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'unprocessable image');
+    return new HttpProblem(422, 'unprocessable-image', err.message);
+  }
+  return err;
+}
+
+/**
+ * libvips threads per image × OPTIMIZER_CONCURRENCY images ≈ the cores we have: on 2 cores with 2
+ * concurrent requests that is one thread each, so parallel requests never oversubscribe the CPU and
+ * a lone request on a 1-concurrency optimizer still uses both cores. The operation cache is off:
+ * every input is new bytes, caching only holds memory. (sharp runs on libuv's pool, 4 threads by
+ * default: OPTIMIZER_CONCURRENCY above 4 needs UV_THREADPOOL_SIZE raised before start.)
+ */
+function configureSharp(concurrentImages: number): void {
+  sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / concurrentImages)));
+  sharp.cache(false);
+}
+
+/** CLI entry (`nws-watermark optimizer`): configuration from the environment, clean stop on SIGTERM/SIGINT. */
+export async function runOptimizer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(optimizerEnv, env);
+  const logger = createLogger('optimizer', config.LOG_LEVEL);
+  const optimizer = await startOptimizer(config, logger);
+  logger.info({ url: optimizer.url, fingerprint: optimizer.fingerprint }, `optimizer listening on ${optimizer.url}`);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
+    optimizer.markNotReady();
+    optimizer
+      .close(config.SHUTDOWN_GRACE_MS)
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
