@@ -1,0 +1,122 @@
+/**
+ * One AMQP connection that heals itself. Users register `onConnect` set-ups (open channels,
+ * declare topology, start consumers); they run again on every reconnection, so a broker restart
+ * needs no restart of ours. The broker's `blocked` notification is surfaced so publishers can
+ * refuse work (503) instead of hanging on a broker that stopped reading.
+ */
+import amqp, { type ChannelModel } from 'amqplib';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../logger.js';
+
+export type ConnectionSetup = (connection: ChannelModel) => Promise<void>;
+
+export interface BrokerConnectionOptions {
+  url: string;
+  name: string;
+  logger: Logger;
+  /** Delays between reconnection attempts, the last one repeated. */
+  reconnectDelaysMs?: readonly number[];
+}
+
+export class BrokerConnection extends EventEmitter {
+  private connection: ChannelModel | undefined;
+  private readonly setups: ConnectionSetup[] = [];
+  private closing = false;
+  private blockedReason: string | undefined;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private connecting: Promise<void> | undefined;
+
+  constructor(private readonly options: BrokerConnectionOptions) {
+    super();
+  }
+
+  get isConnected(): boolean {
+    return this.connection !== undefined;
+  }
+
+  /** Why the broker stopped accepting publishes (e.g. low memory), or undefined. */
+  get blocked(): string | undefined {
+    return this.blockedReason;
+  }
+
+  /** Registers a set-up; runs now if connected, and after every reconnection. */
+  async onConnect(setup: ConnectionSetup): Promise<void> {
+    this.setups.push(setup);
+    if (this.connection) await setup(this.connection);
+  }
+
+  /** Connects, retrying until it succeeds or `close` is called. Resolves on the first success. */
+  start(): Promise<void> {
+    this.connecting ??= new Promise<void>((resolve) => {
+      this.once('connected', () => resolve());
+      void this.connect();
+    });
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.close().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closing) return;
+    const { logger, url, name } = this.options;
+    try {
+      const connection = await amqp.connect(url, { clientProperties: { connection_name: name } });
+      connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'broker connection error'));
+      connection.on('blocked', (reason: string) => {
+        this.blockedReason = reason || 'blocked';
+        logger.warn({ reason }, 'broker blocked publishing');
+      });
+      connection.on('unblocked', () => {
+        this.blockedReason = undefined;
+        logger.info('broker unblocked publishing');
+      });
+      connection.on('close', () => this.handleClose(connection));
+      this.connection = connection;
+      for (const setup of this.setups) await setup(connection);
+      this.attempt = 0;
+      logger.info({ broker: redactUrl(url) }, 'broker connected');
+      this.emit('connected', connection);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, attempt: this.attempt }, 'broker connection failed; retrying');
+      const failed = this.connection;
+      this.connection = undefined;
+      await failed?.close().catch(() => undefined);
+      this.scheduleReconnect();
+    }
+  }
+
+  private handleClose(connection: ChannelModel): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.blockedReason = undefined;
+    this.emit('disconnected');
+    if (this.closing) return;
+    this.options.logger.warn('broker connection lost; reconnecting');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing) return;
+    const delays = this.options.reconnectDelaysMs ?? [100, 250, 500, 1000, 2000];
+    const delay = delays[Math.min(this.attempt, delays.length - 1)] ?? 1000;
+    this.attempt += 1;
+    this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

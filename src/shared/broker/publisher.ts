@@ -1,0 +1,102 @@
+/**
+ * Publishing with publisher confirms and `mandatory`: `publish` resolves only once the broker has
+ * taken responsibility for the message (routed to a queue and confirmed); it rejects when the broker
+ * refuses it, cannot route it, is blocked, is unreachable, or does not confirm in time.
+ * Callers turn a rejection into "nothing was accepted" (the api's 503).
+ */
+import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { BrokerConnection } from './connection.js';
+
+export class PublishError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PublishError';
+  }
+}
+
+const PUBLISH_ID_HEADER = 'x-publish-id';
+
+export class ConfirmPublisher {
+  private channel: ConfirmChannel | undefined;
+  private readonly returned = new Set<string>();
+
+  constructor(
+    private readonly broker: BrokerConnection,
+    private readonly logger: Logger,
+    private readonly setupChannel: (channel: ConfirmChannel) => Promise<void> = async () => undefined,
+  ) {}
+
+  /** Opens the confirm channel on every (re)connection. */
+  async attach(): Promise<void> {
+    await this.broker.onConnect((connection) => this.open(connection));
+  }
+
+  get ready(): boolean {
+    return this.channel !== undefined && this.broker.blocked === undefined;
+  }
+
+  async publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish, timeoutMs: number): Promise<void> {
+    const channel = this.channel;
+    if (!channel) throw new PublishError('broker is not connected');
+    const blocked = this.broker.blocked;
+    if (blocked) throw new PublishError(`broker is blocking publishers (${blocked})`);
+    const publishId = randomUUID();
+    const headers = { ...(options.headers as Record<string, unknown> | undefined), [PUBLISH_ID_HEADER]: publishId };
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        settle(new PublishError(`broker did not confirm within ${timeoutMs} ms`));
+      }, timeoutMs);
+      let settled = false;
+      const settle = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        channel.off('close', onClose);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onClose = () => settle(new PublishError('broker channel closed before confirming'));
+      channel.once('close', onClose);
+      try {
+        channel.publish(exchange, routingKey, body, { mandatory: true, ...options, headers }, (err) => {
+          // basic.return always arrives before the confirm of the same message on one channel.
+          if (this.returned.delete(publishId)) settle(new PublishError(`no queue is bound for ${exchange || '(default)'} ${routingKey}`));
+          else if (err) settle(new PublishError('broker refused the message (nack)'));
+          else settle();
+        });
+      } catch (err) {
+        settle(new PublishError(`publish failed: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  private async open(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'publisher channel error'));
+    channel.on('return', (message: { properties: { headers?: Record<string, unknown> } }) => {
+      const id = message.properties.headers?.[PUBLISH_ID_HEADER];
+      if (typeof id === 'string') this.returned.add(id);
+    });
+    channel.on('close', () => {
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      // A channel-level error closes only the channel; reopen it while the connection lives.
+      setTimeout(() => {
+        void this.reopen(connection);
+      }, 200).unref();
+    });
+    await this.setupChannel(channel);
+    this.channel = channel;
+  }
+
+  private async reopen(connection: ChannelModel): Promise<void> {
+    if (this.channel || !this.broker.isConnected) return;
+    try {
+      await this.open(connection);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not reopen publisher channel');
+    }
+  }
+}

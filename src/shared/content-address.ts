@@ -1,0 +1,44 @@
+/** Content addressing: an image's id is the SHA-256 of its bytes, and object keys derive from it. */
+import { createHash } from 'node:crypto';
+
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+const EXT_PATTERN = /^[a-z0-9]{2,5}$/;
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function isImageHash(value: unknown): value is string {
+  return typeof value === 'string' && HASH_PATTERN.test(value);
+}
+
+export function originalKey(hash: string, ext: string): string {
+  return `original/${hash}.${ext}`;
+}
+
+export function watermarkedKey(hash: string, ext: string): string {
+  return `watermarked/${hash}.${ext}`;
+}
+
+/** Where the worker records a job that failed for good, so its status survives a Redis loss. */
+export function failureRecordKey(hash: string): string {
+  return `failed/${hash}.json`;
+}
+
+/** Parses `original/<hash>.<ext>`; anything else (other prefixes, `..`, extra segments) is refused. */
+export function parseOriginalKey(key: string): { hash: string; ext: string } | undefined {
+  const match = /^original\/([0-9a-f]{64})\.([a-z0-9]{2,5})$/.exec(key);
+  if (!match || !EXT_PATTERN.test(match[2]!)) return undefined;
+  return { hash: match[1]!, ext: match[2]! };
+}
+
+/**
+ * A filename safe to log, store as metadata and echo in JSON: no path, no control characters,
+ * at most 255 characters. The id never derives from it.
+ */
+export function sanitizeFilename(name: string | undefined): string {
+  const base = (name ?? '').split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const cleaned = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').replace(/^\.+/, '').trim();
+  return cleaned.slice(0, 255) || 'upload';
+}

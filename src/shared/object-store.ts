@@ -1,0 +1,175 @@
+/**
+ * The object store (MinIO in the chart, s3rver locally, any S3 elsewhere): the system of record
+ * for originals and results. S3-generic on purpose: only plain object calls, path-style addressing.
+ */
+import { Client } from 'minio';
+import { Agent } from 'node:http';
+import type { Readable } from 'node:stream';
+import { watermarkedKey } from './content-address.js';
+
+export interface ObjectStoreOptions {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  bucket: string;
+  /** Per-request socket timeout, so a hung store fails a request instead of holding it. */
+  timeoutMs?: number;
+}
+
+/** The object does not exist: permanent for whoever asked for it. */
+export class ObjectNotFoundError extends Error {
+  constructor(key: string) {
+    super(`object ${key} not found`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+/** The store could not answer: transient, try again later. */
+export class ObjectStoreUnavailableError extends Error {
+  constructor(operation: string, cause: unknown) {
+    super(`object store unavailable during ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ObjectStoreUnavailableError';
+  }
+}
+
+export interface StoredResult {
+  key: string;
+  data: Buffer;
+  contentType: string;
+  fingerprint: string | undefined;
+}
+
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && NOT_FOUND_CODES.has(String(err.code));
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export class ObjectStore {
+  private readonly client: Client;
+  readonly bucket: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: ObjectStoreOptions) {
+    const url = new URL(options.endpoint);
+    const useSSL = url.protocol === 'https:';
+    this.client = new Client({
+      endPoint: url.hostname,
+      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: options.accessKey,
+      secretKey: options.secretKey,
+      region: options.region,
+      pathStyle: true,
+      ...(useSSL ? {} : { transportAgent: new Agent({ keepAlive: true, maxSockets: 64 }) }),
+    });
+    this.bucket = options.bucket;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** The S3 client has no request deadline of its own; a hung store must fail the call, not hold it. */
+  private deadline<T>(operation: string, call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${operation} timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  async ensureBucket(region: string): Promise<void> {
+    const exists = await this.client.bucketExists(this.bucket);
+    if (!exists) {
+      await this.client.makeBucket(this.bucket, region).catch(async (err: unknown) => {
+        // Another replica may have created it between the two calls.
+        if (!(await this.client.bucketExists(this.bucket))) throw err;
+      });
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return await this.deadline('ping', this.client.bucketExists(this.bucket));
+    } catch {
+      return false;
+    }
+  }
+
+  async put(key: string, data: Buffer, contentType: string, metadata: Record<string, string> = {}): Promise<void> {
+    try {
+      await this.deadline(`put ${key}`, this.client.putObject(this.bucket, key, data, data.length, { 'Content-Type': contentType, ...metadata }));
+    } catch (err) {
+      throw new ObjectStoreUnavailableError(`put ${key}`, err);
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    try {
+      return await this.deadline(`get ${key}`, this.client.getObject(this.bucket, key).then(readAll));
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(key);
+      throw new ObjectStoreUnavailableError(`get ${key}`, err);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.deadline(`stat ${key}`, this.client.statObject(this.bucket, key));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw new ObjectStoreUnavailableError(`stat ${key}`, err);
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    try {
+      await this.deadline(`remove ${key}`, this.client.removeObject(this.bucket, key));
+    } catch (err) {
+      if (!isNotFound(err)) throw new ObjectStoreUnavailableError(`remove ${key}`, err);
+    }
+  }
+
+  /** Keys under a prefix (at most `limit`). */
+  async list(prefix: string, limit = 10): Promise<string[]> {
+    try {
+      const page = await this.deadline(`list ${prefix}`, this.client.listObjectsV2Query(this.bucket, prefix, '', '', limit, ''));
+      return page.objects.map((o) => o.name).filter((name): name is string => typeof name === 'string');
+    } catch (err) {
+      throw new ObjectStoreUnavailableError(`list ${prefix}`, err);
+    }
+  }
+
+  async putResult(hash: string, ext: string, data: Buffer, contentType: string, fingerprint: string): Promise<string> {
+    const key = watermarkedKey(hash, ext);
+    await this.put(key, data, contentType, { 'x-amz-meta-fingerprint': fingerprint });
+    return key;
+  }
+
+  /** The finished result for `hash`, whatever its output format, or undefined. */
+  async findResult(hash: string): Promise<StoredResult | undefined> {
+    const [key] = await this.list(`watermarked/${hash}.`, 1);
+    if (!key) return undefined;
+    try {
+      const stat = await this.deadline(`stat ${key}`, this.client.statObject(this.bucket, key));
+      const meta = stat.metaData as Record<string, string | undefined>;
+      const data = await this.get(key);
+      return {
+        key,
+        data,
+        contentType: meta['content-type'] ?? 'application/octet-stream',
+        fingerprint: meta.fingerprint,
+      };
+    } catch (err) {
+      if (isNotFound(err) || err instanceof ObjectNotFoundError) return undefined;
+      if (err instanceof ObjectStoreUnavailableError) throw err;
+      throw new ObjectStoreUnavailableError(`read ${key}`, err);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * HTTP client of the optimizer, shared by the api and the worker. It never throws for the
+ * optimizer's own failures: every call ends in one outcome of the metrics contract, and callers
+ * decide (the api falls back to the queue, the worker retries or dead-letters).
+ */
+import { Agent, fetch as undiciFetch, FormData } from 'undici';
+import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
+
+export type OptimizeResult =
+  | { outcome: 'ok'; data: Buffer; contentType: string; fingerprint: string }
+  /** The optimizer judged the image itself bad (422/413/400): permanent, never retried. */
+  | { outcome: 'rejected'; status: number; detail: string }
+  /** Refused, reset, 503-saturated or another 5xx (`status` set when it answered at all). */
+  | { outcome: 'unavailable'; detail: string; status?: number }
+  | { outcome: 'timeout'; detail: string };
+
+export interface OptimizerClientOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  caller: OptimizerCaller;
+  metrics?: OptimizerCallMetrics;
+}
+
+export class OptimizerClient {
+  // Keep-alive: one TCP connection reused across calls instead of a handshake per image.
+  private readonly dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
+
+  constructor(private readonly options: OptimizerClientOptions) {}
+
+  async optimize(image: Buffer, filename: string, contentType: string): Promise<OptimizeResult> {
+    const result = await this.call(image, filename, contentType);
+    this.options.metrics?.calls.inc({ caller: this.options.caller, outcome: result.outcome });
+    return result;
+  }
+
+  /** True when the optimizer answers its readiness probe within a short deadline. */
+  async isReady(timeoutMs = 1_000): Promise<boolean> {
+    try {
+      const res = await undiciFetch(new URL('/readyz', this.options.baseUrl), {
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The fingerprint of the optimizer's current watermark settings, or undefined when it is down. */
+  async fetchFingerprint(timeoutMs = 1_000): Promise<string | undefined> {
+    try {
+      const res = await undiciFetch(new URL('/settings', this.options.baseUrl), {
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!res.ok) return undefined;
+      const body = (await res.json()) as { fingerprint?: unknown };
+      return typeof body.fingerprint === 'string' ? body.fingerprint : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async call(image: Buffer, filename: string, contentType: string): Promise<OptimizeResult> {
+    const form = new FormData();
+    form.set('image', new Blob([image as Uint8Array<ArrayBuffer>], { type: contentType }), filename);
+    let res;
+    try {
+      res = await undiciFetch(new URL('/optimize', this.options.baseUrl), {
+        method: 'POST',
+        body: form,
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (err) {
+      return classifyNetworkError(err, this.options.timeoutMs);
+    }
+    try {
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status === 200) {
+        return {
+          outcome: 'ok',
+          data: body,
+          contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+          fingerprint: res.headers.get('x-watermark-fingerprint') ?? 'unknown',
+        };
+      }
+      const detail = problemDetail(body) ?? `optimizer answered ${res.status}`;
+      if (res.status === 422 || res.status === 413 || res.status === 400 || res.status === 415) {
+        return { outcome: 'rejected', status: res.status, detail };
+      }
+      return { outcome: 'unavailable', detail, status: res.status };
+    } catch (err) {
+      return classifyNetworkError(err, this.options.timeoutMs);
+    }
+  }
+}
+
+function classifyNetworkError(err: unknown, timeoutMs: number): OptimizeResult {
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return { outcome: 'timeout', detail: `optimizer did not answer within ${timeoutMs} ms` };
+  }
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : '';
+  return { outcome: 'unavailable', detail: `optimizer unreachable: ${cause || (err as Error).message}` };
+}
+
+function problemDetail(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { detail?: unknown };
+    return typeof parsed.detail === 'string' ? parsed.detail : undefined;
+  } catch {
+    return undefined;
+  }
+}
