@@ -1,0 +1,62 @@
+/**
+ * Fans job events from the `watermark.events` exchange out to the browsers following a hash.
+ * Each api replica binds its own exclusive, auto-deleted queue, so every replica sees every event.
+ */
+import type { ChannelModel } from 'amqplib';
+import type { BrokerConnection } from '../shared/broker/connection.js';
+import { parseJobEvent } from '../shared/broker/job-events.js';
+import { EVENTS_EXCHANGE } from '../shared/broker/topology.js';
+import type { JobEvent } from '../shared/job.js';
+import type { Logger } from '../shared/logger.js';
+
+export type JobEventListener = (event: JobEvent) => void;
+
+export class EventsHub {
+  private readonly listeners = new Map<string, Set<JobEventListener>>();
+
+  constructor(
+    private readonly broker: BrokerConnection,
+    private readonly logger: Logger,
+  ) {}
+
+  async attach(): Promise<void> {
+    await this.broker.onConnect((connection) => this.bind(connection));
+  }
+
+  subscribe(hash: string, listener: JobEventListener): () => void {
+    let set = this.listeners.get(hash);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(hash, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(hash);
+    };
+  }
+
+  get subscriberCount(): number {
+    let count = 0;
+    for (const set of this.listeners.values()) count += set.size;
+    return count;
+  }
+
+  private async bind(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createChannel();
+    channel.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'events channel error'));
+    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'job.*');
+    await channel.consume(
+      queue,
+      (message) => {
+        if (!message) return;
+        const event = parseJobEvent(message.content);
+        if (!event) return;
+        for (const listener of this.listeners.get(event.hash) ?? []) listener(event);
+      },
+      { noAck: true },
+    );
+  }
+}

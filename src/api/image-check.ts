@@ -1,0 +1,34 @@
+/**
+ * Admission of an uploaded file as an image, before anything is stored: the type comes from the
+ * bytes (never the filename or the declared type), and the header must decode within the pixel
+ * limit, so a pixel bomb is refused even when it would only have been queued.
+ */
+import sharp from 'sharp';
+import { HttpProblem } from '../shared/http/problem.js';
+import { SNIFF_BYTES, sniffImageType, type ImageType } from '../shared/image-type.js';
+
+export async function admitImage(data: Buffer, maxInputPixels: number): Promise<ImageType> {
+  const type = sniffImageType(data.subarray(0, SNIFF_BYTES));
+  // HEIC needs an HEVC decoder that sharp's bundled libvips does not ship: refuse it up front
+  // rather than accept a job that can only fail.
+  if (!type || type.format === 'heic') {
+    throw new HttpProblem(415, 'unsupported-type', 'The file is not a supported image (JPEG, PNG, WebP, AVIF, GIF or TIFF)');
+  }
+  let width: number | undefined;
+  let height: number | undefined;
+  try {
+    // Reads the header only; the decode itself happens in the optimizer.
+    ({ width, height } = await sharp(data, { limitInputPixels: false }).metadata());
+  } catch (err) {
+    throw new HttpProblem(422, 'undecodable', `The ${type.format} image cannot be decoded: ${(err as Error).message}`);
+  }
+  if (!width || !height) throw new HttpProblem(422, 'undecodable', 'The image declares no dimensions');
+  if (width * height > maxInputPixels) {
+    throw new HttpProblem(422, 'too-many-pixels', `The image has ${width}x${height} pixels, more than the limit of ${maxInputPixels}`, {
+      width,
+      height,
+      maxInputPixels,
+    });
+  }
+  return type;
+}

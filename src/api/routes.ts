@@ -1,0 +1,154 @@
+/**
+ * The api's HTTP routes (HTTP contract in DESIGN.md). Handlers only translate between HTTP and the
+ * use cases: the upload service, job status, stored images and job events.
+ */
+import type { Express, Request, Response } from 'express';
+import type { ApiConfig } from '../shared/config.js';
+import type { JobStateStore, ResultCache } from '../shared/cache.js';
+import { isImageHash } from '../shared/content-address.js';
+import { HttpProblem, sendProblem } from '../shared/http/problem.js';
+import type { ObjectStore } from '../shared/object-store.js';
+import type { EventsHub } from './events-hub.js';
+import type { FingerprintTracker } from './fingerprint.js';
+import { isFinal, readJobStatus, type JobStatusView } from './job-status.js';
+import { readUpload } from './multipart.js';
+import type { UploadService } from './upload-service.js';
+
+export interface RouteDependencies {
+  config: Pick<ApiConfig, 'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS'>;
+  uploads: UploadService;
+  jobs: JobStateStore;
+  results: ResultCache;
+  store: ObjectStore;
+  events: EventsHub;
+  fingerprint: FingerprintTracker;
+}
+
+/** How often an open event stream re-reads the status, in case an event was missed during a reconnect. */
+const EVENTS_RECHECK_MS = 2_000;
+const EVENTS_HEARTBEAT_MS = 15_000;
+
+function hashParam(req: Request): string {
+  const hash = req.params.hash;
+  if (!isImageHash(hash)) throw new HttpProblem(400, 'bad-hash', 'The hash must be 64 lowercase hexadecimal characters');
+  return hash;
+}
+
+function notFound(hash: string): HttpProblem {
+  return new HttpProblem(404, 'unknown-image', `No upload is known for ${hash}`);
+}
+
+export function mountRoutes(app: Express, deps: RouteDependencies): void {
+  const { config, uploads, jobs, results, store, events, fingerprint } = deps;
+
+  app.post('/upload', async (req: Request, res: Response) => {
+    try {
+      const upload = await readUpload(req, {
+        fieldName: 'image',
+        maxBytes: config.MAX_UPLOAD_BYTES,
+        idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+      });
+      const outcome = await uploads.handle(upload);
+      if (outcome.kind === 'queued') {
+        res
+          .status(202)
+          .location(`/status/${outcome.hash}`)
+          .json({ jobId: outcome.hash, status: 'pending', statusUrl: `/status/${outcome.hash}` });
+        return;
+      }
+      res
+        .status(200)
+        .type(outcome.contentType)
+        .set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' })
+        .send(outcome.data);
+    } catch (err) {
+      if (err instanceof HttpProblem) {
+        // The body may be unread (413, bad multipart): close instead of draining a hostile sender.
+        if (!req.complete) res.setHeader('Connection', 'close');
+        sendProblem(res, err);
+        return;
+      }
+      throw err;
+    }
+  });
+
+  app.get('/status/:hash', async (req: Request, res: Response) => {
+    const hash = hashParam(req);
+    const status = await readJobStatus(hash, jobs, store).catch(storeDown);
+    if (!status) throw notFound(hash);
+    res.set('Cache-Control', 'no-store').json(status);
+  });
+
+  app.get('/image/:hash', async (req: Request, res: Response) => {
+    const hash = hashParam(req);
+    const current = fingerprint.value;
+    let image = current ? await results.get(hash, current).catch(() => undefined) : undefined;
+    let etagFingerprint = current;
+    if (!image) {
+      const stored = await store.findResult(hash).catch(storeDown);
+      if (!stored) throw notFound(hash);
+      image = { data: stored.data, contentType: stored.contentType };
+      etagFingerprint = stored.fingerprint ?? 'unknown';
+      if (stored.fingerprint) await results.set(hash, stored.fingerprint, image).catch(() => undefined);
+    }
+    const etag = `"${hash.slice(0, 32)}-${(etagFingerprint ?? 'unknown').slice(0, 16)}"`;
+    res.set({ ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable', 'X-Image-Hash': hash });
+    if (req.headers['if-none-match'] === etag) {
+      res.status(304).end();
+      return;
+    }
+    res.type(image.contentType).send(image.data);
+  });
+
+  app.get('/events/:hash', async (req: Request, res: Response) => {
+    const hash = hashParam(req);
+    let last = '';
+    let closed = false;
+    const send = (status: JobStatusView) => {
+      const data = JSON.stringify(status);
+      if (data === last || closed) return;
+      last = data;
+      res.write(`event: status\ndata: ${data}\n\n`);
+      if (isFinal(status)) finish();
+    };
+    const refresh = async () => {
+      const status = await readJobStatus(hash, jobs, store).catch(() => undefined);
+      if (status) send(status);
+    };
+    // Subscribe before the first read so no event falls between the two.
+    const unsubscribe = events.subscribe(hash, () => void refresh());
+    const recheck = setInterval(() => void refresh(), EVENTS_RECHECK_MS);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), EVENTS_HEARTBEAT_MS);
+    function finish(): void {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      clearInterval(recheck);
+      clearInterval(heartbeat);
+      if (res.headersSent) res.end();
+    }
+    req.once('close', finish);
+
+    const first = await readJobStatus(hash, jobs, store).catch((err: unknown) => {
+      finish();
+      return storeDown(err);
+    });
+    if (!first) {
+      finish();
+      throw notFound(hash);
+    }
+    res.status(200).set({
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    res.write('retry: 1000\n\n');
+    send(first);
+  });
+}
+
+function storeDown(err: unknown): never {
+  throw new HttpProblem(503, 'unavailable', `The object store cannot answer right now: ${(err as Error).message}`, {}, 5);
+}

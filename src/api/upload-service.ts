@@ -1,0 +1,163 @@
+/**
+ * The upload use case: from received bytes to a 200 image, a 202 job, or a problem. It wires the
+ * pure decision (upload-decision.ts) to the adapters; every adapter failure has a defined answer,
+ * and a 503 always means nothing was accepted.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ApiConfig } from '../shared/config.js';
+import type { JobStateStore, ResultCache } from '../shared/cache.js';
+import { originalKey } from '../shared/content-address.js';
+import { HttpProblem } from '../shared/http/problem.js';
+import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJob, type RetryJob } from '../shared/job.js';
+import type { Logger } from '../shared/logger.js';
+import type { ApiMetrics } from '../shared/metrics.js';
+import type { ObjectStore } from '../shared/object-store.js';
+import type { OptimizerClient } from '../shared/optimizer-client.js';
+import type { ConfirmPublisher } from '../shared/broker/publisher.js';
+import { publishJobEvent } from '../shared/broker/job-events.js';
+import { RETRY_QUEUE } from '../shared/broker/topology.js';
+import { formatFromMime, extensionForFormat } from '../shared/image-type.js';
+import type { FingerprintTracker } from './fingerprint.js';
+import { admitImage } from './image-check.js';
+import type { ReceivedUpload } from './multipart.js';
+import { afterOptimizing, beforeOptimizing } from './upload-decision.js';
+import { sanitizeFilename } from '../shared/content-address.js';
+
+export type UploadOutcome =
+  | { kind: 'image'; hash: string; data: Buffer; contentType: string; cache: 'HIT' | 'MISS' }
+  | { kind: 'queued'; hash: string };
+
+export interface UploadDependencies {
+  config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS'>;
+  store: ObjectStore;
+  results: ResultCache;
+  jobs: JobStateStore;
+  optimizer: OptimizerClient;
+  publisher: ConfirmPublisher;
+  fingerprint: FingerprintTracker;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+const RETRY_AFTER_SECONDS = 5;
+
+export class UploadService {
+  constructor(private readonly deps: UploadDependencies) {}
+
+  async handle(upload: ReceivedUpload): Promise<UploadOutcome> {
+    const { metrics } = this.deps;
+    try {
+      const outcome = await this.process(upload);
+      metrics.uploads.inc({ result: outcome.kind === 'queued' ? 'queued' : outcome.cache === 'HIT' ? 'cache_hit' : 'optimized' });
+      return outcome;
+    } catch (err) {
+      const status = err instanceof HttpProblem ? err.status : 500;
+      metrics.uploads.inc({ result: status < 500 ? 'rejected' : 'failed' });
+      throw err;
+    }
+  }
+
+  private async process(upload: ReceivedUpload): Promise<UploadOutcome> {
+    const { store, jobs, optimizer, logger } = this.deps;
+    const type = await admitImage(upload.data, this.deps.config.MAX_INPUT_PIXELS);
+    const hash = upload.hash;
+    const log = logger.child({ hash });
+
+    const cached = await this.findResult(hash);
+    const job = await jobs.get(hash).catch(() => undefined);
+    const first = beforeOptimizing({ hasResult: cached !== undefined, job });
+    if (first === 'serve-cached' && cached) return { kind: 'image', hash, ...cached, cache: 'HIT' };
+    if (first === 'already-queued') return { kind: 'queued', hash };
+
+    // Stored before anything else can happen to it: from here on the original is never lost.
+    const key = originalKey(hash, type.ext);
+    let createdOriginal: boolean;
+    try {
+      createdOriginal = !(await store.exists(key));
+      if (createdOriginal) await store.put(key, upload.data, type.mime, { 'x-amz-meta-filename': encodeURIComponent(sanitizeFilename(upload.filename)) });
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'original not stored');
+      throw unavailable('The object store cannot take the original right now; nothing was accepted');
+    }
+
+    const filename = sanitizeFilename(upload.filename);
+    const result = await optimizer.optimize(upload.data, filename, type.mime);
+    switch (afterOptimizing(result)) {
+      case 'serve-result': {
+        if (result.outcome !== 'ok') break;
+        await this.keepResult(hash, result.data, result.contentType, result.fingerprint);
+        return { kind: 'image', hash, data: result.data, contentType: result.contentType, cache: 'MISS' };
+      }
+      case 'reject': {
+        if (createdOriginal) await store.remove(key).catch(() => undefined);
+        const detail = result.outcome === 'rejected' ? result.detail : 'The optimizer rejected the image';
+        throw new HttpProblem(422, 'undecodable', detail);
+      }
+      case 'enqueue':
+        log.info({ reason: 'detail' in result ? result.detail : result.outcome }, 'optimizer unavailable; queueing');
+        return this.enqueue({ hash, original_key: key, filename, content_type: type.mime, enqueued_at: new Date().toISOString() }, createdOriginal);
+    }
+    throw new Error('unreachable upload outcome');
+  }
+
+  /** A finished result for the current settings: Redis first, then the object store (re-warming Redis). */
+  private async findResult(hash: string): Promise<{ data: Buffer; contentType: string } | undefined> {
+    const { results, store, fingerprint, logger } = this.deps;
+    const current = fingerprint.value;
+    if (!current) return undefined;
+    const hit = await results.get(hash, current).catch(() => undefined);
+    if (hit) return hit;
+    const stored = await store.findResult(hash).catch((err: Error) => {
+      logger.warn({ err: err.message }, 'object store lookup failed; treating as a miss');
+      return undefined;
+    });
+    if (!stored || stored.fingerprint !== current) return undefined;
+    await results.set(hash, current, stored).catch(() => undefined);
+    return { data: stored.data, contentType: stored.contentType };
+  }
+
+  private async keepResult(hash: string, data: Buffer, contentType: string, fingerprint: string): Promise<void> {
+    const { store, results, jobs, logger } = this.deps;
+    await this.deps.fingerprint.update(fingerprint);
+    const ext = extensionForFormat(formatFromMime(contentType) ?? 'jpeg');
+    // The caller gets its image even if keeping it fails: the next upload of the same bytes redoes it.
+    await Promise.all([
+      store.putResult(hash, ext, data, contentType, fingerprint).catch((err: Error) => logger.warn({ hash, err: err.message }, 'result not stored')),
+      results.set(hash, fingerprint, { data, contentType }).catch((err: Error) => logger.warn({ hash, err: err.message }, 'result not cached')),
+      jobs.markDone(hash, 0).catch(() => undefined),
+    ]);
+  }
+
+  private async enqueue(job: RetryJob, createdOriginal: boolean): Promise<UploadOutcome> {
+    const { jobs, publisher, metrics, logger, store } = this.deps;
+    const claimed = await jobs.claimPending(job.hash).catch((err: Error) => {
+      // Without Redis there is no de-duplication; a second job for the same bytes is harmless (idempotent worker).
+      logger.warn({ err: err.message }, 'job state unavailable; publishing without de-duplication');
+      return true;
+    });
+    if (!claimed) return { kind: 'queued', hash: job.hash };
+    const correlationId = randomUUID();
+    try {
+      await publisher.publish('', RETRY_QUEUE, encodeJob(job), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: job.hash,
+        timestamp: Math.floor(Date.now() / 1000),
+        headers: { [ATTEMPT_HEADER]: 0, [CORRELATION_HEADER]: correlationId },
+      }, this.deps.config.PUBLISH_CONFIRM_TIMEOUT_MS);
+    } catch (err) {
+      logger.warn({ hash: job.hash, err: (err as Error).message }, 'job not confirmed; answering 503');
+      await jobs.releasePending(job.hash).catch(() => undefined);
+      if (createdOriginal) await store.remove(job.original_key).catch(() => undefined);
+      throw unavailable('The job queue cannot confirm the job right now; nothing was accepted');
+    }
+    metrics.jobsPublished.inc();
+    void publishJobEvent(publisher, { type: 'job.queued', hash: job.hash, attempts: 0 }, logger);
+    return { kind: 'queued', hash: job.hash };
+  }
+}
+
+function unavailable(detail: string): HttpProblem {
+  return new HttpProblem(503, 'unavailable', detail, {}, RETRY_AFTER_SECONDS);
+}
+
