@@ -1,0 +1,243 @@
+/**
+ * The retry worker's AMQP side: consumes `watermark_retry` with manual acks and a small prefetch,
+ * runs each job through the processor, and carries out the retry policy's decision. A message is
+ * acked only after its outcome is safe elsewhere: the result stored, or the job republished to a
+ * delay queue or the DLQ with the broker's confirm. Nothing is acked away silently.
+ */
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { BrokerConnection } from '../shared/broker/connection.js';
+import { publishJobEvent } from '../shared/broker/job-events.js';
+import type { ConfirmPublisher } from '../shared/broker/publisher.js';
+import { DEAD_LETTER_QUEUE, RETRY_QUEUE, delayQueueName } from '../shared/broker/topology.js';
+import type { JobStateStore } from '../shared/cache.js';
+import { failureRecordKey, isImageHash } from '../shared/content-address.js';
+import {
+  ATTEMPT_HEADER,
+  CORRELATION_HEADER,
+  DEAD_LETTER_ERROR_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  attemptsFromHeaders,
+  decodeJob,
+} from '../shared/job.js';
+import type { Logger } from '../shared/logger.js';
+import type { WorkerMetrics } from '../shared/metrics.js';
+import type { ObjectStore } from '../shared/object-store.js';
+import { DependencyGate, type Probe } from './dependency-gate.js';
+import type { JobProcessor } from './job-processor.js';
+import { decide, type Dependency, type JobFailure, type RetryDecision, type RetryPolicy } from './retry-policy.js';
+
+export interface ConsumerOptions {
+  prefetch: number;
+  policy: RetryPolicy;
+  probeIntervalMs: number;
+  confirmTimeoutMs: number;
+}
+
+export interface ConsumerDependencies {
+  broker: BrokerConnection;
+  publisher: ConfirmPublisher;
+  processor: JobProcessor;
+  jobs: JobStateStore;
+  store: ObjectStore;
+  probes: Record<Dependency, Probe>;
+  metrics: WorkerMetrics;
+  logger: Logger;
+}
+
+export class RetryConsumer {
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private stopping = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly gates: Record<Dependency, DependencyGate>;
+  private waitingFor: Dependency | undefined;
+
+  constructor(
+    private readonly deps: ConsumerDependencies,
+    private readonly options: ConsumerOptions,
+  ) {
+    this.gates = {
+      optimizer: new DependencyGate(deps.probes.optimizer, options.probeIntervalMs),
+      'object store': new DependencyGate(deps.probes['object store'], options.probeIntervalMs),
+    };
+  }
+
+  async attach(): Promise<void> {
+    await this.deps.broker.onConnect((connection) => this.open(connection));
+  }
+
+  /** Consuming, or deliberately paused while a dependency is down (both are healthy states). */
+  get ready(): boolean {
+    return this.channel !== undefined && !this.stopping;
+  }
+
+  get pausedFor(): Dependency | undefined {
+    return this.waitingFor;
+  }
+
+  /** Stops taking jobs, lets the ones in hand finish, then returns. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const gate of Object.values(this.gates)) gate.cancel();
+    await this.cancelConsumer();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async open(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createChannel();
+    channel.on('error', (err: Error) => this.deps.logger.warn({ err: err.message }, 'consumer channel error'));
+    channel.on('close', () => {
+      if (this.channel === channel) {
+        this.channel = undefined;
+        this.consumerTag = undefined;
+      }
+    });
+    await channel.prefetch(this.options.prefetch);
+    this.channel = channel;
+    if (!this.waitingFor && !this.stopping) await this.consume();
+  }
+
+  private async consume(): Promise<void> {
+    const channel = this.channel;
+    if (!channel || this.consumerTag || this.stopping) return;
+    const { consumerTag } = await channel.consume(RETRY_QUEUE, (message) => {
+      if (!message) return; // the broker cancelled us (queue deleted); the reconnection re-consumes
+      const work = this.handle(channel, message).catch((err: unknown) => {
+        this.deps.logger.error({ err }, 'unexpected error handling a job; handing it back');
+        this.nack(channel, message, true);
+      });
+      this.inFlight.add(work);
+      void work.finally(() => this.inFlight.delete(work));
+    });
+    this.consumerTag = consumerTag;
+  }
+
+  private async cancelConsumer(): Promise<void> {
+    const { channel, consumerTag } = this;
+    this.consumerTag = undefined;
+    if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+  }
+
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const started = process.hrtime.bigint();
+    const headers = message.properties.headers as Record<string, unknown> | undefined;
+    const attempts = attemptsFromHeaders(headers);
+    const correlationId = typeof headers?.[CORRELATION_HEADER] === 'string' ? headers[CORRELATION_HEADER] : undefined;
+    const decoded = decodeJob(message.content);
+    const hash = decoded.ok ? decoded.job.hash : undefined;
+    const log = this.deps.logger.child({ hash, correlationId, attempts, redelivered: message.fields.redelivered });
+
+    let failure: JobFailure;
+    if (!decoded.ok) {
+      failure = { kind: 'invalid-message', detail: decoded.reason };
+    } else {
+      const result = await this.deps.processor.process(decoded.job, attempts);
+      if (result.kind === 'done') {
+        this.ack(channel, message);
+        this.deps.metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        log.info({ alreadyDone: result.alreadyDone }, 'job done');
+        void publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.job.hash, attempts: attempts + 1 }, log);
+        return;
+      }
+      failure = result.failure;
+    }
+
+    const decision = decide(failure, attempts, this.options.policy);
+    await this.apply(channel, message, decision, hash, log);
+  }
+
+  private async apply(channel: Channel, message: ConsumeMessage, decision: RetryDecision, hash: string | undefined, log: Logger): Promise<void> {
+    const { metrics, jobs, publisher } = this.deps;
+    switch (decision.action) {
+      case 'wait-for-dependency': {
+        log.warn({ dependency: decision.dependency, error: decision.error }, 'dependency down; pausing consumption');
+        this.nack(channel, message, true);
+        await this.pauseFor(decision.dependency);
+        return;
+      }
+      case 'retry-later': {
+        const republished = await this.republish(channel, delayQueueName(decision.delayMs), message, { [ATTEMPT_HEADER]: decision.attempts }, log);
+        if (!republished) return;
+        this.ack(channel, message);
+        metrics.retried.inc();
+        log.warn({ delayMs: decision.delayMs, error: decision.error }, 'job failed; retrying later');
+        if (hash) {
+          await jobs.setPending(hash, decision.attempts, decision.error).catch(() => undefined);
+          void publishJobEvent(publisher, { type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error }, log);
+        }
+        return;
+      }
+      case 'dead-letter': {
+        const republished = await this.republish(channel, DEAD_LETTER_QUEUE, message, {
+          [ATTEMPT_HEADER]: decision.attempts,
+          [DEAD_LETTER_REASON_HEADER]: decision.reason,
+          [DEAD_LETTER_ERROR_HEADER]: decision.error.slice(0, 1_000),
+        }, log);
+        if (!republished) return;
+        this.ack(channel, message);
+        metrics.deadLettered.inc({ reason: decision.reason });
+        log.error({ reason: decision.reason, error: decision.error }, 'job dead-lettered');
+        if (hash && isImageHash(hash)) await this.recordFailure(hash, decision.attempts, decision.error, log);
+        return;
+      }
+    }
+  }
+
+  /** Publishes a copy of the message (same body and properties, updated headers) and waits for the confirm. */
+  private async republish(channel: Channel, queue: string, message: ConsumeMessage, headers: Record<string, unknown>, log: Logger): Promise<boolean> {
+    const { properties } = message;
+    try {
+      await this.deps.publisher.publish('', queue, message.content, {
+        persistent: true,
+        contentType: properties.contentType as string | undefined,
+        messageId: properties.messageId as string | undefined,
+        timestamp: properties.timestamp as number | undefined,
+        headers: { ...(properties.headers as Record<string, unknown> | undefined), ...headers },
+      }, this.options.confirmTimeoutMs);
+      return true;
+    } catch (err) {
+      // Could not move it: hand it back to the queue rather than lose it.
+      log.warn({ queue, err: (err as Error).message }, 'republish failed; requeueing');
+      this.nack(channel, message, true);
+      return false;
+    }
+  }
+
+  private async recordFailure(hash: string, attempts: number, error: string, log: Logger): Promise<void> {
+    const { jobs, store, publisher } = this.deps;
+    await jobs.markFailed(hash, attempts, error).catch(() => undefined);
+    const record = Buffer.from(JSON.stringify({ hash, attempts, error, at: new Date().toISOString() }));
+    await store.put(failureRecordKey(hash), record, 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'failure record not stored'));
+    void publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error }, log);
+  }
+
+  private async pauseFor(dependency: Dependency): Promise<void> {
+    if (this.waitingFor) return;
+    this.waitingFor = dependency;
+    await this.cancelConsumer();
+    await this.gates[dependency].waitUntilOpen();
+    this.waitingFor = undefined;
+    if (this.stopping) return;
+    this.deps.logger.info({ dependency }, 'dependency back; resuming consumption');
+    await this.consume().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'could not resume consuming'));
+  }
+
+  private ack(channel: Channel, message: ConsumeMessage): void {
+    try {
+      channel.ack(message);
+      this.deps.metrics.acked.inc();
+    } catch (err) {
+      // The channel died after the outcome was kept: the broker redelivers, and the job is idempotent.
+      this.deps.logger.warn({ err: (err as Error).message }, 'ack failed; the job will be redelivered');
+    }
+  }
+
+  private nack(channel: Channel | undefined, message: ConsumeMessage, requeue: boolean): void {
+    try {
+      channel?.nack(message, false, requeue);
+      this.deps.metrics.nacked.inc({ requeue: String(requeue) });
+    } catch {
+      // Channel gone: unacked messages return to the queue by themselves.
+    }
+  }
+}

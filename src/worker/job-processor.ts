@@ -1,0 +1,83 @@
+/**
+ * One retry job, start to finish, without any AMQP: fetch the original, call the optimizer, keep
+ * the result. It returns either `done` or a classified failure for the retry policy; it never acks.
+ */
+import type { JobStateStore, ResultCache } from '../shared/cache.js';
+import type { RetryJob } from '../shared/job.js';
+import type { Logger } from '../shared/logger.js';
+import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
+import type { OptimizerClient } from '../shared/optimizer-client.js';
+import { extensionForFormat, formatFromMime } from '../shared/image-type.js';
+import type { JobFailure } from './retry-policy.js';
+
+export type ProcessResult = { kind: 'done'; alreadyDone: boolean } | { kind: 'failed'; failure: JobFailure };
+
+export interface ProcessorDependencies {
+  store: ObjectStore;
+  results: ResultCache;
+  jobs: JobStateStore;
+  optimizer: OptimizerClient;
+  logger: Logger;
+}
+
+export class JobProcessor {
+  constructor(private readonly deps: ProcessorDependencies) {}
+
+  async process(job: RetryJob, attempts: number): Promise<ProcessResult> {
+    const { store, results, optimizer } = this.deps;
+    const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });
+
+    // Idempotency: a redelivered or duplicated job whose result is already kept is done, not redone.
+    try {
+      const existing = await store.findResult(job.hash);
+      const current = await results.getFingerprint().catch(() => undefined);
+      if (existing && (!current || existing.fingerprint === current)) {
+        await this.markDone(job, attempts);
+        return { kind: 'done', alreadyDone: true };
+      }
+    } catch (err) {
+      return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+    }
+
+    let original: Buffer;
+    try {
+      original = await store.get(job.original_key);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return failed({ kind: 'permanent', detail: `original ${job.original_key} does not exist` });
+      return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+    }
+
+    const result = await optimizer.optimize(original, job.filename, job.content_type);
+    switch (result.outcome) {
+      case 'rejected':
+        return failed({ kind: 'permanent', detail: `optimizer rejected the image: ${result.detail}` });
+      case 'timeout':
+        // A timeout from a healthy optimizer is this job's doing (it counts); from a dead one it is not.
+        return (await optimizer.isReady())
+          ? failed({ kind: 'job-failed', detail: result.detail })
+          : failed({ kind: 'dependency-down', dependency: 'optimizer', detail: result.detail });
+      case 'unavailable':
+        return result.status !== undefined && result.status !== 503 && (await optimizer.isReady())
+          ? failed({ kind: 'job-failed', detail: result.detail })
+          : failed({ kind: 'dependency-down', dependency: 'optimizer', detail: result.detail });
+      case 'ok':
+        break;
+    }
+
+    const ext = extensionForFormat(formatFromMime(result.contentType) ?? 'jpeg');
+    try {
+      // The store is the record: the job is done only once the result is there.
+      await store.putResult(job.hash, ext, result.data, result.contentType, result.fingerprint);
+    } catch (err) {
+      return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+    }
+    await results.set(job.hash, result.fingerprint, { data: result.data, contentType: result.contentType }).catch(() => undefined);
+    await results.setFingerprint(result.fingerprint).catch(() => undefined);
+    await this.markDone(job, attempts + 1);
+    return { kind: 'done', alreadyDone: false };
+  }
+
+  private async markDone(job: RetryJob, attempts: number): Promise<void> {
+    await this.deps.jobs.markDone(job.hash, attempts).catch((err: Error) => this.deps.logger.warn({ hash: job.hash, err: err.message }, 'job state not updated'));
+  }
+}

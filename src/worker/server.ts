@@ -1,0 +1,107 @@
+/**
+ * The retry worker service: the consumer plus a small HTTP server for health, readiness and
+ * metrics. SIGTERM stops consumption first and lets the job in hand finish (graceful drain).
+ */
+import type { Registry } from 'prom-client';
+import { BrokerConnection } from '../shared/broker/connection.js';
+import { ConfirmPublisher } from '../shared/broker/publisher.js';
+import { declareTopology } from '../shared/broker/topology.js';
+import { createRedis, JobStateStore, ResultCache } from '../shared/cache.js';
+import { loadConfig, workerEnv, type WorkerConfig } from '../shared/config.js';
+import { createServiceApp, listen } from '../shared/http/service-app.js';
+import { exitOnConfigError, stopOnSignals } from '../shared/lifecycle.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { createRegistry, workerMetrics } from '../shared/metrics.js';
+import { ObjectStore } from '../shared/object-store.js';
+import { OptimizerClient } from '../shared/optimizer-client.js';
+import { RetryConsumer } from './consumer.js';
+import { JobProcessor } from './job-processor.js';
+
+export interface RunningWorker {
+  url: string;
+  port: number;
+  registry: Registry;
+  consumer: RetryConsumer;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(config: WorkerConfig, logger: Logger = createLogger('worker', config.LOG_LEVEL)): Promise<RunningWorker> {
+  const registry = createRegistry('worker');
+  const metrics = workerMetrics(registry);
+  const redis = createRedis(config.REDIS_URL);
+  redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis error'));
+  const results = new ResultCache(redis, config.REDIS_KEY_PREFIX, config.RESULT_TTL_SECONDS);
+  const jobs = new JobStateStore(redis, config.REDIS_KEY_PREFIX, config.JOB_STATE_TTL_SECONDS);
+  const store = new ObjectStore({
+    endpoint: config.S3_ENDPOINT,
+    accessKey: config.S3_ACCESS_KEY,
+    secretKey: config.S3_SECRET_KEY,
+    region: config.S3_REGION,
+    bucket: config.S3_BUCKET,
+  });
+  const optimizer = new OptimizerClient({ baseUrl: config.OPTIMIZER_URL, timeoutMs: config.OPTIMIZER_TIMEOUT_MS, caller: 'worker', metrics });
+  const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark worker', logger });
+  const publisher = new ConfirmPublisher(broker, logger, (channel) =>
+    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs: config.RETRY_DELAYS_MS }),
+  );
+  const processor = new JobProcessor({ store, results, jobs, optimizer, logger });
+  const consumer = new RetryConsumer(
+    {
+      broker,
+      publisher,
+      processor,
+      jobs,
+      store,
+      probes: { optimizer: () => optimizer.isReady(), 'object store': () => store.ping() },
+      metrics,
+      logger,
+    },
+    {
+      prefetch: config.WORKER_PREFETCH,
+      policy: { maxAttempts: config.MAX_ATTEMPTS, delaysMs: config.RETRY_DELAYS_MS },
+      probeIntervalMs: config.OPTIMIZER_PROBE_INTERVAL_MS,
+      confirmTimeoutMs: 5_000,
+    },
+  );
+  // The publisher declares the topology, so it attaches before the consumer uses the queues.
+  await publisher.attach();
+  await consumer.attach();
+  void broker.start();
+
+  const service = createServiceApp({
+    service: 'worker',
+    registry,
+    logger,
+    readiness: async () => ({ broker: consumer.ready && publisher.ready }),
+  });
+  service.finish();
+  const server = await listen(service.app, config.PORT, config.HOST);
+  logger.info({ url: server.url }, 'worker listening for probes');
+
+  return {
+    url: server.url,
+    port: server.port,
+    registry,
+    consumer,
+    async stop() {
+      service.markNotReady();
+      await consumer.stop();
+      await broker.close();
+      await server.close(1_000);
+      await optimizer.close();
+      redis.disconnect();
+    },
+  };
+}
+
+export async function runWorker(): Promise<void> {
+  let config: WorkerConfig;
+  try {
+    config = loadConfig(workerEnv);
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+  const logger = createLogger('worker', config.LOG_LEVEL);
+  const worker = await startWorker(config, logger);
+  stopOnSignals(worker, logger, config.SHUTDOWN_GRACE_MS);
+}
