@@ -1,0 +1,123 @@
+/**
+ * `nws-watermark stack`: the whole system on one machine. It makes sure RabbitMQ and Redis answer,
+ * runs the embedded S3 endpoint (unless S3_ENDPOINT names another), then supervises the optimizer,
+ * the api and the workers as child processes, restarting any that crash. Ctrl-C stops everything.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { commonEnv, loadConfig } from '../shared/config.js';
+import { exitOnConfigError } from '../shared/lifecycle.js';
+import { redactUrl } from '../shared/broker/connection.js';
+import { ensureRabbitMq, ensureRedis, MissingServiceError, waitForPort } from './local-services.js';
+import { SupervisedProcess } from './supervisor.js';
+
+const stackEnv = z.object({
+  RABBITMQ_URL: commonEnv.RABBITMQ_URL,
+  REDIS_URL: commonEnv.REDIS_URL,
+  S3_ENDPOINT: z.url().optional(),
+  STACK_DATA_DIR: z.string().min(1).default('.data'),
+  API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  OPTIMIZER_PORT: z.coerce.number().int().min(1).max(65535).default(3001),
+  WORKER_PORT: z.coerce.number().int().min(1).max(65535).default(3002),
+  S3_PORT: z.coerce.number().int().min(1).max(65535).default(9000),
+  WORKER_REPLICAS: z.coerce.number().int().min(0).max(16).default(1),
+});
+type StackConfig = z.infer<typeof stackEnv>;
+
+const CLI = fileURLToPath(new URL('../../bin/nws-watermark.js', import.meta.url));
+
+export interface Stack {
+  processes: Map<string, SupervisedProcess>;
+  urls: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = process.env): Promise<Stack> {
+  const rabbit = await ensureRabbitMq(config.RABBITMQ_URL);
+  const redis = await ensureRedis(config.REDIS_URL);
+  const embeddedS3 = config.S3_ENDPOINT === undefined;
+  const s3Endpoint = config.S3_ENDPOINT ?? `http://127.0.0.1:${config.S3_PORT}`;
+  const optimizerUrl = `http://127.0.0.1:${config.OPTIMIZER_PORT}`;
+  const shared: NodeJS.ProcessEnv = {
+    ...env,
+    RABBITMQ_URL: config.RABBITMQ_URL,
+    REDIS_URL: config.REDIS_URL,
+    S3_ENDPOINT: s3Endpoint,
+    OPTIMIZER_URL: optimizerUrl,
+  };
+  const component = (name: string, subcommand: string, extra: NodeJS.ProcessEnv) =>
+    new SupervisedProcess({ name, command: process.execPath, args: [CLI, subcommand], env: { ...shared, ...extra } });
+
+  const processes = new Map<string, SupervisedProcess>();
+  if (embeddedS3) {
+    processes.set('s3', component('s3', 's3', { S3_PORT: String(config.S3_PORT), S3_DATA_DIR: resolve(config.STACK_DATA_DIR, 's3') }));
+  }
+  processes.set('optimizer', component('optimizer', 'optimizer', { PORT: String(config.OPTIMIZER_PORT) }));
+  processes.set('api', component('api', 'api', { PORT: String(config.API_PORT) }));
+  for (let i = 0; i < config.WORKER_REPLICAS; i += 1) {
+    processes.set(`worker-${i + 1}`, component(`worker-${i + 1}`, 'worker', { PORT: String(config.WORKER_PORT + i) }));
+  }
+
+  // The store first, so the api and workers find their bucket on their first call.
+  const s3 = processes.get('s3');
+  if (s3) {
+    s3.start();
+    await waitForPort('127.0.0.1', config.S3_PORT, 15_000);
+  }
+  for (const [name, child] of processes) if (name !== 's3') child.start();
+  await waitForPort('127.0.0.1', config.API_PORT, 30_000);
+
+  const urls: Record<string, string> = {
+    'web page + api': `http://localhost:${config.API_PORT}`,
+    optimizer: optimizerUrl,
+    'object store': `${s3Endpoint}${embeddedS3 ? ` (embedded s3rver, data in ${resolve(config.STACK_DATA_DIR, 's3')})` : ''}`,
+    rabbitmq: `${redactUrl(config.RABBITMQ_URL)} (${rabbit})`,
+    redis: `${config.REDIS_URL} (${redis})`,
+    workers: `${config.WORKER_REPLICAS} (health and metrics on ports ${config.WORKER_PORT}..${config.WORKER_PORT + Math.max(config.WORKER_REPLICAS - 1, 0)})`,
+  };
+
+  return {
+    processes,
+    urls,
+    async stop() {
+      const order = [...processes.entries()].filter(([name]) => name !== 's3');
+      await Promise.all(order.map(([, child]) => child.stop()));
+      await s3?.stop();
+    },
+  };
+}
+
+export async function runStack(): Promise<void> {
+  let config: StackConfig;
+  try {
+    config = loadConfig(stackEnv);
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+  let stack: Stack;
+  try {
+    stack = await startStack(config);
+  } catch (err) {
+    if (err instanceof MissingServiceError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(69); // EX_UNAVAILABLE
+    }
+    throw err;
+  }
+  const width = Math.max(...Object.keys(stack.urls).map((k) => k.length));
+  process.stdout.write(
+    `\nNWS Watermark is running:\n${Object.entries(stack.urls)
+      .map(([name, url]) => `  ${name.padEnd(width)}  ${url}`)
+      .join('\n')}\n\nOpen http://localhost:${config.API_PORT} and drop an image. Ctrl-C stops everything.\n\n`,
+  );
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping…\n');
+    void stack.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

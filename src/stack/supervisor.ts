@@ -1,0 +1,105 @@
+/**
+ * Runs a component as a child process and restarts it when it dies, the way Kubernetes restarts a
+ * crashed pod: with a growing back-off (reset after a stable run), until told to stop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+
+export interface SupervisedSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Where the child's output lines go, prefixed with its name. */
+  output?: (name: string, line: string) => void;
+}
+
+export interface SupervisorOptions {
+  backoffMs?: readonly number[];
+  /** A run at least this long resets the back-off. */
+  stableAfterMs?: number;
+  stopGraceMs?: number;
+}
+
+export class SupervisedProcess extends EventEmitter {
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private restarts = 0;
+  private failuresInARow = 0;
+  private startedAt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly backoffMs: readonly number[];
+  private readonly stableAfterMs: number;
+  private readonly stopGraceMs: number;
+
+  constructor(
+    readonly spec: SupervisedSpec,
+    options: SupervisorOptions = {},
+  ) {
+    super();
+    this.backoffMs = options.backoffMs ?? [250, 1_000, 2_000, 5_000, 10_000, 30_000];
+    this.stableAfterMs = options.stableAfterMs ?? 30_000;
+    this.stopGraceMs = options.stopGraceMs ?? 15_000;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.spawnChild();
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; resolves when the child is gone. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), this.stopGraceMs);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+
+  /** Sends a signal to the running child (chaos tests: SIGKILL, SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): boolean {
+    return this.child?.kill(signal) ?? false;
+  }
+
+  private spawnChild(): void {
+    const { spec } = this;
+    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.startedAt = Date.now();
+    const output = spec.output ?? ((name, line) => process.stdout.write(`[${name}] ${line}\n`));
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => output(spec.name, line));
+    }
+    child.once('spawn', () => this.emit('spawn', child.pid));
+    child.once('error', (err) => output(spec.name, `failed to start: ${err.message}`));
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      this.emit('exit', code, signal);
+      if (this.stopping) return;
+      const ranMs = Date.now() - this.startedAt;
+      this.failuresInARow = ranMs >= this.stableAfterMs ? 0 : this.failuresInARow + 1;
+      const delay = this.backoffMs[Math.min(this.failuresInARow, this.backoffMs.length - 1)] ?? 1_000;
+      output(spec.name, `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
+      this.restartTimer = setTimeout(() => {
+        this.restarts += 1;
+        this.spawnChild();
+      }, delay);
+    });
+  }
+}
