@@ -1,0 +1,76 @@
+/**
+ * The web page in Debian's Chromium (playwright-core), served by the real api: a nominal upload
+ * shows the watermarked image; with the optimizer down the page shows the job pending, then the
+ * image with the 🐇 rabbit badge once the optimizer is back and the worker has finished it.
+ */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../helpers/harness.js';
+import { makeJpeg } from '../helpers/images.js';
+
+const WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let h: Harness;
+let api: string;
+let browser: Browser;
+let page: Page;
+const files = mkdtempSync(join(tmpdir(), 'nws-e2e-'));
+
+beforeAll(async () => {
+  if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('dist/web is missing: run `npm run build:web` (npm test does)');
+  h = await createHarness('e2e');
+  await h.startOptimizer();
+  await h.startWorker();
+  api = (await h.startApi({ WEB_ROOT })).url;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+});
+afterAll(async () => {
+  await browser?.close();
+  await h?.cleanup();
+});
+
+async function imageFile(seed: number): Promise<string> {
+  const path = join(files, `photo-${seed}.jpg`);
+  writeFileSync(path, await makeJpeg(seed, 1600, 1000));
+  return path;
+}
+
+describe('web page', () => {
+  it('uploads an image and shows the watermarked result', async () => {
+    await page.goto(api);
+    await page.getByTestId('file-input').setInputFiles(await imageFile(300));
+    const result = page.getByTestId('result-image');
+    await result.waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1600);
+    expect(await page.getByTestId('badge-rabbit').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('elapsed').textContent()).toMatch(/\d+\s*ms/);
+    await page.screenshot({ path: join(files, 'nominal.png') });
+  });
+
+  it('shows the cache HIT badge for the same image again', async () => {
+    await page.getByTestId('file-input').setInputFiles(await imageFile(300));
+    await page.getByTestId('badge-cache-hit').first().waitFor({ state: 'visible', timeout: 20_000 });
+  });
+
+  it('follows a queued job while the optimizer is down, then shows it with the rabbit badge', async () => {
+    await h.stopOptimizer();
+    await page.getByTestId('file-input').setInputFiles(await imageFile(301));
+    await expect.poll(async () => (await page.getByTestId('status').textContent()) ?? '', { timeout: 20_000 }).toMatch(/queue|pending|wait/i);
+    await page.screenshot({ path: join(files, 'pending.png') });
+    await h.startOptimizer();
+    await page.getByTestId('badge-rabbit').first().waitFor({ state: 'visible', timeout: 30_000 });
+    const result = page.getByTestId('result-image');
+    await result.waitFor({ state: 'visible' });
+    expect(await result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1600);
+    await page.screenshot({ path: join(files, 'rabbit.png') });
+  });
+});

@@ -1,0 +1,26 @@
+/** Components as real child processes (the built CLI), for tests that kill, stop or hang them. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
+
+const CLI = fileURLToPath(new URL('../../bin/nws-watermark.js', import.meta.url));
+
+export interface ChildComponent {
+  process: ChildProcess;
+  output: string[];
+  kill(signal: NodeJS.Signals): void;
+  exited: Promise<number | null>;
+}
+
+export function spawnComponent(command: string, env: Record<string, string>): ChildComponent {
+  const child = spawn(process.execPath, [CLI, command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { process: child, output, kill: (signal) => child.kill(signal), exited };
+}
+
+export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(async () => (await fetch(`${url}/readyz`)).ok, { timeoutMs, what: `${url}/readyz` });
+}

@@ -1,0 +1,87 @@
+/**
+ * `nws-watermark stack` as a user runs it (on free ports, in a private vhost): it prints what runs
+ * where, serves uploads end to end, restarts a component killed with SIGKILL, and stops cleanly.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, freePort, upload, type Harness } from '../helpers/harness.js';
+import { makeJpeg } from '../helpers/images.js';
+import { spawnComponent, waitReady, type ChildComponent } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
+
+let h: Harness;
+let stack: ChildComponent;
+let ports: Record<string, number>;
+const dataDir = mkdtempSync(join(tmpdir(), 'nws-stack-'));
+
+beforeAll(async () => {
+  h = await createHarness('stack');
+  ports = { api: await freePort(), optimizer: await freePort(), worker: await freePort(), s3: await freePort() };
+  stack = spawnComponent('stack', {
+    RABBITMQ_URL: h.rabbitUrl,
+    REDIS_KEY_PREFIX: h.redisPrefix,
+    LOG_LEVEL: 'warn',
+    STACK_DATA_DIR: dataDir,
+    API_PORT: String(ports.api),
+    OPTIMIZER_PORT: String(ports.optimizer),
+    WORKER_PORT: String(ports.worker),
+    S3_PORT: String(ports.s3),
+    WORKER_REPLICAS: '1',
+  });
+  await waitFor(() => stack.output.join('').includes('NWS Watermark is running'), { timeoutMs: 60_000, what: 'the start-up summary' });
+  await waitReady(`http://127.0.0.1:${ports.api}`);
+});
+afterAll(async () => {
+  stack?.kill('SIGTERM');
+  await stack?.exited;
+  await h?.cleanup();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function pidOf(component: string): number | undefined {
+  try {
+    const out = execFileSync('pgrep', ['-f', `nws-watermark.js ${component}`, '-P', String(stack.process.pid)]).toString().trim();
+    return out ? Number(out.split('\n')[0]) : undefined;
+  } catch {
+    return undefined; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('local stack', () => {
+  it('prints what runs where', () => {
+    const summary = stack.output.join('');
+    expect(summary).toContain(`http://localhost:${ports.api}`);
+    expect(summary).toContain(`http://127.0.0.1:${ports.optimizer}`);
+    expect(summary).toContain('embedded s3rver');
+  });
+
+  it('serves an upload end to end, with the page on the same port', async () => {
+    const res = await upload(`http://127.0.0.1:${ports.api}`, await makeJpeg(400));
+    expect(res.status).toBe(200);
+    const page = await fetch(`http://127.0.0.1:${ports.api}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
+  });
+
+  it('restarts the optimizer after a SIGKILL, as Kubernetes restarts a pod', async () => {
+    const before = pidOf('optimizer');
+    expect(before).toBeDefined();
+    process.kill(before!, 'SIGKILL');
+    const after = await waitFor(() => {
+      const pid = pidOf('optimizer');
+      return pid !== undefined && pid !== before ? pid : undefined;
+    }, { timeoutMs: 20_000, what: 'a new optimizer process' });
+    expect(after).not.toBe(before);
+    await waitReady(`http://127.0.0.1:${ports.optimizer}`);
+    expect(stack.output.join('')).toMatch(/\[optimizer\] exited \(SIGKILL\); restarting/);
+  });
+
+  it('stops every component on SIGTERM and exits 0', async () => {
+    stack.kill('SIGTERM');
+    expect(await stack.exited).toBe(0);
+    await waitFor(async () => !(await fetch(`http://127.0.0.1:${ports.api}/healthz`).then(() => true, () => false)), { what: 'the api to stop' });
+  });
+});

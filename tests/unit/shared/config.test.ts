@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { apiEnv, ConfigError, loadConfig, workerEnv } from '../../../src/shared/config.js';
+
+describe('configuration', () => {
+  it('has working defaults for the local stack', () => {
+    const config = loadConfig(apiEnv, {});
+    expect(config.PORT).toBe(3000);
+    expect(config.RABBITMQ_URL).toBe('amqp://guest:guest@127.0.0.1:5672/');
+    expect(config.MAX_UPLOAD_BYTES).toBe(25 * 1024 * 1024);
+    expect(config.RESULT_TTL_SECONDS).toBe(86_400);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig(apiEnv, { PORT: '' }).PORT).toBe(3000);
+  });
+
+  it('names every bad variable, what it expected and what it received', () => {
+    let error: unknown;
+    try {
+      loadConfig(apiEnv, { PORT: 'eighty', RABBITMQ_URL: 'not a url', MAX_UPLOAD_BYTES: '-5' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('PORT');
+    expect(message).toContain('"eighty"');
+    expect(message).toContain('RABBITMQ_URL');
+    expect(message).toContain('MAX_UPLOAD_BYTES');
+    expect((error as ConfigError).problems).toHaveLength(3);
+  });
+
+  it('parses retry delays as a list of milliseconds', () => {
+    expect(loadConfig(workerEnv, { RETRY_DELAYS_MS: '100,2000' }).RETRY_DELAYS_MS).toEqual([100, 2000]);
+    expect(() => loadConfig(workerEnv, { RETRY_DELAYS_MS: '1s,2s' })).toThrow(/RETRY_DELAYS_MS/);
+  });
+});
