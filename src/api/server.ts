@@ -5,6 +5,7 @@
  */
 import express from 'express';
 import { existsSync } from 'node:fs';
+import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokerConnection } from '../shared/broker/connection.js';
 import { ConfirmPublisher } from '../shared/broker/publisher.js';
@@ -77,7 +78,14 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint });
   const webRoot = config.WEB_ROOT || defaultWebRoot();
   if (existsSync(webRoot)) {
-    service.app.use(express.static(webRoot, { index: 'index.html', maxAge: '1h' }));
+    service.app.use(
+      express.static(webRoot, {
+        index: 'index.html',
+        // Vite hashes asset names, so they never change; index.html must always be revalidated.
+        setHeaders: (res, path) =>
+          res.setHeader('Cache-Control', path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+      }),
+    );
   } else {
     logger.warn({ webRoot }, 'web page not built (npm run build:web); serving the API only');
   }

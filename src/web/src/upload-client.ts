@@ -1,0 +1,192 @@
+/**
+ * The api's upload and image endpoints, seen from the page. HTTP outcomes become a discriminated
+ * union the UI switches on (image now, queued job, or an RFC 9457 problem); only an abort rejects.
+ */
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  /** HTTP status; 0 when the server could not be reached at all. */
+  status: number;
+  detail: string;
+  /** From `Retry-After` (503): how long to wait before trying again. */
+  retryAfterSeconds?: number;
+}
+
+export type CacheOutcome = 'HIT' | 'MISS';
+
+export interface ImageResponse {
+  kind: 'image';
+  blob: Blob;
+  contentType: string;
+  /** `X-Image-Hash`, when the server sent a well-formed one. */
+  hash: string | null;
+  /** `X-Cache`, when present. */
+  cache: CacheOutcome | null;
+}
+
+export interface QueuedResponse {
+  kind: 'queued';
+  jobId: string;
+  statusUrl: string;
+}
+
+export interface ProblemResponse {
+  kind: 'problem';
+  problem: ProblemDetails;
+}
+
+export type UploadResponse = ImageResponse | QueuedResponse | ProblemResponse;
+
+export interface RequestOptions {
+  fetch?: FetchLike;
+  signal?: AbortSignal;
+}
+
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+export function isImageHash(value: unknown): value is string {
+  return typeof value === 'string' && HASH_PATTERN.test(value);
+}
+
+/** `POST /upload` with the file in the multipart field `image`. */
+export async function uploadImage(
+  file: Blob,
+  fileName: string,
+  options: RequestOptions = {},
+): Promise<ImageResponse | QueuedResponse | ProblemResponse> {
+  const form = new FormData();
+  form.append('image', file, fileName || 'upload');
+  const response = await send(options, '/upload', {
+    method: 'POST',
+    body: form,
+    headers: { Accept: 'image/*, application/json, application/problem+json' },
+  });
+  if ('kind' in response) return response;
+
+  if (response.status === 200) return readImage(response);
+  if (response.status === 202) return readQueued(response);
+  return { kind: 'problem', problem: await readProblem(response) };
+}
+
+/** `GET /image/{hash}` (or the `url` a finished job reports). */
+export async function fetchImage(url: string, options: RequestOptions = {}): Promise<ImageResponse | ProblemResponse> {
+  const response = await send(options, url, { headers: { Accept: 'image/*' } });
+  if ('kind' in response) return response;
+  if (response.ok) return readImage(response);
+  return { kind: 'problem', problem: await readProblem(response) };
+}
+
+async function send(options: RequestOptions, url: string, init: RequestInit): Promise<Response | ProblemResponse> {
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  try {
+    return await doFetch(url, options.signal ? { ...init, signal: options.signal } : init);
+  } catch (error) {
+    if (isAbortError(error) || options.signal?.aborted) throw error;
+    return {
+      kind: 'problem',
+      problem: {
+        type: 'about:blank',
+        title: 'Network error',
+        status: 0,
+        detail: `The server could not be reached (${describe(error)}). Check your connection and try again.`,
+      },
+    };
+  }
+}
+
+async function readImage(response: Response): Promise<ImageResponse> {
+  const blob = await response.blob();
+  const hash = response.headers.get('X-Image-Hash')?.trim().toLowerCase() ?? null;
+  const cache = response.headers.get('X-Cache')?.trim().toUpperCase() ?? null;
+  return {
+    kind: 'image',
+    blob,
+    contentType: response.headers.get('Content-Type') ?? (blob.type || 'application/octet-stream'),
+    hash: isImageHash(hash) ? hash : null,
+    cache: cache === 'HIT' || cache === 'MISS' ? cache : null,
+  };
+}
+
+async function readQueued(response: Response): Promise<QueuedResponse | ProblemResponse> {
+  const body = await readJson(response);
+  const jobId = isRecord(body) ? body['jobId'] : undefined;
+  if (!isImageHash(jobId)) {
+    return {
+      kind: 'problem',
+      problem: {
+        type: 'about:blank',
+        title: 'Unexpected response',
+        status: 202,
+        detail: 'The upload was accepted but the server did not say which job to follow.',
+      },
+    };
+  }
+  const statusUrl = isRecord(body) && typeof body['statusUrl'] === 'string' ? body['statusUrl'] : `/status/${jobId}`;
+  return { kind: 'queued', jobId, statusUrl };
+}
+
+/**
+ * Reads an error response as problem details. Bodies that are not problem+json (a proxy's HTML
+ * page, an empty 502) still give a title and a detail a person can act on.
+ */
+export async function readProblem(response: Response, now: number = Date.now()): Promise<ProblemDetails> {
+  const body = await readJson(response);
+  const record = isRecord(body) ? body : {};
+  const title = nonEmptyString(record['title']) ?? (response.statusText || defaultTitle(response.status));
+  const detail =
+    nonEmptyString(record['detail']) ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;
+  const problem: ProblemDetails = {
+    type: nonEmptyString(record['type']) ?? 'about:blank',
+    title,
+    status: typeof record['status'] === 'number' ? record['status'] : response.status,
+    detail,
+  };
+  const retryAfter = parseRetryAfter(response.headers.get('Retry-After'), now);
+  if (retryAfter !== undefined) problem.retryAfterSeconds = retryAfter;
+  return problem;
+}
+
+/** `Retry-After` is either delta-seconds or an HTTP date; returns whole seconds from `now`. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  const type = response.headers.get('Content-Type') ?? '';
+  if (!/json/i.test(type)) return undefined;
+  try {
+    return await response.json();
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultTitle(status: number): string {
+  if (status >= 500) return 'Server error';
+  if (status >= 400) return 'Request refused';
+  return 'Unexpected response';
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isAbortError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
