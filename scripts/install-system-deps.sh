@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the local stack and the tests use, when missing:
+# RabbitMQ and Redis (the stack's broker and cache), Chromium (end-to-end tests) and a font for
+# the watermark text. Needs root (or sudo). Safe to run again.
+set -euo pipefail
+
+need=()
+command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
