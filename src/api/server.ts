@@ -50,7 +50,13 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
     region: config.S3_REGION,
     bucket: config.S3_BUCKET,
   });
-  const optimizer = new OptimizerClient({ baseUrl: config.OPTIMIZER_URL, timeoutMs: config.OPTIMIZER_TIMEOUT_MS, caller: 'api', metrics });
+  const optimizer = new OptimizerClient({
+    baseUrl: config.OPTIMIZER_URL,
+    timeoutMs: config.OPTIMIZER_TIMEOUT_MS,
+    caller: 'api',
+    metrics,
+    circuit: { consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS },
+  });
   const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark api', logger });
   const publisher = new ConfirmPublisher(broker, logger, (channel) =>
     declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs: [] }),

@@ -51,6 +51,8 @@ export const apiEnv = z.object({
   MAX_INPUT_PIXELS: positiveInt(100_000_000),
   UPLOAD_IDLE_TIMEOUT_MS: positiveInt(15_000),
   PUBLISH_CONFIRM_TIMEOUT_MS: positiveInt(5_000),
+  CIRCUIT_FAILURE_THRESHOLD: positiveInt(3),
+  CIRCUIT_HALF_OPEN_AFTER_MS: positiveInt(2_000),
   WEB_ROOT: z.string().default(''),
 });
 

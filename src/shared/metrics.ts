@@ -40,6 +40,11 @@ export function optimizerCallMetrics(registry: Registry) {
       labelNames: ['caller', 'outcome'] as const,
       registers: [registry],
     }),
+    circuitOpen: new Gauge({
+      name: 'watermark_optimizer_circuit_open',
+      help: '1 while the circuit breaker in front of the optimizer is open (calls fail fast), else 0',
+      registers: [registry],
+    }),
   };
 }
 

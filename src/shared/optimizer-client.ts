@@ -3,6 +3,7 @@
  * optimizer's own failures: every call ends in one outcome of the metrics contract, and callers
  * decide (the api falls back to the queue, the worker retries or dead-letters).
  */
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhenResult, type CircuitBreakerPolicy } from 'cockatiel';
 import { Agent, fetch as undiciFetch, FormData } from 'undici';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
 
@@ -14,23 +15,68 @@ export type OptimizeResult =
   | { outcome: 'unavailable'; detail: string; status?: number }
   | { outcome: 'timeout'; detail: string };
 
+export interface CircuitOptions {
+  /** Consecutive unavailable/timeout outcomes that open the circuit. */
+  consecutiveFailures: number;
+  /** How long the circuit stays open before one half-open probe call is let through. */
+  halfOpenAfterMs: number;
+}
+
 export interface OptimizerClientOptions {
   baseUrl: string;
   timeoutMs: number;
   caller: OptimizerCaller;
   metrics?: OptimizerCallMetrics;
+  /** With a circuit, calls fail at once while the optimizer is known down instead of each waiting for a timeout. */
+  circuit?: CircuitOptions;
 }
 
 export class OptimizerClient {
   // Keep-alive: one TCP connection reused across calls instead of a handshake per image.
   private readonly dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
 
-  constructor(private readonly options: OptimizerClientOptions) {}
+  private readonly breaker: CircuitBreakerPolicy | undefined;
+
+  constructor(private readonly options: OptimizerClientOptions) {
+    if (options.circuit) {
+      // Only the optimizer being unreachable or slow trips the circuit; a rejected image is an answer.
+      const failure = handleWhenResult((r) => isOptimizeResult(r) && (r.outcome === 'unavailable' || r.outcome === 'timeout'));
+      this.breaker = circuitBreaker(failure, {
+        breaker: new ConsecutiveBreaker(options.circuit.consecutiveFailures),
+        halfOpenAfter: options.circuit.halfOpenAfterMs,
+      });
+      options.metrics?.circuitOpen.set(0);
+      this.breaker.onStateChange((state) => options.metrics?.circuitOpen.set(state === CircuitState.Closed ? 0 : 1));
+    }
+  }
+
+  /** closed, open or half-open; always closed without a circuit. */
+  get circuitState(): 'closed' | 'open' | 'half-open' {
+    switch (this.breaker?.state) {
+      case CircuitState.Open:
+      case CircuitState.Isolated:
+        return 'open';
+      case CircuitState.HalfOpen:
+        return 'half-open';
+      default:
+        return 'closed';
+    }
+  }
 
   async optimize(image: Buffer, filename: string, contentType: string): Promise<OptimizeResult> {
-    const result = await this.call(image, filename, contentType);
+    const result = await this.guarded(() => this.call(image, filename, contentType));
     this.options.metrics?.calls.inc({ caller: this.options.caller, outcome: result.outcome });
     return result;
+  }
+
+  private async guarded(call: () => Promise<OptimizeResult>): Promise<OptimizeResult> {
+    if (!this.breaker) return call();
+    try {
+      return await this.breaker.execute(call);
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) return { outcome: 'unavailable', detail: 'optimizer circuit open: recent calls failed' };
+      throw err;
+    }
   }
 
   /** True when the optimizer answers its readiness probe within a short deadline. */
@@ -99,6 +145,10 @@ export class OptimizerClient {
       return classifyNetworkError(err, this.options.timeoutMs);
     }
   }
+}
+
+function isOptimizeResult(value: unknown): value is OptimizeResult {
+  return typeof value === 'object' && value !== null && 'outcome' in value;
 }
 
 function classifyNetworkError(err: unknown, timeoutMs: number): OptimizeResult {
