@@ -54,6 +54,7 @@ export class EventsHub {
         if (!message) return;
         const event = parseJobEvent(message.content);
         if (!event) return;
+        this.logger.debug({ hash: event.hash, correlationId: event.correlationId, event: event.type }, 'job event');
         for (const listener of this.listeners.get(event.hash) ?? []) listener(event);
       },
       { noAck: true },

@@ -3,6 +3,7 @@
  * use cases: the upload service, job status, stored images and job events.
  */
 import type { Express, Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
 import type { ApiConfig } from '../shared/config.js';
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
 import { isImageHash } from '../shared/content-address.js';
@@ -42,13 +43,15 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
   const { config, uploads, jobs, results, store, events, fingerprint } = deps;
 
   app.post('/upload', async (req: Request, res: Response) => {
+    const correlationId = correlationIdFrom(req.headers['x-request-id']);
+    res.setHeader('X-Correlation-Id', correlationId);
     try {
       const upload = await readUpload(req, {
         fieldName: 'image',
         maxBytes: config.MAX_UPLOAD_BYTES,
         idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
       });
-      const outcome = await uploads.handle(upload);
+      const outcome = await uploads.handle(upload, correlationId);
       if (outcome.kind === 'queued') {
         res
           .status(202)
@@ -147,6 +150,11 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     res.write('retry: 1000\n\n');
     send(first);
   });
+}
+
+/** A caller's X-Request-Id when it is a sane token (it reaches logs and headers), else a new id. */
+function correlationIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && /^[A-Za-z0-9._:-]{8,128}$/.test(header) ? header : randomUUID();
 }
 
 function storeDown(err: unknown): never {

@@ -3,7 +3,6 @@
  * pure decision (upload-decision.ts) to the adapters; every adapter failure has a defined answer,
  * and a 503 always means nothing was accepted.
  */
-import { randomUUID } from 'node:crypto';
 import type { ApiConfig } from '../shared/config.js';
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
 import { originalKey } from '../shared/content-address.js';
@@ -44,10 +43,11 @@ const RETRY_AFTER_SECONDS = 5;
 export class UploadService {
   constructor(private readonly deps: UploadDependencies) {}
 
-  async handle(upload: ReceivedUpload): Promise<UploadOutcome> {
+  /** `correlationId` follows this upload into the job message, the worker's logs and the job events. */
+  async handle(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
     const { metrics } = this.deps;
     try {
-      const outcome = await this.process(upload);
+      const outcome = await this.process(upload, correlationId);
       metrics.uploads.inc({ result: outcome.kind === 'queued' ? 'queued' : outcome.cache === 'HIT' ? 'cache_hit' : 'optimized' });
       return outcome;
     } catch (err) {
@@ -57,11 +57,11 @@ export class UploadService {
     }
   }
 
-  private async process(upload: ReceivedUpload): Promise<UploadOutcome> {
+  private async process(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
     const { store, jobs, optimizer, logger } = this.deps;
     const type = await admitImage(upload.data, this.deps.config.MAX_INPUT_PIXELS);
     const hash = upload.hash;
-    const log = logger.child({ hash });
+    const log = logger.child({ hash, correlationId });
 
     const cached = await this.findResult(hash);
     const job = await jobs.get(hash).catch(() => undefined);
@@ -95,7 +95,11 @@ export class UploadService {
       }
       case 'enqueue':
         log.info({ reason: 'detail' in result ? result.detail : result.outcome }, 'optimizer unavailable; queueing');
-        return this.enqueue({ hash, original_key: key, filename, content_type: type.mime, enqueued_at: new Date().toISOString() }, createdOriginal);
+        return this.enqueue(
+          { hash, original_key: key, filename, content_type: type.mime, enqueued_at: new Date().toISOString() },
+          createdOriginal,
+          correlationId,
+        );
     }
     throw new Error('unreachable upload outcome');
   }
@@ -128,15 +132,15 @@ export class UploadService {
     ]);
   }
 
-  private async enqueue(job: RetryJob, createdOriginal: boolean): Promise<UploadOutcome> {
-    const { jobs, publisher, metrics, logger, store } = this.deps;
+  private async enqueue(job: RetryJob, createdOriginal: boolean, correlationId: string): Promise<UploadOutcome> {
+    const { jobs, publisher, metrics, store } = this.deps;
+    const logger = this.deps.logger.child({ hash: job.hash, correlationId });
     const claimed = await jobs.claimPending(job.hash).catch((err: Error) => {
       // Without Redis there is no de-duplication; a second job for the same bytes is harmless (idempotent worker).
       logger.warn({ err: err.message }, 'job state unavailable; publishing without de-duplication');
       return true;
     });
     if (!claimed) return { kind: 'queued', hash: job.hash };
-    const correlationId = randomUUID();
     try {
       await publisher.publish('', RETRY_QUEUE, encodeJob(job), {
         persistent: true,
@@ -146,13 +150,14 @@ export class UploadService {
         headers: { [ATTEMPT_HEADER]: 0, [CORRELATION_HEADER]: correlationId },
       }, this.deps.config.PUBLISH_CONFIRM_TIMEOUT_MS);
     } catch (err) {
-      logger.warn({ hash: job.hash, err: (err as Error).message }, 'job not confirmed; answering 503');
+      logger.warn({ err: (err as Error).message }, 'job not confirmed; answering 503');
       await jobs.releasePending(job.hash).catch(() => undefined);
       if (createdOriginal) await store.remove(job.original_key).catch(() => undefined);
       throw unavailable('The job queue cannot confirm the job right now; nothing was accepted');
     }
     metrics.jobsPublished.inc();
-    void publishJobEvent(publisher, { type: 'job.queued', hash: job.hash, attempts: 0 }, logger);
+    logger.info('job queued');
+    void publishJobEvent(publisher, { type: 'job.queued', hash: job.hash, attempts: 0, correlationId }, logger);
     return { kind: 'queued', hash: job.hash };
   }
 }

@@ -70,6 +70,8 @@ export type JobEventType = 'job.queued' | 'job.retrying' | 'job.done' | 'job.fai
 export interface JobEvent {
   type: JobEventType;
   hash: string;
+  /** The upload's correlation id, so one search finds the upload, the job and its events. */
+  correlationId?: string;
   attempts?: number;
   error?: string;
   at: string;

@@ -81,6 +81,11 @@ export class RetryConsumer {
     for (const gate of Object.values(this.gates)) gate.cancel();
     await this.cancelConsumer();
     await Promise.allSettled([...this.inFlight]);
+    // Closing the channel first waits for the broker's close-ok, which it sends only after the
+    // acks before it: closing the connection straight away can overtake them and requeue done jobs.
+    const channel = this.channel;
+    this.channel = undefined;
+    await channel?.close().catch(() => undefined);
   }
 
   private async open(connection: ChannelModel): Promise<void> {
@@ -136,17 +141,26 @@ export class RetryConsumer {
         this.ack(channel, message);
         this.deps.metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         log.info({ alreadyDone: result.alreadyDone }, 'job done');
-        void publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.job.hash, attempts: attempts + 1 }, log);
+        if (result.announce) {
+          await publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.job.hash, attempts: attempts + 1, correlationId }, log);
+        }
         return;
       }
       failure = result.failure;
     }
 
     const decision = decide(failure, attempts, this.options.policy);
-    await this.apply(channel, message, decision, hash, log);
+    await this.apply(channel, message, decision, hash, correlationId, log);
   }
 
-  private async apply(channel: Channel, message: ConsumeMessage, decision: RetryDecision, hash: string | undefined, log: Logger): Promise<void> {
+  private async apply(
+    channel: Channel,
+    message: ConsumeMessage,
+    decision: RetryDecision,
+    hash: string | undefined,
+    correlationId: string | undefined,
+    log: Logger,
+  ): Promise<void> {
     const { metrics, jobs, publisher } = this.deps;
     switch (decision.action) {
       case 'wait-for-dependency': {
@@ -163,7 +177,7 @@ export class RetryConsumer {
         log.warn({ delayMs: decision.delayMs, error: decision.error }, 'job failed; retrying later');
         if (hash) {
           await jobs.setPending(hash, decision.attempts, decision.error).catch(() => undefined);
-          void publishJobEvent(publisher, { type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error }, log);
+          await publishJobEvent(publisher, { type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error, correlationId }, log);
         }
         return;
       }
@@ -177,7 +191,7 @@ export class RetryConsumer {
         this.ack(channel, message);
         metrics.deadLettered.inc({ reason: decision.reason });
         log.error({ reason: decision.reason, error: decision.error }, 'job dead-lettered');
-        if (hash && isImageHash(hash)) await this.recordFailure(hash, decision.attempts, decision.error, log);
+        if (hash && isImageHash(hash)) await this.recordFailure(hash, decision.attempts, decision.error, correlationId, log);
         return;
       }
     }
@@ -203,12 +217,12 @@ export class RetryConsumer {
     }
   }
 
-  private async recordFailure(hash: string, attempts: number, error: string, log: Logger): Promise<void> {
+  private async recordFailure(hash: string, attempts: number, error: string, correlationId: string | undefined, log: Logger): Promise<void> {
     const { jobs, store, publisher } = this.deps;
     await jobs.markFailed(hash, attempts, error).catch(() => undefined);
     const record = Buffer.from(JSON.stringify({ hash, attempts, error, at: new Date().toISOString() }));
     await store.put(failureRecordKey(hash), record, 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'failure record not stored'));
-    void publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error }, log);
+    await publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error, correlationId }, log);
   }
 
   private async pauseFor(dependency: Dependency): Promise<void> {

@@ -10,7 +10,8 @@ import type { OptimizerClient } from '../shared/optimizer-client.js';
 import { extensionForFormat, formatFromMime } from '../shared/image-type.js';
 import type { JobFailure } from './retry-policy.js';
 
-export type ProcessResult = { kind: 'done'; alreadyDone: boolean } | { kind: 'failed'; failure: JobFailure };
+/** `announce`: whether job.done still has to be published (false when a duplicate finds it done already). */
+export type ProcessResult = { kind: 'done'; alreadyDone: boolean; announce: boolean } | { kind: 'failed'; failure: JobFailure };
 
 export interface ProcessorDependencies {
   store: ObjectStore;
@@ -32,8 +33,12 @@ export class JobProcessor {
       const existing = await store.findResult(job.hash);
       const current = await results.getFingerprint().catch(() => undefined);
       if (existing && (!current || existing.fingerprint === current)) {
+        // A duplicate of a finished job announces nothing; a job whose worker died between storing
+        // the result and recording it still has its done to announce.
+        const state = await this.deps.jobs.get(job.hash).catch(() => undefined);
+        if (state?.status === 'done') return { kind: 'done', alreadyDone: true, announce: false };
         await this.markDone(job, attempts);
-        return { kind: 'done', alreadyDone: true };
+        return { kind: 'done', alreadyDone: true, announce: true };
       }
     } catch (err) {
       return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
@@ -74,7 +79,7 @@ export class JobProcessor {
     await results.set(job.hash, result.fingerprint, { data: result.data, contentType: result.contentType }).catch(() => undefined);
     await results.setFingerprint(result.fingerprint).catch(() => undefined);
     await this.markDone(job, attempts + 1);
-    return { kind: 'done', alreadyDone: false };
+    return { kind: 'done', alreadyDone: false, announce: true };
   }
 
   private async markDone(job: RetryJob, attempts: number): Promise<void> {
