@@ -12,7 +12,7 @@ import type { Logger } from '../shared/logger.js';
 import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
-import type { ConfirmPublisher } from '../shared/broker/publisher.js';
+import { PublishError, type ConfirmPublisher } from '../shared/broker/publisher.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
 import { RETRY_QUEUE } from '../shared/broker/topology.js';
 import { formatFromMime, extensionForFormat } from '../shared/image-type.js';
@@ -150,10 +150,21 @@ export class UploadService {
         headers: { [ATTEMPT_HEADER]: 0, [CORRELATION_HEADER]: correlationId },
       }, this.deps.config.PUBLISH_CONFIRM_TIMEOUT_MS);
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'job not confirmed; answering 503');
+      const failure = err instanceof PublishError ? err.failure : 'refused';
+      logger.warn({ err: (err as Error).message, failure }, 'job not confirmed; answering 503');
       await jobs.releasePending(job.hash).catch(() => undefined);
+      if (failure === 'unknown') {
+        // The broker may still enqueue it: keep the original so that job can finish, and say so.
+        throw new HttpProblem(
+          503,
+          'unconfirmed',
+          'The job queue did not confirm the job in time; it may still be processed. Upload the same image again later to learn its state',
+          {},
+          RETRY_AFTER_SECONDS,
+        );
+      }
       if (createdOriginal) await store.remove(job.original_key).catch(() => undefined);
-      throw unavailable('The job queue cannot confirm the job right now; nothing was accepted');
+      throw unavailable('The job queue cannot take the job right now; nothing was accepted');
     }
     metrics.jobsPublished.inc();
     logger.info('job queued');

@@ -67,11 +67,13 @@ export class BrokerConnection extends EventEmitter {
     if (this.closing) return;
     const { logger, url, name } = this.options;
     try {
-      const connection = await amqp.connect(url, { clientProperties: { connection_name: name } });
+      // The pid in the name tells an operator (and rabbitmqctl list_connections) which process it is.
+      const connection = await amqp.connect(url, { clientProperties: { connection_name: `${name} (pid ${process.pid})` } });
       connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'broker connection error'));
       connection.on('blocked', (reason: string) => {
         this.blockedReason = reason || 'blocked';
         logger.warn({ reason }, 'broker blocked publishing');
+        this.emit('blocked', this.blockedReason);
       });
       connection.on('unblocked', () => {
         this.blockedReason = undefined;

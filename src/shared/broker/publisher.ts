@@ -9,8 +9,18 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { BrokerConnection } from './connection.js';
 
+/**
+ * `refused`: the broker certainly did not take the message (not connected, blocked before sending,
+ * nack, unroutable). `unknown`: the message was sent but not confirmed (timeout, channel lost, the
+ * broker blocked us mid-flight): it may still be enqueued later, so callers must not assume it gone.
+ */
+export type PublishFailure = 'refused' | 'unknown';
+
 export class PublishError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly failure: PublishFailure = 'refused',
+  ) {
     super(message);
     this.name = 'PublishError';
   }
@@ -21,12 +31,19 @@ const PUBLISH_ID_HEADER = 'x-publish-id';
 export class ConfirmPublisher {
   private channel: ConfirmChannel | undefined;
   private readonly returned = new Set<string>();
+  /** Publishes waiting for their confirm, so a blocked broker can release them at once. */
+  private readonly inFlight = new Set<(error: Error) => void>();
 
   constructor(
     private readonly broker: BrokerConnection,
     private readonly logger: Logger,
     private readonly setupChannel: (channel: ConfirmChannel) => Promise<void> = async () => undefined,
-  ) {}
+  ) {
+    // A blocked broker stops reading: waiting out the confirm timeout would only make callers hang.
+    broker.on('blocked', (reason: string) => {
+      for (const fail of [...this.inFlight]) fail(new PublishError(`broker blocked publishers (${reason}) before confirming`, 'unknown'));
+    });
+  }
 
   /** Opens the confirm channel on every (re)connection. */
   async attach(): Promise<void> {
@@ -46,7 +63,7 @@ export class ConfirmPublisher {
     const headers = { ...(options.headers as Record<string, unknown> | undefined), [PUBLISH_ID_HEADER]: publishId };
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        settle(new PublishError(`broker did not confirm within ${timeoutMs} ms`));
+        settle(new PublishError(`broker did not confirm within ${timeoutMs} ms`, 'unknown'));
       }, timeoutMs);
       let settled = false;
       const settle = (error?: Error) => {
@@ -54,11 +71,13 @@ export class ConfirmPublisher {
         settled = true;
         clearTimeout(timer);
         channel.off('close', onClose);
+        this.inFlight.delete(settle);
         if (error) reject(error);
         else resolve();
       };
-      const onClose = () => settle(new PublishError('broker channel closed before confirming'));
+      const onClose = () => settle(new PublishError('broker channel closed before confirming', 'unknown'));
       channel.once('close', onClose);
+      this.inFlight.add(settle);
       try {
         channel.publish(exchange, routingKey, body, { mandatory: true, ...options, headers }, (err) => {
           // basic.return always arrives before the confirm of the same message on one channel.

@@ -1,0 +1,234 @@
+/**
+ * The chaos matrix: under a steady upload load, inject each fault into real processes and keep the
+ * ledger. Every fault must end with nothing lost, nothing refused kept, no duplicate result, the
+ * queues drained, only poison dead-lettered, and every component ready again by itself.
+ */
+import { execFileSync } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RETRY_QUEUE } from '../../src/shared/broker/topology.js';
+import { waitFor } from '../helpers/wait.js';
+import { DoneEvents, imageFor, printLedger, sendUpload, settle, uploadUnderLoad, type LedgerRow, type UploadRecord } from './ledger.js';
+import { ChaosWorld } from './world/chaos-world.js';
+
+const PER_FAULT = Number(process.env.CHAOS_UPLOADS_PER_FAULT ?? 40);
+const world = new ChaosWorld({ workers: 2 });
+const rows: LedgerRow[] = [];
+let events: DoneEvents;
+let nextSeed = 10_000;
+
+function seeds(count: number): number[] {
+  return Array.from({ length: count }, () => nextSeed++);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Seconds from `since` until a fresh upload is answered 200 again (the nominal path is back). */
+async function recovered(since: number): Promise<number> {
+  await waitFor(async () => (await sendUpload(world.apiUrl, nextSeed++)).status === 200, { timeoutMs: 60_000, intervalMs: 100, what: 'the nominal path back' });
+  return (Date.now() - since) / 1000;
+}
+
+function unacked(): number {
+  const out = execFileSync('rabbitmqctl', ['-n', world.rabbit.node, '-q', 'list_queues', 'name', 'messages_unacknowledged']).toString();
+  const line = out.split('\n').find((l) => l.startsWith(`${RETRY_QUEUE}\t`));
+  return line ? Number(line.split('\t')[1]) : 0;
+}
+
+async function record(fault: string, records: UploadRecord[], recoverySeconds: number): Promise<LedgerRow> {
+  await world.waitAllReady();
+  const row = await settle(records, { fault, apiUrl: world.apiUrl, store: world.store, brokerUrl: world.rabbit.url, events, recoverySeconds });
+  rows.push(row);
+  if (row.violations.length > 0) console.log(`${fault}:\n  ${row.violations.slice(0, 20).join('\n  ')}\n${world.logs.slice(-40).join('\n')}`);
+  return row;
+}
+
+function expectClean(row: LedgerRow): void {
+  expect(row.violations).toEqual([]);
+  expect(row.lost).toBe(0);
+  expect(row.duplicates).toBe(0);
+}
+
+beforeAll(async () => {
+  await world.start();
+  events = new DoneEvents(world.rabbit.url);
+  await events.start();
+}, 120_000);
+
+afterAll(async () => {
+  if (rows.length > 0) printLedger(rows);
+  await events?.stop();
+  await world.stop();
+}, 60_000);
+
+describe('chaos matrix', () => {
+  it('optimizer killed with SIGKILL: restarted, uploads in between queued, all done', async () => {
+    let cleared = 0;
+    const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT), {
+      during: async () => {
+        world.process('optimizer').signal('SIGKILL');
+        cleared = Date.now();
+      },
+    });
+    expectClean(await record('optimizer SIGKILL', records, await recovered(cleared)));
+  });
+
+  it('optimizer hung (SIGSTOP past the api timeout, then SIGCONT): uploads get 202 instead of hanging', async () => {
+    let cleared = 0;
+    const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT), {
+      during: async () => {
+        world.process('optimizer').signal('SIGSTOP');
+        await sleep(3_500);
+        world.process('optimizer').signal('SIGCONT');
+        cleared = Date.now();
+      },
+    });
+    const row = await record('optimizer hung (SIGSTOP 3.5 s)', records, await recovered(cleared));
+    expectClean(row);
+    expect(row.queued).toBeGreaterThan(0);
+  });
+
+  it('optimizer down for a window: everything queued meanwhile is done after it returns', async () => {
+    let cleared = 0;
+    const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT), {
+      during: async () => {
+        await world.process('optimizer').stop();
+        await sleep(Number(process.env.CHAOS_DOWN_WINDOW_MS ?? 5_000));
+        world.process('optimizer').start();
+        cleared = Date.now();
+      },
+    });
+    const row = await record('optimizer down (window)', records, await recovered(cleared));
+    expectClean(row);
+    expect(row.queued).toBeGreaterThan(0);
+  });
+
+  it('worker killed with SIGKILL while it holds an unacked job: redelivered and done once', async () => {
+    const optimizer = world.process('optimizer');
+    optimizer.signal('SIGSTOP');
+    const held = await Promise.all(seeds(6).map((seed) => sendUpload(world.apiUrl, seed)));
+    expect(held.every((r) => r.status === 202)).toBe(true);
+    await waitFor(() => unacked() >= 2, { what: 'both workers holding a job', timeoutMs: 20_000 });
+    world.process('worker-1').signal('SIGKILL');
+    const cleared = Date.now();
+    optimizer.signal('SIGCONT');
+    const more = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT - 6));
+    expectClean(await record('worker SIGKILL holding a job', [...held, ...more], await recovered(cleared)));
+  });
+
+  it('RabbitMQ killed with kill -9 and restarted: confirmed jobs survive, uploads meanwhile are refused or served', async () => {
+    await world.process('optimizer').stop();
+    const before = await Promise.all(seeds(8).map((seed) => sendUpload(world.apiUrl, seed)));
+    expect(before.every((r) => r.status === 202)).toBe(true);
+    await world.rabbit.kill9();
+    // Optimizer and broker both down: nothing can be accepted, and nothing is.
+    const during = await Promise.all(seeds(4).map((seed) => sendUpload(world.apiUrl, seed)));
+    expect(during.every((r) => r.status === 503)).toBe(true);
+    await world.rabbit.start();
+    world.process('optimizer').start();
+    const cleared = Date.now();
+    await world.waitAllReady();
+    const after = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT - 12));
+    expectClean(await record('RabbitMQ kill -9 + restart', [...before, ...during, ...after], await recovered(cleared)));
+  });
+
+  it('Redis flushed, then restarted empty: status and images answer from the object store', async () => {
+    const first = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT / 2), {
+      during: async () => {
+        const redis = new Redis(world.redis.url);
+        await redis.flushall();
+        redis.disconnect();
+      },
+    });
+    let cleared = 0;
+    const second = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT / 2), {
+      during: async () => {
+        await world.redis.restartEmpty();
+        cleared = Date.now();
+      },
+    });
+    const row = await record('Redis flushed / restarted empty', [...first, ...second], await recovered(cleared));
+    expectClean(row);
+    // Every earlier result still answers, from the store.
+    for (const r of first.filter((x) => x.status === 200).slice(0, 5)) {
+      expect((await fetch(`${world.apiUrl}/image/${r.hash}`)).status).toBe(200);
+    }
+  });
+
+  it('object store down at upload time: 503, nothing accepted; back: uploads served', async () => {
+    let cleared = 0;
+    const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT), {
+      during: async () => {
+        await world.process('s3').stop();
+        await sleep(2_000);
+        world.process('s3').start();
+        cleared = Date.now();
+      },
+    });
+    const row = await record('object store down at upload', records, await recovered(cleared));
+    expectClean(row);
+    expect(row.refused).toBeGreaterThan(0);
+  });
+
+  it('object store down while the worker processes: the jobs wait and finish when it is back', async () => {
+    const optimizer = world.process('optimizer');
+    optimizer.signal('SIGSTOP');
+    const queued = await Promise.all(seeds(8).map((seed) => sendUpload(world.apiUrl, seed)));
+    expect(queued.every((r) => r.status === 202)).toBe(true);
+    await world.process('s3').stop();
+    optimizer.signal('SIGCONT');
+    await sleep(2_000);
+    world.process('s3').start();
+    const cleared = Date.now();
+    expectClean(await record('object store down during processing', queued, await recovered(cleared)));
+  });
+
+  it('poison: malformed JSON, missing fields, unknown original and an always-failing image go to the DLQ with reasons', async () => {
+    const connection = await world.brokerConnection();
+    const channel = await connection.createConfirmChannel();
+    const poisonHeaders = { 'x-chaos-poison': true };
+    const unknown = 'f'.repeat(64);
+    channel.sendToQueue(RETRY_QUEUE, Buffer.from('{not json'), { persistent: true, headers: poisonHeaders });
+    channel.sendToQueue(RETRY_QUEUE, Buffer.from(JSON.stringify({ filename: 'x.jpg' })), { persistent: true, headers: poisonHeaders });
+    channel.sendToQueue(RETRY_QUEUE, Buffer.from(JSON.stringify({ hash: 5, original_key: ['x'] })), { persistent: true, headers: poisonHeaders });
+    channel.sendToQueue(RETRY_QUEUE, Buffer.from(JSON.stringify({ hash: unknown, original_key: `original/${unknown}.jpg`, filename: 'gone.jpg' })), {
+      persistent: true,
+      headers: poisonHeaders,
+    });
+    channel.sendToQueue(RETRY_QUEUE, Buffer.alloc(1024 * 1024, 0x7b), { persistent: true, headers: poisonHeaders });
+    await channel.waitForConfirms();
+    await connection.close();
+    // An image that always fails: truncated, queued while the optimizer is down.
+    await world.process('optimizer').stop();
+    const good = await imageFor(nextSeed++);
+    const bad = await sendUpload(world.apiUrl, nextSeed++, good.subarray(0, Math.floor(good.length / 2)), true);
+    expect(bad.status).toBe(202);
+    world.process('optimizer').start();
+    const cleared = Date.now();
+    const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT - 1));
+    const row = await record('poison messages', [bad, ...records], await recovered(cleared));
+    expectClean(row);
+    expect(row.failed).toBe(1);
+  });
+
+  it('broker blocked (memory alarm): the api answers 503 at once instead of hanging, then accepts again', async () => {
+    await world.process('optimizer').stop();
+    world.rabbit.setMemoryAlarm(true);
+    // RabbitMQ blocks a connection on its next publish: the one in flight gets "unconfirmed" at once
+    // (it may still be enqueued when the alarm clears), the next ones are refused before sending.
+    const started = Date.now();
+    const blocked: UploadRecord[] = [];
+    for (const seed of seeds(4)) blocked.push(await sendUpload(world.apiUrl, seed));
+    expect(blocked.map((r) => r.status)).toEqual([503, 503, 503, 503]);
+    expect(blocked.slice(1).map((r) => r.problem)).toEqual(['unavailable', 'unavailable', 'unavailable']);
+    expect(Date.now() - started).toBeLessThan(Number(world.env.PUBLISH_CONFIRM_TIMEOUT_MS ?? 5_000));
+    expect((await fetch(`${world.apiUrl}/readyz`)).status).toBe(503);
+    world.rabbit.setMemoryAlarm(false);
+    await waitFor(async () => (await fetch(`${world.apiUrl}/readyz`)).status === 200, { what: 'the api ready again' });
+    const accepted = await Promise.all(seeds(4).map((seed) => sendUpload(world.apiUrl, seed)));
+    expect(accepted.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    world.process('optimizer').start();
+    const cleared = Date.now();
+    expectClean(await record('broker blocked (memory alarm)', [...blocked, ...accepted], await recovered(cleared)));
+  });
+});
