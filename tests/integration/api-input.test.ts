@@ -10,14 +10,17 @@ import { apiEnv, loadConfig } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createHarness, freePort, upload, type Harness } from '../helpers/harness.js';
 import { makeJpeg, makePng } from '../helpers/images.js';
+import { waitFor } from '../helpers/wait.js';
 
 let h: Harness;
 let api: string;
+let slowApi: string;
 
 beforeAll(async () => {
   h = await createHarness('api-input');
   await h.startOptimizer();
   api = (await h.startApi({ MAX_UPLOAD_BYTES: String(2 * 1024 * 1024), MAX_INPUT_PIXELS: String(40_000_000) })).url;
+  slowApi = (await startApi(loadConfig(apiEnv, { ...h.env, PORT: '0', UPLOAD_IDLE_TIMEOUT_MS: '500' }), createLogger('test', 'silent'))).url;
 });
 afterAll(async () => h?.cleanup());
 
@@ -160,10 +163,69 @@ describe('upload input', () => {
     await expectProblem(await upload(api, await makeJpeg(5), 'pass\u0007wd\r\nX-Evil: 1.jpg'), 400, /part header/);
   });
 
-  it('stays healthy after all of that', async () => {
+  it('watermarks the first frame of an animated GIF (documented choice)', async () => {
+    const sharp = (await import('sharp')).default;
+    const frames = await Promise.all([0, 1, 2].map((i) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: i * 100, g: 50, b: 200 } } }).raw().toBuffer()));
+    // A real 3-page animation: sharp reads a tall strip as pages when given pageHeight.
+    const animated = await sharp(Buffer.concat(frames), { raw: { width: 64, height: 48 * 3, channels: 3, pageHeight: 48 } }).gif().toBuffer();
+    expect((await sharp(animated, { animated: true }).metadata()).pages).toBe(3);
+    const res = await upload(api, animated, 'anim.gif', 'image/gif');
+    expect(res.status).toBe(200);
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect(meta.height).toBe(48);
+    expect(meta.pages ?? 1).toBe(1);
+  });
+
+  it('408 for a sender that stalls mid-upload, and the server keeps serving others meanwhile', async () => {
+    const stalled = Array.from({ length: 20 }, () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${slowApi}/upload`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'content-length': '100000' } });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.write('--XYZ\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8');
+        // ...and then nothing more.
+      }),
+    );
+    expect((await upload(slowApi, await makeJpeg(60))).status).toBe(200);
+    expect(await Promise.all(stalled)).toEqual(Array(20).fill(408));
+  });
+
+  it('answers 100 concurrent uploads and status reads, each properly (the optimizer sheds load to the queue)', async () => {
+    const images = await Promise.all(Array.from({ length: 25 }, (_, i) => makeJpeg(70 + i, 96, 64)));
+    const results = await Promise.all([
+      ...images.map((img) => upload(api, img).then((r) => r.status)),
+      ...images.map((img) => upload(api, img).then((r) => r.status)),
+      ...Array.from({ length: 25 }, () => fetch(`${api}/status/${'1'.repeat(64)}`).then((r) => r.status)),
+      ...Array.from({ length: 25 }, () => fetch(`${api}/healthz`).then((r) => r.status)),
+    ]);
+    // 200 when the optimizer took it, 202 when it shed the load (503) and the job was queued.
+    expect(results.slice(0, 50).every((s) => s === 200 || s === 202)).toBe(true);
+    expect(results.slice(50, 75).every((s) => s === 404)).toBe(true);
+    expect(results.slice(75).every((s) => s === 200)).toBe(true);
+  });
+
+  it('stays healthy after all of that, with nothing half-written', async () => {
     expect((await fetch(`${api}/healthz`)).status).toBe(200);
     expect((await fetch(`${api}/readyz`)).status).toBe(200);
-    expect((await upload(api, await makeJpeg(6))).status).toBe(200);
+    let seed = 600;
+    await waitFor(async () => (await upload(api, await makeJpeg(seed++))).status === 200, { what: 'the circuit closed again', intervalMs: 250 });
+    // Jobs the optimizer shed to the queue are finished by a worker.
+    await h.startWorker();
+    const channel = await h.broker.createChannel();
+    await waitFor(async () => (await channel.checkQueue('watermark_retry')).messageCount === 0, { what: 'the queue drained' });
+    await waitFor(async () => {
+      const keys = await h.redis.keys(`${h.redisPrefix}job:*`);
+      const statuses = await Promise.all(keys.map((k) => h.redis.hget(k, 'status')));
+      return statuses.every((s) => s === 'done');
+    }, { what: 'every job done' });
+    // Every original kept has its result: no rejected upload left an original, a job or a pending state.
+    const originals = await h.store.list('original/', 1000);
+    const results = new Set((await h.store.list('watermarked/', 1000)).map((k) => k.split('/')[1]!.split('.')[0]));
+    expect(originals.filter((k) => !results.has(k.split('/')[1]!.split('.')[0]!))).toEqual([]);
+    await channel.close();
   });
 });
 

@@ -96,6 +96,20 @@ describe('retry worker', () => {
     await h.stopOptimizer();
   });
 
+  it.each([
+    ['wrong types', JSON.stringify({ hash: 42, original_key: true, filename: [] }), 'hash'],
+    ['a key outside original/', JSON.stringify({ hash: 'd'.repeat(64), original_key: `watermarked/${'d'.repeat(64)}.jpg` }), 'original/<hash>.<ext>'],
+    ['a key climbing out with ../', JSON.stringify({ hash: 'd'.repeat(64), original_key: `original/../../etc/${'d'.repeat(64)}.jpg` }), 'original/<hash>.<ext>'],
+    ['a huge body', `{"hash":"${'d'.repeat(64)}","pad":"${'x'.repeat(2 * 1024 * 1024)}"}`, 'exceeds'],
+  ])('dead-letters a message with %s as invalid_message', async (_name, body, reason) => {
+    channel.sendToQueue(RETRY_QUEUE, Buffer.from(body), { persistent: true });
+    const dead = await takeDeadLetter();
+    expect(dead.properties.headers?.['x-dead-letter-reason']).toBe('invalid_message');
+    expect(String(dead.properties.headers?.['x-dead-letter-error'])).toContain(reason);
+    expect(dead.content.length).toBe(Buffer.byteLength(body));
+    expect(await depth(RETRY_QUEUE)).toBe(0);
+  });
+
   it('marks a job failed at once when the original is missing (permanent error)', async () => {
     const hash = 'e'.repeat(64);
     channel.sendToQueue(RETRY_QUEUE, Buffer.from(JSON.stringify({ hash, original_key: `original/${hash}.jpg`, filename: 'gone.jpg' })), { persistent: true });
