@@ -5,7 +5,8 @@
  */
 import type { JobStateStore } from '../shared/cache.js';
 import type { ObjectStore } from '../shared/object-store.js';
-import { failureRecordKey } from '../shared/content-address.js';
+import { failureRecordKey, originalKey } from '../shared/content-address.js';
+import { ORIGINAL_EXTENSIONS } from '../shared/image-type.js';
 
 export interface JobStatusView {
   status: 'pending' | 'done' | 'failed';
@@ -23,8 +24,8 @@ export async function readJobStatus(hash: string, jobs: JobStateStore, store: Ob
     const record = JSON.parse(failure.toString('utf8')) as { error?: string; attempts?: number };
     return view(hash, 'failed', record.attempts, record.error);
   }
-  const originals = await store.list(`original/${hash}.`, 1);
-  return originals.length > 0 ? view(hash, 'pending') : undefined;
+  const original = await store.findFirst(ORIGINAL_EXTENSIONS.map((ext) => originalKey(hash, ext)));
+  return original ? view(hash, 'pending') : undefined;
 }
 
 function view(hash: string, status: JobStatusView['status'], attempts?: number, error?: string): JobStatusView {

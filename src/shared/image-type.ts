@@ -40,6 +40,11 @@ const MIME_TYPES: Record<ImageFormat, string> = {
 /** Every MIME type `sniffImageType` can return (HEIF containers without a HEVC brand report image/heif). */
 export const SUPPORTED_IMAGE_MIME_TYPES: readonly string[] = Object.freeze([...Object.values(MIME_TYPES), 'image/heif']);
 
+/** Every extension an original can be stored under. */
+export const ORIGINAL_EXTENSIONS: readonly string[] = Object.freeze(Object.values(EXTENSIONS));
+/** Every extension the optimizer can produce, most likely first. */
+export const RESULT_EXTENSIONS: readonly string[] = Object.freeze(['jpg', 'png', 'webp', 'avif']);
+
 export function extensionForFormat(format: ImageFormat): string {
   return EXTENSIONS[format];
 }

@@ -6,6 +6,7 @@ import { Client } from 'minio';
 import { Agent } from 'node:http';
 import type { Readable } from 'node:stream';
 import { watermarkedKey } from './content-address.js';
+import { RESULT_EXTENSIONS } from './image-type.js';
 
 export interface ObjectStoreOptions {
   endpoint: string;
@@ -152,24 +153,40 @@ export class ObjectStore {
     return key;
   }
 
+  /**
+   * The first of `keys` that exists, with its metadata. HEADs of the few candidate keys, in
+   * parallel, rather than a prefix listing: listing is the costly call on every S3 server.
+   */
+  async findFirst(keys: readonly string[]): Promise<{ key: string; metaData: Record<string, string | undefined> } | undefined> {
+    const stats = await Promise.all(
+      keys.map(async (key) => {
+        try {
+          const stat = await this.deadline(`stat ${key}`, this.client.statObject(this.bucket, key));
+          return { key, metaData: stat.metaData as Record<string, string | undefined> };
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          throw new ObjectStoreUnavailableError(`stat ${key}`, err);
+        }
+      }),
+    );
+    return stats.find((s) => s !== undefined);
+  }
+
   /** The finished result for `hash`, whatever its output format, or undefined. */
   async findResult(hash: string): Promise<StoredResult | undefined> {
-    const [key] = await this.list(`watermarked/${hash}.`, 1);
-    if (!key) return undefined;
+    const found = await this.findFirst(RESULT_EXTENSIONS.map((ext) => watermarkedKey(hash, ext)));
+    if (!found) return undefined;
+    const { key, metaData } = found;
     try {
-      const stat = await this.deadline(`stat ${key}`, this.client.statObject(this.bucket, key));
-      const meta = stat.metaData as Record<string, string | undefined>;
-      const data = await this.get(key);
       return {
         key,
-        data,
-        contentType: meta['content-type'] ?? 'application/octet-stream',
-        fingerprint: meta.fingerprint,
+        data: await this.get(key),
+        contentType: metaData['content-type'] ?? 'application/octet-stream',
+        fingerprint: metaData.fingerprint,
       };
     } catch (err) {
-      if (isNotFound(err) || err instanceof ObjectNotFoundError) return undefined;
-      if (err instanceof ObjectStoreUnavailableError) throw err;
-      throw new ObjectStoreUnavailableError(`read ${key}`, err);
+      if (err instanceof ObjectNotFoundError) return undefined; // removed between the HEAD and the GET
+      throw err;
     }
   }
 }

@@ -123,6 +123,34 @@ export class DoneEvents {
   }
 }
 
+/**
+ * Polls every unsettled upload in rounds until all are done or failed. It gives up only when no
+ * upload settled for `stallMs` (a stuck system) or after `timeoutMs` (a bound on the run): a long
+ * backlog that keeps draining is slow, not lost.
+ */
+async function settleStatuses(apiUrl: string, hashes: string[], timeoutMs: number, stallMs: number): Promise<Map<string, string>> {
+  const final = new Map<string, string>();
+  let open = [...new Set(hashes)];
+  const deadline = Date.now() + timeoutMs;
+  let lastProgress = Date.now();
+  while (open.length > 0) {
+    const still: string[] = [];
+    for (let i = 0; i < open.length; i += 16) {
+      const batch = open.slice(i, i + 16);
+      const statuses = await Promise.all(batch.map((hash) => statusOf(apiUrl, hash)));
+      batch.forEach((hash, j) => {
+        final.set(hash, statuses[j]!);
+        if (statuses[j] !== 'done' && statuses[j] !== 'failed') still.push(hash);
+      });
+    }
+    if (still.length < open.length) lastProgress = Date.now();
+    open = still;
+    if (open.length === 0 || Date.now() > deadline || Date.now() - lastProgress > stallMs) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return final;
+}
+
 interface SettleContext {
   fault: string;
   apiUrl: string;
@@ -131,6 +159,7 @@ interface SettleContext {
   events: DoneEvents;
   recoverySeconds: number;
   timeoutMs?: number;
+  stallMs?: number;
 }
 
 async function statusOf(apiUrl: string, hash: string): Promise<string> {
@@ -151,16 +180,7 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
   const unconfirmed = records.filter((r) => r.status === 503 && r.problem === 'unconfirmed');
   const accepted = records.filter((r) => r.status === 200 || r.status === 202);
   const acceptedHashes = new Set(accepted.map((r) => r.hash));
-  const final = new Map<string, string>();
-  const deadline = Date.now() + (ctx.timeoutMs ?? 60_000);
-  for (const record of accepted) {
-    let status = await statusOf(ctx.apiUrl, record.hash);
-    while (status !== 'done' && status !== 'failed' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = await statusOf(ctx.apiUrl, record.hash);
-    }
-    final.set(record.hash, status);
-  }
+  const final = await settleStatuses(ctx.apiUrl, accepted.map((r) => r.hash), ctx.timeoutMs ?? 60_000, ctx.stallMs ?? 30_000);
 
   let done = 0;
   let failed = 0;

@@ -62,7 +62,8 @@ export async function runSoak(options: SoakOptions): Promise<LedgerRow> {
       brokerUrl: world.rabbit.url,
       events,
       recoverySeconds,
-      timeoutMs: 180_000,
+      timeoutMs: 10 * 60_000,
+      stallMs: 60_000,
     });
     log(`soak: ${records.length} uploads in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     printLedger([row]);
