@@ -109,3 +109,28 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   });
   throw new ConfigError(problems);
 }
+
+/** The controller: scales workers from queue depth, in Kubernetes or over local worker processes. */
+export const controllerEnv = z.object({
+  LOG_LEVEL: commonEnv.LOG_LEVEL,
+  SHUTDOWN_GRACE_MS: commonEnv.SHUTDOWN_GRACE_MS,
+  RABBITMQ_URL: commonEnv.RABBITMQ_URL,
+  /** Management HTTP API; credentials in the URL. Gives unacked counts that AMQP cannot. */
+  RABBITMQ_MANAGEMENT_URL: url('http://guest:guest@127.0.0.1:15672'),
+  PORT: port(3003),
+  HOST: z.string().default('0.0.0.0'),
+  CONTROLLER_MODE: z.enum(['kubernetes', 'local']).default('kubernetes'),
+  /** Hysteresis of scale-down decisions, as a fraction of messagesPerReplica. */
+  SCALER_TOLERANCE: z.coerce.number().min(0).max(0.5).default(0.1),
+  // kubernetes mode
+  WATCH_NAMESPACE: z.string().default(''),
+  LEASE_NAMESPACE: z.string().default('default'),
+  LEASE_NAME: z.string().min(1).default('nws-watermark-controller'),
+  LEASE_DURATION_SECONDS: positiveInt(15),
+  LEASE_RENEW_SECONDS: positiveInt(5),
+  POD_NAME: z.string().default(''),
+  // local mode
+  QUEUE_SCALER_FILE: z.string().default('config/local-queuescaler.yaml'),
+  WORKER_PORT: port(3002),
+});
+export type ControllerConfig = z.infer<typeof controllerEnv>;

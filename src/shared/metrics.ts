@@ -108,12 +108,39 @@ export function workerMetrics(registry: Registry) {
       buckets: latencyBuckets,
       registers: [registry],
     }),
+    ...optimizerCallMetrics(registry),
+  };
+}
+
+export type ScaleDirection = 'up' | 'down';
+
+export type ScalerMetrics = ReturnType<typeof scalerMetrics>;
+/** The controller's metrics: what each QueueScaler decided, what its target runs, what the queue holds. */
+export function scalerMetrics(registry: Registry) {
+  return {
+    desiredReplicas: new Gauge({
+      name: 'watermark_scaler_desired_replicas',
+      help: 'Replicas the scaler last decided for its target',
+      labelNames: ['scaler'] as const,
+      registers: [registry],
+    }),
+    currentReplicas: new Gauge({
+      name: 'watermark_scaler_current_replicas',
+      help: 'Replicas of the target as last read (pods or local worker processes that exist)',
+      labelNames: ['scaler'] as const,
+      registers: [registry],
+    }),
+    scalingEvents: new Counter({
+      name: 'watermark_scaler_scaling_events_total',
+      help: 'Changes of the target replicas made by the scaler, by direction',
+      labelNames: ['scaler', 'direction'] as const,
+      registers: [registry],
+    }),
     queueMessages: new Gauge({
       name: 'watermark_queue_messages',
       help: 'Messages in a queue by state',
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
     }),
-    ...optimizerCallMetrics(registry),
   };
 }

@@ -1,7 +1,9 @@
 /**
  * `nws-watermark stack`: the whole system on one machine. It makes sure RabbitMQ and Redis answer,
  * runs the embedded S3 endpoint (unless S3_ENDPOINT names another), then supervises the optimizer,
- * the api and the workers as child processes, restarting any that crash. Ctrl-C stops everything.
+ * the api and the controller as child processes, restarting any that crash. The controller, in
+ * local mode, scales worker processes from the queue depth (config/local-queuescaler.yaml).
+ * Ctrl-C stops everything; workers drain.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,8 @@ import { exitOnConfigError } from '../shared/lifecycle.js';
 import { redactUrl } from '../shared/broker/connection.js';
 import { ensureRabbitMq, ensureRedis, MissingServiceError, waitForPort } from './local-services.js';
 import { SupervisedProcess } from './supervisor.js';
+import { readQueueScalerFile } from '../controller/local/local-controller.js';
+import { parseSpec } from '../controller/queue-scaler.js';
 
 const stackEnv = z.object({
   RABBITMQ_URL: commonEnv.RABBITMQ_URL,
@@ -21,7 +25,9 @@ const stackEnv = z.object({
   OPTIMIZER_PORT: z.coerce.number().int().min(1).max(65535).default(3001),
   WORKER_PORT: z.coerce.number().int().min(1).max(65535).default(3002),
   S3_PORT: z.coerce.number().int().min(1).max(65535).default(9000),
-  WORKER_REPLICAS: z.coerce.number().int().min(0).max(16).default(1),
+  CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).default(3003),
+  /** The QueueScaler the local controller runs. */
+  QUEUE_SCALER_FILE: z.string().min(1).default(fileURLToPath(new URL('../../config/local-queuescaler.yaml', import.meta.url))),
 });
 type StackConfig = z.infer<typeof stackEnv>;
 
@@ -55,9 +61,18 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
   }
   processes.set('optimizer', component('optimizer', 'optimizer', { PORT: String(config.OPTIMIZER_PORT) }));
   processes.set('api', component('api', 'api', { PORT: String(config.API_PORT) }));
-  for (let i = 0; i < config.WORKER_REPLICAS; i += 1) {
-    processes.set(`worker-${i + 1}`, component(`worker-${i + 1}`, 'worker', { PORT: String(config.WORKER_PORT + i) }));
-  }
+  // Read now so a bad file stops the stack with its message, not a crash-looping controller.
+  const scaler = readQueueScalerFile(resolve(config.QUEUE_SCALER_FILE));
+  const scalerSpec = parseSpec(scaler.spec);
+  processes.set(
+    'controller',
+    component('controller', 'controller', {
+      PORT: String(config.CONTROLLER_PORT),
+      CONTROLLER_MODE: 'local',
+      QUEUE_SCALER_FILE: resolve(config.QUEUE_SCALER_FILE),
+      WORKER_PORT: String(config.WORKER_PORT),
+    }),
+  );
 
   // The store first, so the api and workers find their bucket on their first call.
   const s3 = processes.get('s3');
@@ -74,7 +89,9 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
     'object store': `${s3Endpoint}${embeddedS3 ? ` (embedded s3rver, data in ${resolve(config.STACK_DATA_DIR, 's3')})` : ''}`,
     rabbitmq: `${redactUrl(config.RABBITMQ_URL)} (${rabbit})`,
     redis: `${config.REDIS_URL} (${redis})`,
-    workers: `${config.WORKER_REPLICAS} (health and metrics on ports ${config.WORKER_PORT}..${config.WORKER_PORT + Math.max(config.WORKER_REPLICAS - 1, 0)})`,
+    autoscaler: `${scalerSpec.minReplicas}..${scalerSpec.maxReplicas} workers from the depth of ${scalerSpec.queue} (${scalerSpec.messagesPerReplica} messages per worker; QueueScaler "${scaler.metadata.name}" in ${resolve(config.QUEUE_SCALER_FILE)})`,
+    controller: `http://127.0.0.1:${config.CONTROLLER_PORT} (/metrics, /scalers)`,
+    workers: `health and metrics on ports ${config.WORKER_PORT}..${config.WORKER_PORT + Math.max(scalerSpec.maxReplicas - 1, 0)}`,
   };
 
   return {

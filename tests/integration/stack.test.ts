@@ -19,7 +19,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'nws-stack-'));
 
 beforeAll(async () => {
   h = await createHarness('stack');
-  ports = { api: await freePort(), optimizer: await freePort(), worker: await freePort(), s3: await freePort() };
+  ports = { api: await freePort(), optimizer: await freePort(), worker: await freePort(), s3: await freePort(), controller: await freePort() };
   stack = spawnComponent('stack', {
     RABBITMQ_URL: h.rabbitUrl,
     REDIS_KEY_PREFIX: h.redisPrefix,
@@ -29,7 +29,7 @@ beforeAll(async () => {
     OPTIMIZER_PORT: String(ports.optimizer),
     WORKER_PORT: String(ports.worker),
     S3_PORT: String(ports.s3),
-    WORKER_REPLICAS: '1',
+    CONTROLLER_PORT: String(ports.controller),
   });
   await waitFor(() => stack.output.join('').includes('NWS Watermark is running'), { timeoutMs: 60_000, what: 'the start-up summary' });
   await waitReady(`http://127.0.0.1:${ports.api}`);
@@ -56,6 +56,16 @@ describe('local stack', () => {
     expect(summary).toContain(`http://localhost:${ports.api}`);
     expect(summary).toContain(`http://127.0.0.1:${ports.optimizer}`);
     expect(summary).toContain('embedded s3rver');
+    expect(summary).toMatch(/autoscaler\s+1\.\.4 workers from the depth of watermark_retry/);
+    expect(summary).toContain(`http://127.0.0.1:${ports.controller} (/metrics, /scalers)`);
+  });
+
+  it('runs the controller, which keeps minReplicas worker processes consuming', async () => {
+    await waitFor(async () => {
+      const text = await fetch(`http://127.0.0.1:${ports.controller}/metrics`).then((r) => r.text(), () => '');
+      return /watermark_scaler_current_replicas\{[^}]*scaler="worker"[^}]*\} 1$/m.test(text);
+    }, { timeoutMs: 30_000, what: 'the controller to run one worker' });
+    await waitReady(`http://127.0.0.1:${ports.worker}`);
   });
 
   it('serves an upload end to end, with the page on the same port', async () => {

@@ -1,0 +1,107 @@
+/**
+ * Status conditions from what one reconciliation found, pure. A condition keeps its
+ * lastTransitionTime while its status stays the same, so `kubectl describe` shows since when a
+ * scaler has been failing, not when it was last polled.
+ */
+import type { Condition, ConditionType } from './queue-scaler.js';
+import type { Limit } from './scaling.js';
+
+export interface ConditionInput {
+  status: Condition['status'];
+  reason: string;
+  message: string;
+}
+
+export type ReconcileFacts =
+  | { kind: 'invalid-spec'; message: string }
+  | { kind: 'depth-unavailable'; message: string; currentReplicas: number | undefined }
+  | { kind: 'target-not-found'; message: string }
+  | { kind: 'target-forbidden'; message: string; permission: string }
+  | { kind: 'target-unavailable'; message: string }
+  | {
+      kind: 'scaled';
+      unackedKnown: boolean;
+      active: boolean;
+      depth: number;
+      activationMessages: number;
+      limitedBy: Limit;
+      minReplicas: number;
+      maxReplicas: number;
+      rawReplicas: number;
+      reason: string;
+    };
+
+export function conditionInputs(facts: ReconcileFacts): Partial<Record<ConditionType, ConditionInput>> {
+  switch (facts.kind) {
+    case 'invalid-spec':
+      return { Ready: { status: 'False', reason: 'InvalidSpec', message: facts.message } };
+    case 'depth-unavailable':
+      return {
+        Ready: {
+          status: 'False',
+          reason: 'QueueUnreadable',
+          message: `cannot read the queue depth (${facts.message}); keeping ${facts.currentReplicas ?? 'the current'} replicas`,
+        },
+      };
+    case 'target-not-found':
+      return { Ready: { status: 'False', reason: 'TargetNotFound', message: facts.message } };
+    case 'target-forbidden':
+      return {
+        Ready: {
+          status: 'False',
+          reason: 'Forbidden',
+          message: `the controller lacks the permission to ${facts.permission}: ${facts.message}`,
+        },
+      };
+    case 'target-unavailable':
+      return { Ready: { status: 'False', reason: 'TargetUnavailable', message: facts.message } };
+    case 'scaled': {
+      const ready: ConditionInput = facts.unackedKnown
+        ? { status: 'True', reason: 'ScalerReady', message: facts.reason }
+        : {
+            status: 'True',
+            reason: 'UnackedUnknown',
+            message: `the management API did not answer: depth from an AMQP passive declare counts ready messages only, unacked is unknown, so the scaler will not scale to zero (${facts.reason})`,
+          };
+      const active: ConditionInput = facts.active
+        ? { status: 'True', reason: 'QueueHasWork', message: `${facts.depth} messages (activation above ${facts.activationMessages}), or cooldown running` }
+        : { status: 'False', reason: 'QueueIdle', message: `${facts.depth} messages, not above activationMessages ${facts.activationMessages}, cooldown over` };
+      const limited: ConditionInput =
+        facts.limitedBy === 'max'
+          ? { status: 'True', reason: 'TooManyReplicas', message: `${facts.rawReplicas} replicas wanted, capped at maxReplicas ${facts.maxReplicas}` }
+          : facts.limitedBy === 'min'
+            ? { status: 'True', reason: 'TooFewReplicas', message: `${facts.rawReplicas} replicas wanted, raised to minReplicas ${facts.minReplicas}` }
+            : { status: 'False', reason: 'DesiredWithinRange', message: `${facts.rawReplicas} replicas wanted, within [${facts.minReplicas}, ${facts.maxReplicas}]` };
+      return { Ready: ready, Active: active, ScalingLimited: limited };
+    }
+  }
+}
+
+const ORDER: ConditionType[] = ['Ready', 'Active', 'ScalingLimited'];
+
+/** Merges new inputs over the previous conditions; a type with no new input keeps its old value. */
+export function mergeConditions(
+  previous: readonly Condition[],
+  inputs: Partial<Record<ConditionType, ConditionInput>>,
+  nowIso: string,
+  observedGeneration: number | undefined,
+): Condition[] {
+  const out: Condition[] = [];
+  for (const type of ORDER) {
+    const old = previous.find((c) => c.type === type);
+    const input = inputs[type];
+    if (!input) {
+      if (old) out.push(old);
+      continue;
+    }
+    out.push({
+      type,
+      status: input.status,
+      reason: input.reason,
+      message: input.message,
+      lastTransitionTime: old && old.status === input.status ? old.lastTransitionTime : nowIso,
+      ...(observedGeneration !== undefined ? { observedGeneration } : {}),
+    });
+  }
+  return out;
+}

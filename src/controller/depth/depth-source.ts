@@ -1,0 +1,30 @@
+/**
+ * What every queue-depth source offers (KEDA's scaler interface, reduced to what we need): the
+ * ready and unacked counts of one queue in one vhost. A source that cannot see unacked messages
+ * says so with `unacked: undefined` rather than a zero that would read as "idle".
+ */
+export interface QueueDepth {
+  ready: number;
+  unacked: number | undefined;
+  consumers: number | undefined;
+  /** Which source produced the numbers, for logs and status. */
+  source: string;
+}
+
+export interface QueueRef {
+  vhost: string;
+  queue: string;
+}
+
+export interface DepthSource {
+  read(ref: QueueRef): Promise<QueueDepth>;
+  close(): Promise<void>;
+}
+
+/** The queue does not exist (or the vhost): an error, never a depth of zero. */
+export class QueueNotFoundError extends Error {
+  constructor(ref: QueueRef, source: string) {
+    super(`queue "${ref.queue}" not found in vhost "${ref.vhost}" (${source})`);
+    this.name = 'QueueNotFoundError';
+  }
+}

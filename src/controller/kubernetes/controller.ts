@@ -1,0 +1,132 @@
+/**
+ * The controller in Kubernetes: watches QueueScalers, and while this replica holds the lease,
+ * runs one ScalerLoop per QueueScaler against its target's /scale subresource, reporting to the
+ * QueueScaler's status and Events. A replica that is not the leader keeps its cache warm and
+ * does nothing else.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import type { ControllerConfig } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { ScalerMetrics } from '../../shared/metrics.js';
+import type { DepthSource } from '../depth/depth-source.js';
+import type { QueueScalerObject, QueueScalerStatus } from '../queue-scaler.js';
+import { ScalerLoop } from '../scaler-loop.js';
+import { KubernetesScaleTarget } from '../targets/kubernetes-scale.js';
+import { LeaseElector } from './leader-election.js';
+import { QueueScalerInformer } from './queue-scaler-informer.js';
+import { KubernetesStatusSink } from './status-sink.js';
+
+export interface RunningKubernetesController {
+  readonly synced: boolean;
+  readonly leader: boolean;
+  scalers(): Record<string, { spec: unknown; status: QueueScalerStatus }>;
+  stop(): Promise<void>;
+}
+
+type Scaler = QueueScalerObject & { metadata: { name: string } };
+
+export async function startKubernetesController(
+  config: ControllerConfig,
+  deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; kubeConfig?: KubeConfig },
+): Promise<RunningKubernetesController> {
+  const { logger, metrics, depth } = deps;
+  const kubeConfig = deps.kubeConfig ?? new KubeConfig();
+  if (!deps.kubeConfig) kubeConfig.loadFromDefault();
+  const identity = config.POD_NAME || `${hostname()}-${process.pid}`;
+  const known = new Map<string, Scaler>();
+  const loops = new Map<string, ScalerLoop>();
+  let leading = false;
+
+  const keyOf = (s: Scaler) => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`;
+
+  const ensureLoop = (scaler: Scaler) => {
+    const key = keyOf(scaler);
+    let loop = loops.get(key);
+    if (!loop) {
+      const namespace = scaler.metadata.namespace ?? 'default';
+      loop = new ScalerLoop(
+        {
+          name: key,
+          depth,
+          makeTarget: (spec) => new KubernetesScaleTarget(kubeConfig, namespace, spec.scaleTargetRef),
+          sink: new KubernetesStatusSink(kubeConfig, { namespace, name: scaler.metadata.name, uid: scaler.metadata.uid }, identity),
+          metrics,
+          logger: logger.child({ scaler: key }),
+          tolerance: config.SCALER_TOLERANCE,
+        },
+        scaler.status,
+      );
+      loops.set(key, loop);
+      loop.update(scaler.spec, scaler.metadata.generation);
+      loop.start();
+      return;
+    }
+    loop.update(scaler.spec, scaler.metadata.generation);
+  };
+
+  const stopLoop = async (key: string) => {
+    const loop = loops.get(key);
+    loops.delete(key);
+    await loop?.stop();
+    metrics.desiredReplicas.remove({ scaler: key });
+    metrics.currentReplicas.remove({ scaler: key });
+  };
+
+  const informer = new QueueScalerInformer(
+    kubeConfig,
+    config.WATCH_NAMESPACE,
+    {
+      upsert: (scaler) => {
+        known.set(keyOf(scaler), scaler);
+        if (leading) ensureLoop(scaler);
+      },
+      remove: (scaler) => {
+        known.delete(keyOf(scaler));
+        void stopLoop(keyOf(scaler));
+      },
+    },
+    logger,
+  );
+
+  const elector = new LeaseElector(
+    kubeConfig,
+    {
+      namespace: config.LEASE_NAMESPACE,
+      name: config.LEASE_NAME,
+      identity,
+      leaseDurationSeconds: config.LEASE_DURATION_SECONDS,
+      renewSeconds: config.LEASE_RENEW_SECONDS,
+    },
+    {
+      onStartedLeading: () => {
+        leading = true;
+        for (const scaler of known.values()) ensureLoop(scaler);
+      },
+      onStoppedLeading: () => {
+        leading = false;
+        for (const key of [...loops.keys()]) void stopLoop(key);
+      },
+    },
+    logger,
+  );
+
+  await informer.start();
+  elector.start();
+
+  return {
+    get synced() {
+      return informer.synced;
+    },
+    get leader() {
+      return leading;
+    },
+    scalers: () =>
+      Object.fromEntries([...loops.entries()].map(([key, loop]) => [key, { spec: loop.currentSpec, status: loop.currentStatus }])),
+    async stop() {
+      await informer.stop();
+      await Promise.all([...loops.keys()].map((key) => stopLoop(key)));
+      await elector.stop();
+    },
+  };
+}

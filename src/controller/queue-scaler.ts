@@ -1,0 +1,103 @@
+/**
+ * The QueueScaler resource (DESIGN.md, "Autoscaler contract"): its spec parsed once into a typed
+ * struct with the same defaults and rules as the CRD schema, and the shape of its status.
+ * Kubernetes applies the CRD's defaults and validation; the local stack reads a file, so the
+ * controller checks again and names the bad field either way.
+ */
+import { z } from 'zod';
+
+export const QUEUE_SCALER_GROUP = 'watermark.nws.io';
+export const QUEUE_SCALER_VERSION = 'v1alpha1';
+export const QUEUE_SCALER_PLURAL = 'queuescalers';
+export const QUEUE_SCALER_KIND = 'QueueScaler';
+
+/** Defaults shared with charts/nws-watermark/crds/queuescaler.yaml (a unit test keeps them equal). */
+export const SPEC_DEFAULTS = {
+  vhost: '/',
+  minReplicas: 0,
+  maxReplicas: 10,
+  messagesPerReplica: 10,
+  activationMessages: 0,
+  pollingIntervalSeconds: 5,
+  scaleDownStabilizationSeconds: 60,
+  cooldownSeconds: 120,
+} as const;
+
+const count = (min: number) => z.number({ error: `expected an integer ≥ ${min}` }).int().min(min);
+
+export const queueScalerSpecSchema = z
+  .object({
+    scaleTargetRef: z.object({
+      apiVersion: z.string().min(1).default('apps/v1'),
+      kind: z.string().min(1).default('Deployment'),
+      name: z.string().min(1, 'expected the name of the workload to scale'),
+    }),
+    queue: z.string().min(1, 'expected a queue name'),
+    vhost: z.string().min(1).default(SPEC_DEFAULTS.vhost),
+    minReplicas: count(0).default(SPEC_DEFAULTS.minReplicas),
+    maxReplicas: count(1).default(SPEC_DEFAULTS.maxReplicas),
+    messagesPerReplica: count(1).default(SPEC_DEFAULTS.messagesPerReplica),
+    activationMessages: count(0).default(SPEC_DEFAULTS.activationMessages),
+    pollingIntervalSeconds: count(1).default(SPEC_DEFAULTS.pollingIntervalSeconds),
+    scaleDownStabilizationSeconds: count(0).default(SPEC_DEFAULTS.scaleDownStabilizationSeconds),
+    cooldownSeconds: count(0).default(SPEC_DEFAULTS.cooldownSeconds),
+  })
+  .refine((spec) => spec.minReplicas <= spec.maxReplicas, {
+    path: ['maxReplicas'],
+    message: 'expected maxReplicas ≥ minReplicas',
+  });
+
+export type QueueScalerSpec = z.infer<typeof queueScalerSpecSchema>;
+
+export class InvalidSpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid QueueScaler spec: ${problems.join('; ')}`);
+    this.name = 'InvalidSpecError';
+  }
+}
+
+/** Parses a spec or throws InvalidSpecError naming each bad field and what it received. */
+export function parseSpec(raw: unknown): QueueScalerSpec {
+  const parsed = queueScalerSpecSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const received = issue.path.reduce<unknown>(
+      (value, key) => (typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined),
+      raw,
+    );
+    return `spec.${issue.path.join('.')}: ${issue.message} (received ${received === undefined ? 'nothing' : JSON.stringify(received)})`;
+  });
+  throw new InvalidSpecError(problems);
+}
+
+export type ConditionType = 'Ready' | 'Active' | 'ScalingLimited';
+
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface QueueScalerStatus {
+  queueDepth?: number;
+  readyMessages?: number;
+  /** Absent when only AMQP answered: passive declare cannot see unacked messages. */
+  unackedMessages?: number;
+  currentReplicas?: number;
+  desiredReplicas?: number;
+  lastScaleTime?: string;
+  conditions: Condition[];
+  observedGeneration?: number;
+}
+
+/** The resource as the Kubernetes API (or the local spec file) gives it. */
+export interface QueueScalerObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name?: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string };
+  spec?: unknown;
+  status?: QueueScalerStatus;
+}
