@@ -1,0 +1,252 @@
+{{/* Names, labels, images, security contexts, secrets and connection settings shared by every template. */}}
+
+{{- define "nws.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "nws.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels of one component: (dict "ctx" $ "component" "api") */}}
+{{- define "nws.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "nws.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: nws-watermark
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "nws.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "nws.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Every pod of this release, whatever its component. */}}
+{{- define "nws.releaseSelector" -}}
+app.kubernetes.io/name: {{ include "nws.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "nws.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "nws.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext -}}
+{{- end -}}
+
+{{- define "nws.containerSecurityContext" -}}
+{{- toYaml .Values.containerSecurityContext -}}
+{{- end -}}
+
+{{/*
+A secret value generated once and kept across upgrades: the value already in the cluster's Secret
+when there is one (lookup), else the given value, else a random one.
+(dict "ctx" $ "secret" name "key" key "value" given "length" n)
+*/}}
+{{- define "nws.secretValue" -}}
+{{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace .secret -}}
+{{- if and $existing $existing.data (hasKey $existing.data .key) -}}
+{{- index $existing.data .key | b64dec -}}
+{{- else if .value -}}
+{{- .value -}}
+{{- else -}}
+{{- randAlphaNum (int .length) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* RabbitMQ ------------------------------------------------------------------------------ */}}
+{{- define "nws.rabbitmq.fullname" -}}{{ include "nws.fullname" . }}-rabbitmq{{- end -}}
+{{- define "nws.rabbitmq.headless" -}}{{ include "nws.fullname" . }}-rabbitmq-nodes{{- end -}}
+{{- define "nws.rabbitmq.authSecret" -}}
+{{- default (include "nws.rabbitmq.fullname" .) .Values.rabbitmq.auth.existingSecret -}}
+{{- end -}}
+{{- define "nws.rabbitmq.externalSecret" -}}
+{{- default (printf "%s-rabbitmq-external" (include "nws.fullname" .)) .Values.rabbitmq.external.existingSecret -}}
+{{- end -}}
+{{- define "nws.rabbitmq.cluster" -}}
+{{- if gt (int .Values.rabbitmq.replicas) 1 -}}true{{- end -}}
+{{- end -}}
+{{- define "nws.queueType" -}}
+{{- if and .Values.rabbitmq.enabled (include "nws.rabbitmq.cluster" .) -}}quorum{{- else -}}classic{{- end -}}
+{{- end -}}
+
+{{/* Environment of a component that talks to RabbitMQ: RABBITMQ_URL (and the management URL). */}}
+{{- define "nws.env.rabbitmq" -}}
+{{- if .Values.rabbitmq.enabled }}
+- name: RABBITMQ_USERNAME
+  valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.authSecret" . }}, key: username } }
+- name: RABBITMQ_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.authSecret" . }}, key: password } }
+- name: RABBITMQ_URL
+  value: {{ printf "amqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@%s:5672/%s" (include "nws.rabbitmq.fullname" .) (urlquery .Values.rabbitmq.vhost) | quote }}
+{{- else }}
+- name: RABBITMQ_URL
+  valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.externalSecret" . }}, key: url } }
+{{- end }}
+- name: RABBITMQ_QUEUE_TYPE
+  value: {{ include "nws.queueType" . | quote }}
+{{- end -}}
+
+{{- define "nws.env.rabbitmqManagement" -}}
+{{- if .Values.rabbitmq.enabled }}
+- name: RABBITMQ_MANAGEMENT_URL
+  value: {{ printf "http://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@%s:15672" (include "nws.rabbitmq.fullname" .) | quote }}
+{{- else }}
+- name: RABBITMQ_MANAGEMENT_URL
+  valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.externalSecret" . }}, key: management-url } }
+{{- end }}
+{{- end -}}
+
+{{/* Redis --------------------------------------------------------------------------------- */}}
+{{- define "nws.redis.fullname" -}}{{ include "nws.fullname" . }}-redis{{- end -}}
+{{- define "nws.redis.authSecret" -}}
+{{- default (include "nws.redis.fullname" .) .Values.redis.auth.existingSecret -}}
+{{- end -}}
+{{- define "nws.redis.externalSecret" -}}
+{{- default (printf "%s-redis-external" (include "nws.fullname" .)) .Values.redis.external.existingSecret -}}
+{{- end -}}
+
+{{- define "nws.env.redis" -}}
+{{- if .Values.redis.enabled }}
+- name: REDIS_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ include "nws.redis.authSecret" . }}, key: password } }
+- name: REDIS_URL
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "nws.redis.fullname" .) | quote }}
+{{- else }}
+- name: REDIS_URL
+  valueFrom: { secretKeyRef: { name: {{ include "nws.redis.externalSecret" . }}, key: url } }
+{{- end }}
+- name: REDIS_KEY_PREFIX
+  value: {{ .Values.redis.keyPrefix | quote }}
+{{- end -}}
+
+{{/* Object store ---------------------------------------------------------------------------- */}}
+{{- define "nws.minio.fullname" -}}{{ include "nws.fullname" . }}-minio{{- end -}}
+{{- define "nws.minio.authSecret" -}}
+{{- default (include "nws.minio.fullname" .) .Values.minio.auth.existingSecret -}}
+{{- end -}}
+{{- define "nws.s3.externalSecret" -}}
+{{- default (printf "%s-s3-external" (include "nws.fullname" .)) .Values.s3.existingSecret -}}
+{{- end -}}
+
+{{- define "nws.env.s3" -}}
+{{- if .Values.minio.enabled }}
+- name: S3_ENDPOINT
+  value: {{ printf "http://%s:9000" (include "nws.minio.fullname" .) | quote }}
+- name: S3_ACCESS_KEY
+  valueFrom: { secretKeyRef: { name: {{ include "nws.minio.authSecret" . }}, key: root-user } }
+- name: S3_SECRET_KEY
+  valueFrom: { secretKeyRef: { name: {{ include "nws.minio.authSecret" . }}, key: root-password } }
+{{- else }}
+- name: S3_ENDPOINT
+  value: {{ required "s3.endpoint is required when minio.enabled is false" .Values.s3.endpoint | quote }}
+- name: S3_ACCESS_KEY
+  valueFrom: { secretKeyRef: { name: {{ include "nws.s3.externalSecret" . }}, key: access-key } }
+- name: S3_SECRET_KEY
+  valueFrom: { secretKeyRef: { name: {{ include "nws.s3.externalSecret" . }}, key: secret-key } }
+{{- end }}
+- name: S3_BUCKET
+  value: {{ .Values.s3.bucket | quote }}
+- name: S3_REGION
+  value: {{ .Values.s3.region | quote }}
+{{- end -}}
+
+{{/* api and worker: every backing service and the optimizer. */}}
+{{- define "nws.env.backends" -}}
+{{ include "nws.env.rabbitmq" . }}
+{{ include "nws.env.redis" . }}
+{{ include "nws.env.s3" . }}
+- name: OPTIMIZER_URL
+  value: {{ printf "http://%s-optimizer:%d" (include "nws.fullname" .) (int .Values.optimizer.port) | quote }}
+{{- end -}}
+
+{{- define "nws.env.extra" -}}
+{{- range $name, $value := . }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Probes on the component's http port: alive, and dependencies answering. */}}
+{{- define "nws.probes" -}}
+startupProbe:
+  httpGet: { path: /healthz, port: http }
+  periodSeconds: 2
+  failureThreshold: 30
+livenessProbe:
+  httpGet: { path: /healthz, port: http }
+  periodSeconds: 10
+  timeoutSeconds: 3
+  failureThreshold: 3
+readinessProbe:
+  httpGet: { path: /readyz, port: http }
+  periodSeconds: 5
+  timeoutSeconds: 3
+  failureThreshold: 2
+{{- end -}}
+
+{{- define "nws.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- end -}}
+
+{{- define "nws.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/* Scheduling and pull secrets of a component's pod: (dict "ctx" $ "values" .Values.api) */}}
+{{- define "nws.podScheduling" -}}
+{{- with .ctx.Values.imagePullSecrets }}
+imagePullSecrets:
+{{ toYaml . }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+{{ toYaml . }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* NetworkPolicy peers: the pods of one component; the metrics scrapers on a port. */}}
+{{- define "nws.np.peer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "nws.selectorLabels" . | nindent 6 }}
+{{- end -}}
+{{- define "nws.np.metrics" -}}
+{{- with .ctx.Values.networkPolicy.metricsFrom }}
+- from:
+    {{- toYaml . | nindent 4 }}
+  ports:
+    - { port: {{ $.port }}, protocol: TCP }
+{{- end }}
+{{- end -}}
