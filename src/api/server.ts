@@ -11,9 +11,9 @@ import { BrokerConnection } from '../shared/broker/connection.js';
 import { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { declareTopology } from '../shared/broker/topology.js';
 import { createRedis, JobStateStore, ResultCache } from '../shared/cache.js';
-import { apiEnv, loadConfig, type ApiConfig } from '../shared/config.js';
+import { apiEnv, type ApiConfig } from '../shared/config.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { exitOnConfigError, stopOnSignals } from '../shared/lifecycle.js';
+import { runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
 import { ObjectStore } from '../shared/object-store.js';
@@ -113,14 +113,6 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   };
 }
 
-export async function runApi(): Promise<void> {
-  let config: ApiConfig;
-  try {
-    config = loadConfig(apiEnv);
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  const logger = createLogger('api', config.LOG_LEVEL);
-  const api = await startApi(config, logger);
-  stopOnSignals(api, logger, config.SHUTDOWN_GRACE_MS);
+export function runApi(): Promise<void> {
+  return runService('api', apiEnv, startApi);
 }

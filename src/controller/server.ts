@@ -4,9 +4,9 @@
  * CONTROLLER_MODE=kubernetes watches QueueScalers in the cluster; local drives worker processes.
  */
 import type { ControllerConfig } from '../shared/config.js';
-import { controllerEnv, loadConfig } from '../shared/config.js';
+import { controllerEnv } from '../shared/config.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { exitOnConfigError, stopOnSignals } from '../shared/lifecycle.js';
+import { runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, scalerMetrics } from '../shared/metrics.js';
 import { AmqpPassiveDepth } from './depth/amqp-passive.js';
@@ -67,15 +67,9 @@ export async function startController(
   };
 }
 
-export async function runController(): Promise<void> {
-  let config: ControllerConfig;
-  try {
-    config = loadConfig(controllerEnv);
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  const logger = createLogger('controller', config.LOG_LEVEL);
-  const controller = await startController(config, logger).catch(exitOnConfigError);
+export function runController(): Promise<void> {
   // Locally the controller waits for its workers to drain, each within SHUTDOWN_GRACE_MS.
-  stopOnSignals(controller, logger, config.SHUTDOWN_GRACE_MS + (config.CONTROLLER_MODE === 'local' ? 3_000 : 0));
+  return runService('controller', controllerEnv, startController, (config) =>
+    config.SHUTDOWN_GRACE_MS + (config.CONTROLLER_MODE === 'local' ? 3_000 : 0),
+  );
 }

@@ -7,7 +7,8 @@ import { availableParallelism } from 'node:os';
 import type { Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import sharp from 'sharp';
-import { loadConfig, optimizerEnv, type OptimizerConfig } from '../shared/config.js';
+import { optimizerEnv, type OptimizerConfig } from '../shared/config.js';
+import { runService } from '../shared/lifecycle.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -148,28 +149,15 @@ function configureSharp(concurrentImages: number): void {
 }
 
 /** CLI entry (`nws-watermark optimizer`): configuration from the environment, clean stop on SIGTERM/SIGINT. */
-export async function runOptimizer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const config = loadConfig(optimizerEnv, env);
-  const logger = createLogger('optimizer', config.LOG_LEVEL);
-  const optimizer = await startOptimizer(config, logger);
-  logger.info({ url: optimizer.url, fingerprint: optimizer.fingerprint }, `optimizer listening on ${optimizer.url}`);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
-    optimizer.markNotReady();
-    optimizer
-      .close(config.SHUTDOWN_GRACE_MS)
-      .then(() => {
-        logger.info('stopped');
-        process.exit(0);
-      })
-      .catch((err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+export function runOptimizer(): Promise<void> {
+  return runService('optimizer', optimizerEnv, async (config, logger) => {
+    const optimizer = await startOptimizer(config, logger);
+    logger.info({ url: optimizer.url, fingerprint: optimizer.fingerprint }, `optimizer listening on ${optimizer.url}`);
+    return {
+      stop: async () => {
+        optimizer.markNotReady();
+        await optimizer.close(config.SHUTDOWN_GRACE_MS);
+      },
+    };
+  });
 }

@@ -2,8 +2,9 @@
  * Process lifecycle shared by every entry point: load config or exit with a clear message,
  * and on SIGTERM/SIGINT stop gracefully (readiness first, then drain) within a grace period.
  */
-import { ConfigError } from './config.js';
-import type { Logger } from './logger.js';
+import type { z } from 'zod';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger, type Logger } from './logger.js';
 
 export interface Stoppable {
   /** Turn readiness false, finish or hand back in-flight work, release connections. */
@@ -43,4 +44,25 @@ export function stopOnSignals(service: Stoppable, logger: Logger, graceMs: numbe
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/**
+ * The CLI entry of a service: configuration from the environment (exit 78 naming the bad
+ * variable), start, then a graceful stop on SIGTERM/SIGINT within the grace period.
+ */
+export async function runService<S extends z.ZodType<{ LOG_LEVEL: string; SHUTDOWN_GRACE_MS: number }>>(
+  name: string,
+  schema: S,
+  start: (config: z.infer<S>, logger: Logger) => Promise<Stoppable>,
+  graceMs: (config: z.infer<S>) => number = (config) => config.SHUTDOWN_GRACE_MS,
+): Promise<void> {
+  let config: z.infer<S>;
+  try {
+    config = loadConfig(schema);
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+  const logger = createLogger(name, config.LOG_LEVEL);
+  const service = await start(config, logger).catch(exitOnConfigError);
+  stopOnSignals(service, logger, graceMs(config));
 }

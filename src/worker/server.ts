@@ -7,9 +7,9 @@ import { BrokerConnection } from '../shared/broker/connection.js';
 import { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { declareTopology } from '../shared/broker/topology.js';
 import { createRedis, JobStateStore, ResultCache } from '../shared/cache.js';
-import { loadConfig, workerEnv, type WorkerConfig } from '../shared/config.js';
+import { workerEnv, type WorkerConfig } from '../shared/config.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { exitOnConfigError, stopOnSignals } from '../shared/lifecycle.js';
+import { runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, workerMetrics } from '../shared/metrics.js';
 import { ObjectStore } from '../shared/object-store.js';
@@ -94,14 +94,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
   };
 }
 
-export async function runWorker(): Promise<void> {
-  let config: WorkerConfig;
-  try {
-    config = loadConfig(workerEnv);
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  const logger = createLogger('worker', config.LOG_LEVEL);
-  const worker = await startWorker(config, logger);
-  stopOnSignals(worker, logger, config.SHUTDOWN_GRACE_MS);
+export function runWorker(): Promise<void> {
+  return runService('worker', workerEnv, startWorker);
 }
