@@ -5,6 +5,7 @@
  */
 import express from 'express';
 import { existsSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokerConnection } from '../shared/broker/connection.js';
@@ -105,6 +106,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
     registry,
     async stop() {
       service.markNotReady();
+      await delay(config.SHUTDOWN_DELAY_MS);
       await server.close(config.SHUTDOWN_GRACE_MS);
       await broker.close();
       await optimizer.close();

@@ -4,6 +4,7 @@
  * any number of replicas can run behind one Service.
  */
 import { availableParallelism } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import sharp from 'sharp';
@@ -156,6 +157,7 @@ export function runOptimizer(): Promise<void> {
     return {
       stop: async () => {
         optimizer.markNotReady();
+        await delay(config.SHUTDOWN_DELAY_MS);
         await optimizer.close(config.SHUTDOWN_GRACE_MS);
       },
     };

@@ -41,6 +41,8 @@ export const commonEnv = {
   OPTIMIZER_URL: url('http://127.0.0.1:3001'),
   OPTIMIZER_TIMEOUT_MS: positiveInt(15_000),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  /** How long a stopping server keeps serving with /readyz false, so load balancers stop sending first. */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
 };
 
 export const apiEnv = z.object({
@@ -59,6 +61,7 @@ export const apiEnv = z.object({
 export const optimizerEnv = z.object({
   LOG_LEVEL: commonEnv.LOG_LEVEL,
   SHUTDOWN_GRACE_MS: commonEnv.SHUTDOWN_GRACE_MS,
+  SHUTDOWN_DELAY_MS: commonEnv.SHUTDOWN_DELAY_MS,
   PORT: port(3001),
   HOST: z.string().default('0.0.0.0'),
   MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),

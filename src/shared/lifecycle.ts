@@ -50,11 +50,11 @@ export function stopOnSignals(service: Stoppable, logger: Logger, graceMs: numbe
  * The CLI entry of a service: configuration from the environment (exit 78 naming the bad
  * variable), start, then a graceful stop on SIGTERM/SIGINT within the grace period.
  */
-export async function runService<S extends z.ZodType<{ LOG_LEVEL: string; SHUTDOWN_GRACE_MS: number }>>(
+export async function runService<S extends z.ZodType<{ LOG_LEVEL: string; SHUTDOWN_GRACE_MS: number; SHUTDOWN_DELAY_MS?: number }>>(
   name: string,
   schema: S,
   start: (config: z.infer<S>, logger: Logger) => Promise<Stoppable>,
-  graceMs: (config: z.infer<S>) => number = (config) => config.SHUTDOWN_GRACE_MS,
+  graceMs: (config: z.infer<S>) => number = (config) => config.SHUTDOWN_GRACE_MS + (config.SHUTDOWN_DELAY_MS ?? 0),
 ): Promise<void> {
   let config: z.infer<S>;
   try {
