@@ -133,6 +133,35 @@ describe('retry worker', () => {
     await h.stopOptimizer();
   });
 
+  it('turns a duplicated job into one result and one job.done', async () => {
+    for (const worker of h.workers.splice(0)) await worker.stop();
+    await h.stopOptimizer();
+    const hash = await queueWhileOptimizerDown(103);
+    const original = await channel.get(RETRY_QUEUE, { noAck: false });
+    expect(original).not.toBe(false);
+    if (!original) return;
+    // The same job twice on the queue, as a redelivery or a double publish would leave it.
+    channel.sendToQueue(RETRY_QUEUE, original.content, { ...original.properties, persistent: true });
+    channel.nack(original, false, true);
+    await waitFor(async () => (await depth(RETRY_QUEUE)) === 2, { what: 'two copies queued' });
+
+    const done: string[] = [];
+    const events = await h.broker.createChannel();
+    const { queue } = await events.assertQueue('', { exclusive: true });
+    await events.bindQueue(queue, 'watermark.events', 'job.done');
+    await events.consume(queue, (m) => m && done.push(JSON.parse(m.content.toString()).hash), { noAck: true });
+    await h.startOptimizer();
+    await h.startWorker();
+    await waitFor(async () => (await depth(RETRY_QUEUE)) === 0 && (await statusOf(hash)).status === 'done', { what: 'both copies consumed' });
+    // Give a second job.done every chance to arrive before counting.
+    await waitFor(async () => (await fetch(`${h.workers.at(-1)!.url}/metrics`).then((r) => r.text())).match(/watermark_jobs_acked_total\{[^}]*\} (\d+)/)?.[1] === '2', { what: 'two acks' });
+    await events.close();
+    expect(done.filter((x) => x === hash)).toHaveLength(1);
+    expect((await h.store.list(`watermarked/${hash}.`, 10)).length).toBe(1);
+    for (const worker of h.workers.splice(0)) await worker.stop();
+    await h.stopOptimizer();
+  });
+
   it('gives up on a job that keeps failing after MAX_ATTEMPTS, through the delay queues', async () => {
     for (const worker of h.workers.splice(0)) await worker.stop();
     const hash = await queueWhileOptimizerDown(102);
