@@ -6,7 +6,7 @@
  * When the queue cannot be read, the replicas stay as they are (never to zero on an error).
  */
 import type { Logger } from '../shared/logger.js';
-import type { ScalerMetrics } from '../shared/metrics.js';
+import { SCALER_ERROR_REASONS, type ScalerErrorReason, type ScalerMetrics } from '../shared/metrics.js';
 import { conditionInputs, mergeConditions, type ReconcileFacts } from './conditions.js';
 import type { DepthSource, QueueDepth } from './depth/depth-source.js';
 import { InvalidSpecError, parseSpec, type Condition, type QueueScalerSpec, type QueueScalerStatus } from './queue-scaler.js';
@@ -65,6 +65,8 @@ export class ScalerLoop {
     previousStatus?: QueueScalerStatus,
   ) {
     this.clock = deps.clock ?? Date.now;
+    // Every error series exists at 0 from the start, so increase() sees the first error too.
+    for (const reason of SCALER_ERROR_REASONS) deps.metrics.errors.inc({ scaler: deps.name, reason }, 0);
     // Conditions survive a controller restart with their transition times.
     this.status = { ...previousStatus, conditions: previousStatus?.conditions ?? [] };
   }
@@ -205,6 +207,12 @@ export class ScalerLoop {
   }
 
   private async report(facts: ReconcileFacts, from?: number, to?: number): Promise<ReconcileReport> {
+    const { metrics, name } = this.deps;
+    if (this.spec) {
+      metrics.minReplicas.set({ scaler: name }, this.spec.minReplicas);
+      metrics.maxReplicas.set({ scaler: name }, this.spec.maxReplicas);
+    }
+    if (facts.kind !== 'scaled') metrics.errors.inc({ scaler: name, reason: errorReason(facts.kind) });
     const before = this.status.conditions.find((c) => c.type === 'Ready');
     const conditions: Condition[] = mergeConditions(
       this.status.conditions,
@@ -244,6 +252,10 @@ export class ScalerLoop {
     this.rerun = false;
     if (!this.stopped) this.schedule(again ? 0 : (this.spec?.pollingIntervalSeconds ?? 5) * 1000);
   }
+}
+
+function errorReason(kind: Exclude<ReconcileFacts['kind'], 'scaled'>): ScalerErrorReason {
+  return kind.replaceAll('-', '_') as ScalerErrorReason;
 }
 
 function targetFacts(err: unknown): ReconcileFacts {

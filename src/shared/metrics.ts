@@ -79,7 +79,8 @@ export function optimizeMetrics(registry: Registry) {
   };
 }
 
-export type DeadLetterReason = 'invalid_message' | 'permanent_error' | 'max_attempts';
+export const DEAD_LETTER_REASONS = ['invalid_message', 'permanent_error', 'max_attempts'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 export type WorkerMetrics = ReturnType<typeof workerMetrics>;
 export function workerMetrics(registry: Registry) {
@@ -142,5 +143,28 @@ export function scalerMetrics(registry: Registry) {
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
     }),
+    // The bounds of each scaler's spec: "pinned at max" (desired == max while the queue grows) needs them.
+    minReplicas: new Gauge({
+      name: 'watermark_scaler_min_replicas',
+      help: 'minReplicas of the scaler spec',
+      labelNames: ['scaler'] as const,
+      registers: [registry],
+    }),
+    maxReplicas: new Gauge({
+      name: 'watermark_scaler_max_replicas',
+      help: 'maxReplicas of the scaler spec',
+      labelNames: ['scaler'] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'watermark_scaler_errors_total',
+      help: 'Reconcile passes that could not scale, by reason',
+      labelNames: ['scaler', 'reason'] as const,
+      registers: [registry],
+    }),
   };
 }
+
+/** Why a reconcile pass could not scale: the `reason` label of watermark_scaler_errors_total. */
+export const SCALER_ERROR_REASONS = ['invalid_spec', 'depth_unavailable', 'target_not_found', 'target_forbidden', 'target_unavailable'] as const;
+export type ScalerErrorReason = (typeof SCALER_ERROR_REASONS)[number];

@@ -20,7 +20,7 @@ import {
   decodeJob,
 } from '../shared/job.js';
 import type { Logger } from '../shared/logger.js';
-import type { WorkerMetrics } from '../shared/metrics.js';
+import { DEAD_LETTER_REASONS, type WorkerMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import { DependencyGate, type Probe } from './dependency-gate.js';
 import type { JobProcessor } from './job-processor.js';
@@ -56,6 +56,8 @@ export class RetryConsumer {
     private readonly deps: ConsumerDependencies,
     private readonly options: ConsumerOptions,
   ) {
+    // Each reason's series exists at 0 from the start, so increase() sees the first dead letter too.
+    for (const reason of DEAD_LETTER_REASONS) deps.metrics.deadLettered.inc({ reason }, 0);
     this.gates = {
       optimizer: new DependencyGate(deps.probes.optimizer, options.probeIntervalMs),
       'object store': new DependencyGate(deps.probes['object store'], options.probeIntervalMs),

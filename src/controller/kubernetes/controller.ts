@@ -8,7 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { ControllerConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
-import type { ScalerMetrics } from '../../shared/metrics.js';
+import { SCALER_ERROR_REASONS, type ScalerMetrics } from '../../shared/metrics.js';
 import type { DepthSource } from '../depth/depth-source.js';
 import type { QueueScalerObject, QueueScalerStatus } from '../queue-scaler.js';
 import { ScalerLoop } from '../scaler-loop.js';
@@ -71,6 +71,9 @@ export async function startKubernetesController(
     await loop?.stop();
     metrics.desiredReplicas.remove({ scaler: key });
     metrics.currentReplicas.remove({ scaler: key });
+    metrics.minReplicas.remove({ scaler: key });
+    metrics.maxReplicas.remove({ scaler: key });
+    for (const reason of SCALER_ERROR_REASONS) metrics.errors.remove({ scaler: key, reason });
   };
 
   const informer = new QueueScalerInformer(
