@@ -204,6 +204,7 @@ describe('runOptimizer', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(output).toMatch(/shutting down/);
+    expect(output).toMatch(/"msg":"stopping"/);
+    expect(output).toMatch(/"msg":"stopped"/);
   });
 });
