@@ -8,12 +8,24 @@ import { HttpProblem } from '../shared/http/problem.js';
 import { SNIFF_BYTES, sniffImageType, type ImageType } from '../shared/image-type.js';
 
 export async function admitImage(data: Buffer, maxInputPixels: number): Promise<ImageType> {
+  const type = admitType(data);
+  await admitPixels(data, type, maxInputPixels);
+  return type;
+}
+
+/** The type, sniffed from the first bytes: 415 unless it is an image we can decode. Synchronous and cheap. */
+export function admitType(data: Buffer): ImageType {
   const type = sniffImageType(data.subarray(0, SNIFF_BYTES));
   // HEIC needs an HEVC decoder that sharp's bundled libvips does not ship: refuse it up front
   // rather than accept a job that can only fail.
   if (!type || type.format === 'heic') {
     throw new HttpProblem(415, 'unsupported-type', 'The file is not a supported image (JPEG, PNG, WebP, AVIF, GIF or TIFF)');
   }
+  return type;
+}
+
+/** The header must decode and declare at most `maxInputPixels`: 422 otherwise. */
+export async function admitPixels(data: Buffer, type: ImageType, maxInputPixels: number): Promise<void> {
   let width: number | undefined;
   let height: number | undefined;
   try {
@@ -30,5 +42,4 @@ export async function admitImage(data: Buffer, maxInputPixels: number): Promise<
       maxInputPixels,
     });
   }
-  return type;
 }

@@ -13,6 +13,8 @@ export interface ReceivedUpload {
   hash: string;
   filename: string | undefined;
   declaredType: string;
+  /** Gives the upload's share of the memory budget back; call it once the request is answered. */
+  release: () => void;
 }
 
 export interface ReadUploadOptions {
@@ -20,23 +22,87 @@ export interface ReadUploadOptions {
   maxBytes: number;
   /** A sender that sends nothing for this long is cut off (slow-loris). */
   idleTimeoutMs: number;
+  /**
+   * Bounds the bytes of all uploads held in memory at once: a body is read only once its share is
+   * granted; until then the request stays unread and TCP back-pressure holds the sender. The caller
+   * releases the share (`ReceivedUpload.release`) when it has answered.
+   */
+  budget?: UploadMemoryBudget;
 }
 
 /** Room for multipart boundaries and headers around the file itself. */
 const ENVELOPE_BYTES = 64 * 1024;
 
-export function readUpload(req: IncomingMessage, options: ReadUploadOptions): Promise<ReceivedUpload> {
-  const { fieldName, maxBytes, idleTimeoutMs } = options;
-  const contentType = req.headers['content-type'] ?? '';
-  if (!/^multipart\/form-data\s*;/i.test(contentType)) {
-    return Promise.reject(new HttpProblem(400, 'not-multipart', `Expected a multipart/form-data body with a file field "${fieldName}"`));
-  }
-  const declaredLength = Number(req.headers['content-length']);
-  if (Number.isFinite(declaredLength) && declaredLength > maxBytes + ENVELOPE_BYTES) {
-    return Promise.reject(tooLarge(maxBytes));
+/**
+ * A byte semaphore over the uploads held in memory. Waiters are served in arrival order; one upload
+ * always fits even if it alone exceeds the budget, so nothing waits forever.
+ */
+export class UploadMemoryBudget {
+  #used = 0;
+  readonly #waiting: Array<{ bytes: number; grant: () => void }> = [];
+
+  constructor(readonly limitBytes: number) {}
+
+  get usedBytes(): number {
+    return this.#used;
   }
 
-  return new Promise<ReceivedUpload>((resolve, reject) => {
+  /** Resolves once `bytes` are granted; the returned function gives them back (idempotent). */
+  async acquire(bytes: number): Promise<() => void> {
+    if (this.#waiting.length > 0 || !this.#fits(bytes)) {
+      await new Promise<void>((grant) => this.#waiting.push({ bytes, grant }));
+    } else {
+      this.#used += bytes;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#used -= bytes;
+      this.#grantWaiting();
+    };
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#used === 0 || this.#used + bytes <= this.limitBytes;
+  }
+
+  #grantWaiting(): void {
+    while (this.#waiting.length > 0 && this.#fits(this.#waiting[0]!.bytes)) {
+      const next = this.#waiting.shift()!;
+      this.#used += next.bytes;
+      next.grant();
+    }
+  }
+}
+
+export async function readUpload(req: IncomingMessage, options: ReadUploadOptions): Promise<ReceivedUpload> {
+  const { fieldName, maxBytes } = options;
+  const contentType = req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data\s*;/i.test(contentType)) {
+    throw new HttpProblem(400, 'not-multipart', `Expected a multipart/form-data body with a file field "${fieldName}"`);
+  }
+  const declared = Number(req.headers['content-length']);
+  const declaredLength = Number.isFinite(declared) && declared >= 0 ? declared : undefined;
+  if (declaredLength !== undefined && declaredLength > maxBytes + ENVELOPE_BYTES) throw tooLarge(maxBytes);
+
+  // Without a Content-Length (chunked) the body may be as large as the limit: reserve that much.
+  const release = options.budget ? await options.budget.acquire(Math.min(declaredLength ?? maxBytes, maxBytes + ENVELOPE_BYTES)) : () => undefined;
+  if (req.destroyed) {
+    release();
+    throw new HttpProblem(400, 'upload-aborted', 'The client closed the connection before the upload finished');
+  }
+  try {
+    return { ...(await receive(req, options, declaredLength)), release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+function receive(req: IncomingMessage, options: ReadUploadOptions, declaredLength: number | undefined): Promise<Omit<ReceivedUpload, 'release'>> {
+  const { fieldName, maxBytes, idleTimeoutMs } = options;
+  return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
       parser = busboy({
@@ -49,6 +115,9 @@ export function readUpload(req: IncomingMessage, options: ReadUploadOptions): Pr
       return;
     }
 
+    // One buffer sized from Content-Length (the body bounds the file) instead of chunks joined at
+    // the end: an upload costs its size once in memory, not twice. Chunked bodies keep the chunks.
+    const whole = declaredLength !== undefined ? Buffer.allocUnsafe(Math.min(declaredLength, maxBytes)) : undefined;
     const chunks: Buffer[] = [];
     const hasher = createHash('sha256');
     let received = 0;
@@ -90,8 +159,9 @@ export function readUpload(req: IncomingMessage, options: ReadUploadOptions): Pr
       }
       file = { filename: info.filename, declaredType: info.mimeType };
       stream.on('data', (chunk: Buffer) => {
+        if (whole && received + chunk.length <= whole.length) chunk.copy(whole, received);
+        else chunks.push(chunk);
         received += chunk.length;
-        chunks.push(chunk);
         hasher.update(chunk);
       });
       stream.once('limit', () => fail(tooLarge(maxBytes)));
@@ -116,7 +186,8 @@ export function readUpload(req: IncomingMessage, options: ReadUploadOptions): Pr
       } else if (received === 0) {
         reject(new HttpProblem(400, 'empty-file', 'The uploaded file is empty'));
       } else {
-        resolve({ data: Buffer.concat(chunks, received), hash: hasher.digest('hex'), ...file });
+        const data = !whole ? Buffer.concat(chunks, received) : chunks.length === 0 ? whole.subarray(0, received) : Buffer.concat([whole, ...chunks], received);
+        resolve({ data, hash: hasher.digest('hex'), ...file });
       }
     });
     req.pipe(parser);

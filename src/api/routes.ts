@@ -12,7 +12,7 @@ import type { ObjectStore } from '../shared/object-store.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { isFinal, readJobStatus, type JobStatusView } from './job-status.js';
-import { readUpload } from './multipart.js';
+import { readUpload, UploadMemoryBudget } from './multipart.js';
 import type { UploadService } from './upload-service.js';
 
 export interface RouteDependencies {
@@ -23,6 +23,15 @@ export interface RouteDependencies {
   store: ObjectStore;
   events: EventsHub;
   fingerprint: FingerprintTracker;
+}
+
+/**
+ * Bytes of uploads held in memory at once (received, stored, sent to the optimizer): past it, new
+ * bodies wait unread, held back by TCP, so 32 concurrent 10 MB uploads cost this much, not 320 MB.
+ * At least two uploads of the largest allowed size always fit.
+ */
+export function uploadMemoryBudgetBytes(maxUploadBytes: number): number {
+  return Math.max(32 * 1024 * 1024, 2 * maxUploadBytes);
 }
 
 /** How often an open event stream re-reads the status, in case an event was missed during a reconnect. */
@@ -41,6 +50,7 @@ function notFound(hash: string): HttpProblem {
 
 export function mountRoutes(app: Express, deps: RouteDependencies): void {
   const { config, uploads, jobs, results, store, events, fingerprint } = deps;
+  const budget = new UploadMemoryBudget(uploadMemoryBudgetBytes(config.MAX_UPLOAD_BYTES));
 
   app.post('/upload', async (req: Request, res: Response) => {
     const correlationId = correlationIdFrom(req.headers['x-request-id']);
@@ -50,7 +60,10 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
         fieldName: 'image',
         maxBytes: config.MAX_UPLOAD_BYTES,
         idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+        budget,
       });
+      // The bytes stay in use until the answer is written (the 200 body may be the optimizer's result).
+      res.once('close', upload.release);
       const outcome = await uploads.handle(upload, correlationId);
       if (outcome.kind === 'queued') {
         res

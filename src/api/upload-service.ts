@@ -17,7 +17,7 @@ import { publishJobEvent } from '../shared/broker/job-events.js';
 import { RETRY_QUEUE } from '../shared/broker/topology.js';
 import { formatFromMime, extensionForFormat } from '../shared/image-type.js';
 import type { FingerprintTracker } from './fingerprint.js';
-import { admitImage } from './image-check.js';
+import { admitPixels, admitType } from './image-check.js';
 import type { ReceivedUpload } from './multipart.js';
 import { afterOptimizing, beforeOptimizing } from './upload-decision.js';
 import { sanitizeFilename } from '../shared/content-address.js';
@@ -59,15 +59,18 @@ export class UploadService {
 
   private async process(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
     const { store, jobs, optimizer, logger } = this.deps;
-    const type = await admitImage(upload.data, this.deps.config.MAX_INPUT_PIXELS);
     const hash = upload.hash;
+    // 415 from the first bytes before any lookup; the result and the job are looked up together.
+    const type = admitType(upload.data);
+    const [cached, job] = await Promise.all([this.findResult(hash), jobs.get(hash).catch(() => undefined)]);
     const log = logger.child({ hash, correlationId });
 
-    const cached = await this.findResult(hash);
-    const job = await jobs.get(hash).catch(() => undefined);
     const first = beforeOptimizing({ hasResult: cached !== undefined, job });
+    // A result or a pending job exists only for bytes that passed the header check when they were
+    // first uploaded, and a hit decodes nothing: the check (a sharp header read) is for new bytes.
     if (first === 'serve-cached' && cached) return { kind: 'image', hash, ...cached, cache: 'HIT' };
     if (first === 'already-queued') return { kind: 'queued', hash };
+    await admitPixels(upload.data, type, this.deps.config.MAX_INPUT_PIXELS);
 
     // Stored before anything else can happen to it: from here on the original is never lost.
     const key = originalKey(hash, type.ext);

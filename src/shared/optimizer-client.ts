@@ -4,7 +4,9 @@
  * decide (the api falls back to the queue, the worker retries or dead-letters).
  */
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhenResult, type CircuitBreakerPolicy } from 'cockatiel';
-import { Agent, fetch as undiciFetch, FormData } from 'undici';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Agent, fetch as undiciFetch, request } from 'undici';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
 
 export type OptimizeResult =
@@ -113,13 +115,19 @@ export class OptimizerClient {
   }
 
   private async call(image: Buffer, filename: string, contentType: string): Promise<OptimizeResult> {
-    const form = new FormData();
-    form.set('image', new Blob([image as Uint8Array<ArrayBuffer>], { type: contentType }), filename);
+    // The multipart body is streamed as [head, image, tail] with its length: no copy of the image
+    // (FormData + Blob copied it, then cloned every chunk through web streams).
+    const boundary = `----nws-watermark-${randomBytes(12).toString('hex')}`;
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${escapeQuoted(filename)}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+    );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     let res;
     try {
-      res = await undiciFetch(new URL('/optimize', this.options.baseUrl), {
+      res = await request(new URL('/optimize', this.options.baseUrl), {
         method: 'POST',
-        body: form,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + image.length + tail.length) },
+        body: Readable.from([head, image, tail], { objectMode: false }),
         dispatcher: this.dispatcher,
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
@@ -127,24 +135,33 @@ export class OptimizerClient {
       return classifyNetworkError(err, this.options.timeoutMs);
     }
     try {
-      const body = Buffer.from(await res.arrayBuffer());
-      if (res.status === 200) {
+      const body = Buffer.from(await res.body.arrayBuffer());
+      if (res.statusCode === 200) {
         return {
           outcome: 'ok',
           data: body,
-          contentType: res.headers.get('content-type') ?? 'application/octet-stream',
-          fingerprint: res.headers.get('x-watermark-fingerprint') ?? 'unknown',
+          contentType: header(res.headers['content-type']) ?? 'application/octet-stream',
+          fingerprint: header(res.headers['x-watermark-fingerprint']) ?? 'unknown',
         };
       }
-      const detail = problemDetail(body) ?? `optimizer answered ${res.status}`;
-      if (res.status === 422 || res.status === 413 || res.status === 400 || res.status === 415) {
-        return { outcome: 'rejected', status: res.status, detail };
+      const detail = problemDetail(body) ?? `optimizer answered ${res.statusCode}`;
+      if (res.statusCode === 422 || res.statusCode === 413 || res.statusCode === 400 || res.statusCode === 415) {
+        return { outcome: 'rejected', status: res.statusCode, detail };
       }
-      return { outcome: 'unavailable', detail, status: res.status };
+      return { outcome: 'unavailable', detail, status: res.statusCode };
     } catch (err) {
       return classifyNetworkError(err, this.options.timeoutMs);
     }
   }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** As browsers and FormData do for a filename in Content-Disposition. */
+function escapeQuoted(value: string): string {
+  return value.replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/"/g, '%22');
 }
 
 function isOptimizeResult(value: unknown): value is OptimizeResult {

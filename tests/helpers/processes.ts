@@ -12,8 +12,9 @@ export interface ChildComponent {
   exited: Promise<number | null>;
 }
 
-export function spawnComponent(command: string, env: Record<string, string>): ChildComponent {
-  const child = spawn(process.execPath, [CLI, command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `nodeArgs` go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept). */
+export function spawnComponent(command: string, env: Record<string, string>, nodeArgs: string[] = []): ChildComponent {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
