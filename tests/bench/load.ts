@@ -1,0 +1,92 @@
+/**
+ * The load generator: autocannon, driven programmatically so every request can carry its own body
+ * (`setupRequest`), which distinct-image cache-miss runs need. Latencies are recorded per response
+ * from autocannon's `response` event, so p95 is exact (autocannon's summary has p90/p97.5, no p95),
+ * and status codes are counted, so a run that fell back to 202 is visible instead of being counted
+ * as served.
+ */
+import autocannon from 'autocannon';
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  /** Requests to make (the run ends when all answered); or `durationS`. */
+  amount?: number;
+  durationS?: number;
+  headers?: Record<string, string>;
+  /** A body per request; omitted: a GET. */
+  body?: () => Buffer;
+  timeoutS?: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  statuses: Record<string, number>;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const { url, connections, amount, durationS, headers = {}, body, timeoutS = 60 } = options;
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  const started = process.hrtime.bigint();
+  let lastResponse = started;
+  return new Promise<LoadResult>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        ...(amount ? { amount } : { duration: durationS ?? 5 }),
+        timeout: timeoutS,
+        method: body ? 'POST' : 'GET',
+        headers,
+        ...(body ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }] } : {}),
+      },
+      (err: unknown, result: autocannon.Result) => {
+        if (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        // autocannon notices that `amount` is reached only on its next one-second tick: time the run
+        // to its last response, not to the callback, or short runs are rounded up to whole seconds.
+        const seconds = Number((amount ? lastResponse : process.hrtime.bigint()) - started) / 1e9;
+        latencies.sort((a, b) => a - b);
+        resolve({
+          requests: latencies.length,
+          seconds,
+          perSecond: latencies.length / seconds,
+          statuses,
+          errors: result.errors + result.timeouts,
+          p50: percentile(latencies, 50),
+          p95: percentile(latencies, 95),
+          p99: percentile(latencies, 99),
+          max: latencies.at(-1) ?? NaN,
+        });
+      },
+    );
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      lastResponse = process.hrtime.bigint();
+      latencies.push(responseTime);
+      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    });
+  });
+}

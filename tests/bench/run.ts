@@ -1,0 +1,178 @@
+/**
+ * `npm run bench`: every figure of issue 7 measured side by side in one run on this machine,
+ * printed as a table of ratios and written to .data/bench-results.json. `BENCH_QUICK=1` makes one
+ * short run of each. Services run as real processes of the built CLI on a private vhost, Redis
+ * prefix and s3rver; nothing here asserts a time: this is where speed is judged, not the tests.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { generated, photographs, type CorpusImage, type CorpusSet } from './corpus.js';
+import { autoscaler, type AutoscalerResult } from './scenarios/autoscaler.js';
+import { cacheHit, type CacheHitResult } from './scenarios/cache-hit.js';
+import { fallback, type FallbackResult } from './scenarios/fallback.js';
+import { memory, type MemoryResult } from './scenarios/memory.js';
+import { throughput, type ThroughputRow } from './scenarios/throughput.js';
+import { BenchWorld } from './world.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+const wants = (name: string) => ONLY.size === 0 || ONLY.has(name);
+const started = Date.now();
+const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+function machine() {
+  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? 'unknown';
+  return {
+    cpus: availableParallelism(),
+    cpu,
+    memoryGb: Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/^MemTotal:\s+(\d+)/m)?.[1] ?? 0) / 1024 / 1024),
+    node: process.version,
+    libvips: sharp.versions.vips,
+    sharp: sharp.versions.sharp,
+    loadAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  };
+}
+
+/** A JPEG of about `bytes`: the generated 24 MP picture, encoded at the quality that reaches it. */
+async function imageOfSize(bytes: number, base: CorpusImage): Promise<CorpusImage> {
+  let best = base;
+  for (const quality of [80, 85, 88, 90, 92, 94, 95, 96, 97, 98, 99]) {
+    const data = await sharp(base.data).jpeg({ quality }).toBuffer();
+    best = { ...base, name: `${(data.length / 1e6).toFixed(1)} MB`, data };
+    if (data.length >= bytes) break;
+  }
+  return best;
+}
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const mark = (ok: boolean) => (ok ? 'yes' : 'no');
+
+function report(results: {
+  machine: ReturnType<typeof machine> & { loadAtEnd?: number[] };
+  corpusNote: string;
+  throughput?: { rows: ThroughputRow[]; optimizerPeakMb: number };
+  cacheHit?: CacheHitResult;
+  fallback?: FallbackResult;
+  autoscaler?: AutoscalerResult;
+  memory?: MemoryResult;
+}): string {
+  const m = results.machine;
+  const lines: string[] = [];
+  lines.push(`Machine: ${m.cpus} cores, ${m.cpu}, ${m.memoryGb} GB; Node ${m.node}, sharp ${m.sharp}, libvips ${m.libvips}; load average ${m.loadAtStart.join(' ')} at start, ${(m.loadAtEnd ?? []).join(' ')} at end.`);
+  lines.push(`Corpus: ${results.corpusNote}.`);
+  lines.push('');
+  if (results.throughput) {
+    lines.push(`| images | n | MP | input KB | ceiling img/s | ceiling CPU (of ${m.cpus}) | optimizer HTTP img/s | nominal img/s | nominal / ceiling | p50 ms | p95 ms | p99 ms | non-200 |`);
+    lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+    for (const r of results.throughput.rows) {
+      lines.push(`| ${r.set} | ${r.images} | ${fmt(r.megapixels, 1)} | ${fmt(r.inputKb, 0)} | ${fmt(r.ceiling)} | ${fmt(r.ceilingCores)} | ${fmt(r.optimizerHttp)} | ${fmt(r.nominal)} | **${fmt(r.ratio)}** | ${fmt(r.p50, 0)} | ${fmt(r.p95, 0)} | ${fmt(r.p99, 0)} | ${r.non200} |`);
+    }
+    lines.push('');
+  }
+  lines.push('| figure | measured | goal | met |');
+  lines.push('|---|---|---|---|');
+  if (results.throughput) {
+    const worst = Math.min(...results.throughput.rows.map((r) => r.ratio));
+    lines.push(`| 2. nominal path / ceiling (worst size) | ${fmt(worst)} | ≥ 0.85 | ${mark(worst >= 0.85)} |`);
+  }
+  const c = results.cacheHit;
+  if (c) {
+    lines.push(`| 3. cache hit, ${fmt(c.imageKb / 1024, 1)} MB at ${c.connections}: req/s (bare express reading the body) | ${fmt(c.hit.perSecond, 0)} (${fmt(c.bare.perSecond, 0)}) → ratio ${fmt(c.ratio)} | – | – |`);
+    lines.push(`| 3. cache hit p99 at ${c.connections} (bare express) | ${fmt(c.hit.p99, 0)} ms (${fmt(c.bare.p99, 0)} ms) | ≤ 10 ms | ${mark(c.hit.p99 <= 10)} |`);
+    lines.push(`| 3. cache hit p50 / p99 at 1 connection (bare) | ${fmt(c.single.hitP50, 0)} / ${fmt(c.single.hitP99, 0)} ms (${fmt(c.single.bareP50, 0)} / ${fmt(c.single.bareP99, 0)} ms) | – | – |`);
+  }
+  const f = results.fallback;
+  if (f) {
+    lines.push(`| 4. optimizer capacity, ${f.imagePixels} | ${fmt(f.optimizerCapacity, 1)} img/s | – | – |`);
+    for (const d of f.drains) {
+      lines.push(`| 4. ${f.jobs} jobs drained by ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch} | ${fmt(d.jobsPerSecond, 1)} jobs/s → ratio ${fmt(d.ratio)} | ≥ 0.9 | ${mark(d.ratio >= 0.9)} |`);
+    }
+    lines.push(`| 4. optimizer ready → first queued job done | ${fmt(f.recovery.readyToFirstDoneS)} s (${fmt(f.recovery.spawnToFirstDoneS)} s from its process start) | ≤ 2 s | ${mark(f.recovery.readyToFirstDoneS <= 2)} |`);
+  }
+  const a = results.autoscaler;
+  if (a) {
+    lines.push(`| 5. backlog of ${a.backlog} → scale decision (polling ${a.pollingIntervalS} s) | ${fmt(a.toDecisionS)} s | ≤ 5 s | ${mark(a.toDecisionS <= 5)} |`);
+    lines.push(`| 5. backlog → ${a.desired} workers consuming | ${fmt(a.toConsumingS)} s | – | – |`);
+  }
+  const mem = results.memory;
+  if (mem) {
+    lines.push(`| 6. api peak RSS, ${mem.connections} concurrent ${fmt(mem.uploadMb, 1)} MB uploads (${Object.entries(mem.statuses).map(([s, n]) => `${n}×${s}`).join(', ')}) | ${fmt(mem.apiPeakMb, 0)} MB (idle ${fmt(mem.apiIdleMb, 0)} MB) | ≤ 256 MB | ${mark(mem.apiPeakMb <= 256)} |`);
+  }
+  if (results.throughput || mem) {
+    lines.push(`| 6. optimizer peak RSS under load (throughput runs${mem ? `; 10 MB uploads: ${fmt(mem.optimizerPeakMb, 0)} MB` : ''}) | ${fmt(results.throughput?.optimizerPeakMb ?? NaN, 0)} MB | – | – |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const info = machine();
+  log(`machine: ${info.cpus} cores, ${info.cpu}, load ${info.loadAtStart.join(' ')}${QUICK ? ' (BENCH_QUICK)' : ''}`);
+  const runs = QUICK ? 1 : 3;
+  const seconds = QUICK ? 2 : 4;
+  const photos = await photographs(QUICK ? 4 : 8);
+  log(photos.note);
+  const sizes = await Promise.all([1, 4, 12, 24].map((mp) => generated(mp)));
+  const sets: CorpusSet[] = [
+    ...(photos.images.length > 0 ? [{ label: 'photographs', images: photos.images }] : []),
+    ...sizes.map((image, i) => ({ label: `generated ${[1, 4, 12, 24][i]} MP`, images: [image] })),
+  ];
+
+  const world = new BenchWorld();
+  const results: Parameters<typeof report>[0] = { machine: info, corpusNote: photos.note };
+  try {
+    await world.open();
+    await world.startOptimizer({ LOG_LEVEL: 'warn' });
+    await world.startApi();
+    log('services up: s3, optimizer, api');
+
+    if (wants('throughput')) {
+      log('1-2. ceiling vs nominal path');
+      results.throughput = await throughput(world, sets, { runs, seconds, log });
+    }
+    if (wants('cache')) {
+      log('3. cache hit');
+      results.cacheHit = await cacheHit(world, await imageOfSize(1e6, sizes[1]!), { runs, seconds: QUICK ? 3 : 5, log });
+    }
+    const small = { name: '640x480', data: await sharp(sizes[0]!.data).resize(640, 480).jpeg({ quality: 85 }).toBuffer(), width: 640, height: 480 };
+    if (wants('fallback')) {
+      log('4. fallback drain');
+      results.fallback = await fallback(world, small, { jobs: QUICK ? 200 : 1000, log });
+    }
+    if (wants('autoscaler')) {
+      log('5. autoscaler');
+      results.autoscaler = await autoscaler(world, small, { backlog: QUICK ? 200 : 400, log });
+    }
+    if (wants('memory')) {
+      log('6. memory');
+      results.memory = await memory(world, await imageOfSize(10e6, await generated(32)), { uploads: QUICK ? 32 : 64, log });
+    }
+  } finally {
+    await world.close();
+  }
+  results.machine.loadAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
+  const table = report(results);
+  console.log(`\n${table}\n`);
+  mkdirSync('.data', { recursive: true });
+  const file = join('.data', 'bench-results.json');
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), quick: QUICK, commit: gitCommit(), ...results, table }, null, 2));
+  log(`wrote ${file}`);
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,129 @@
+/**
+ * Scenarios 1 and 2: the ceiling (the optimizer's own sharp pipeline in this process, at the
+ * optimizer's concurrency) and the nominal path over HTTP (distinct images, every one a cache miss,
+ * through the api: upload, hash, admission, original stored, optimizer, result stored and cached),
+ * plus the optimizer alone over HTTP to split the gap. Run side by side, interleaved per run, so
+ * the machine's drift hits all three alike.
+ */
+import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
+import { loadConfig, optimizerEnv } from '../../../src/shared/config.js';
+import { watermarkImage } from '../../../src/optimizer/pipeline.js';
+import { settingsFromConfig } from '../../../src/optimizer/settings.js';
+import { distinct, multipartBody, MULTIPART_TYPE, type CorpusSet } from '../corpus.js';
+import { median, percentile, runLoad, type LoadResult } from '../load.js';
+import { cpuSeconds, machineBusySeconds, resetPeak, rss, type BenchWorld } from '../world.js';
+
+export interface ThroughputRow {
+  set: string;
+  images: number;
+  megapixels: number;
+  inputKb: number;
+  ceiling: number;
+  optimizerHttp: number;
+  nominal: number;
+  ratio: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  non200: number;
+  runs: number;
+  /** Cores the in-process ceiling actually got (of the machine's): below ~1.8 of 2, others were using the CPU. */
+  ceilingCores: number;
+}
+
+const OPTIMIZER_CONCURRENCY = 2;
+/** Clients on the HTTP paths: enough to keep the optimizer's slots busy while the api does its I/O. */
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2 * OPTIMIZER_CONCURRENCY);
+
+/** The ceiling: `amount` images through watermarkImage, `OPTIMIZER_CONCURRENCY` at a time. */
+async function ceilingRun(inputs: Buffer[], amount: number): Promise<{ perSecond: number; latencies: number[] }> {
+  const settings = await settingsFromConfig(loadConfig(optimizerEnv, {}));
+  const bodies = Array.from({ length: amount }, (_, i) => distinct(inputs[i % inputs.length]!));
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: OPTIMIZER_CONCURRENCY }, async () => {
+      while (next < bodies.length) {
+        const input = bodies[next++]!;
+        const t = performance.now();
+        await watermarkImage(input, settings, { maxInputPixels: 100_000_000 });
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { perSecond: amount / ((performance.now() - started) / 1000), latencies };
+}
+
+function cycling(inputs: Buffer[]): () => Buffer {
+  let i = 0;
+  return () => multipartBody(distinct(inputs[i++ % inputs.length]!));
+}
+
+export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { runs: number; seconds: number; log: (s: string) => void }): Promise<{ rows: ThroughputRow[]; optimizerPeakMb: number }> {
+  // The optimizer's own sharp settings (optimizer/server.ts configureSharp), for the in-process ceiling.
+  sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / OPTIMIZER_CONCURRENCY)));
+  sharp.cache(false);
+  const api = world.services.get('api')!;
+  const optimizer = world.services.get('optimizer')!;
+  resetPeak(optimizer.pid);
+  const rows: ThroughputRow[] = [];
+  for (const set of sets) {
+    const inputs = set.images.map((i) => i.data);
+    // Warm-up (first decode of this size, connections, JIT) and sizing: about `seconds` per run.
+    const warm = await ceilingRun(inputs, Math.max(2, Math.min(inputs.length, 4)));
+    await runLoad({ url: `${api.url}/upload`, connections: 2, amount: 2, headers: { 'content-type': MULTIPART_TYPE }, body: cycling(inputs) });
+    const amount = Math.max(4, Math.min(80, Math.round(warm.perSecond * opts.seconds)));
+    const ceilings: number[] = [];
+    const directs: number[] = [];
+    const nominals: LoadResult[] = [];
+    const ratios: number[] = [];
+    const cpuShares: number[][] = [];
+    const ceilingCoreList: number[] = [];
+    for (let run = 0; run < opts.runs; run += 1) {
+      const selfBefore = cpuSeconds(process.pid);
+      const machineBefore = machineBusySeconds();
+      const ceiling = await ceilingRun(inputs, amount);
+      const ceilingCores = (cpuSeconds(process.pid) - selfBefore) / (amount / ceiling.perSecond);
+      const ceilingMachine = (machineBusySeconds() - machineBefore) / (amount / ceiling.perSecond);
+      const direct = await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: cycling(inputs) });
+      const pids = ['api', 'optimizer', 's3'].map((n) => world.services.get(n)!.pid).concat(process.pid);
+      const cpuBefore = pids.map(cpuSeconds);
+      const nominalMachineBefore = machineBusySeconds();
+      const nominal = await runLoad({ url: `${api.url}/upload`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: cycling(inputs) });
+      const cpu = pids.map((pid, i) => (cpuSeconds(pid) - cpuBefore[i]!) / nominal.seconds);
+      cpuShares.push(cpu);
+      const nominalMachine = (machineBusySeconds() - nominalMachineBefore) / nominal.seconds;
+      const ok = nominal.statuses['200'] ?? 0;
+      // Only 200s count as served on the nominal path: a 202 went to the queue.
+      const served = (ok / nominal.requests) * nominal.perSecond;
+      ceilings.push(ceiling.perSecond);
+      ceilingCoreList.push(ceilingCores);
+      directs.push(((direct.statuses['200'] ?? 0) / direct.requests) * direct.perSecond);
+      nominals.push({ ...nominal, perSecond: served });
+      ratios.push(served / ceiling.perSecond);
+      opts.log(`  ${set.label} run ${run + 1}: ceiling ${ceiling.perSecond.toFixed(2)}/s, optimizer http ${directs.at(-1)!.toFixed(2)}/s, nominal ${served.toFixed(2)}/s (${JSON.stringify(nominal.statuses)}), ratio ${(served / ceiling.perSecond).toFixed(3)}; cores busy ceiling ${ceilingCores.toFixed(2)} (machine ${ceilingMachine.toFixed(2)}), nominal machine ${nominalMachine.toFixed(2)}, busy api/optimizer/s3/bench ${cpu.map((c) => c.toFixed(2)).join('/')}`);
+    }
+    const mp = set.images.reduce((s, i) => s + i.width * i.height, 0) / set.images.length / 1e6;
+    rows.push({
+      set: set.label,
+      images: set.images.length,
+      megapixels: mp,
+      inputKb: set.images.reduce((s, i) => s + i.data.length, 0) / set.images.length / 1024,
+      ceiling: median(ceilings),
+      optimizerHttp: median(directs),
+      nominal: median(nominals.map((n) => n.perSecond)),
+      ratio: median(ratios),
+      p50: median(nominals.map((n) => n.p50)),
+      p95: median(nominals.map((n) => n.p95)),
+      p99: median(nominals.map((n) => n.p99)),
+      non200: nominals.reduce((s, n) => s + n.requests - (n.statuses['200'] ?? 0), 0),
+      runs: opts.runs,
+      ceilingCores: median(ceilingCoreList),
+    });
+  }
+  return { rows, optimizerPeakMb: rss(optimizer.pid).peakMb };
+}
+
+export { percentile };
