@@ -11,14 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { BrokerConnection } from '../shared/broker/connection.js';
 import { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { declareTopology } from '../shared/broker/topology.js';
-import { createRedis, JobStateStore, ResultCache } from '../shared/cache.js';
 import { apiEnv, type ApiConfig } from '../shared/config.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
 import { runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
-import { ObjectStore } from '../shared/object-store.js';
 import { OptimizerClient } from '../shared/optimizer-client.js';
+import { createStateAdapters } from '../shared/state.js';
 import { EventsHub } from './events-hub.js';
 import { FingerprintTracker } from './fingerprint.js';
 import { mountRoutes } from './routes.js';
@@ -40,17 +39,7 @@ function defaultWebRoot(): string {
 export async function startApi(config: ApiConfig, logger: Logger = createLogger('api', config.LOG_LEVEL)): Promise<RunningApi> {
   const registry = createRegistry('api');
   const metrics = apiMetrics(registry);
-  const redis = createRedis(config.REDIS_URL);
-  redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis error'));
-  const results = new ResultCache(redis, config.REDIS_KEY_PREFIX, config.RESULT_TTL_SECONDS);
-  const jobs = new JobStateStore(redis, config.REDIS_KEY_PREFIX, config.JOB_STATE_TTL_SECONDS);
-  const store = new ObjectStore({
-    endpoint: config.S3_ENDPOINT,
-    accessKey: config.S3_ACCESS_KEY,
-    secretKey: config.S3_SECRET_KEY,
-    region: config.S3_REGION,
-    bucket: config.S3_BUCKET,
-  });
+  const { redis, results, jobs, store } = createStateAdapters(config, logger);
   const optimizer = new OptimizerClient({
     baseUrl: config.OPTIMIZER_URL,
     timeoutMs: config.OPTIMIZER_TIMEOUT_MS,

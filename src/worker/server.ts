@@ -6,14 +6,13 @@ import type { Registry } from 'prom-client';
 import { BrokerConnection } from '../shared/broker/connection.js';
 import { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { declareTopology } from '../shared/broker/topology.js';
-import { createRedis, JobStateStore, ResultCache } from '../shared/cache.js';
 import { workerEnv, type WorkerConfig } from '../shared/config.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
 import { runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, workerMetrics } from '../shared/metrics.js';
-import { ObjectStore } from '../shared/object-store.js';
 import { OptimizerClient } from '../shared/optimizer-client.js';
+import { createStateAdapters } from '../shared/state.js';
 import { RetryConsumer } from './consumer.js';
 import { JobProcessor } from './job-processor.js';
 
@@ -28,17 +27,7 @@ export interface RunningWorker {
 export async function startWorker(config: WorkerConfig, logger: Logger = createLogger('worker', config.LOG_LEVEL)): Promise<RunningWorker> {
   const registry = createRegistry('worker');
   const metrics = workerMetrics(registry);
-  const redis = createRedis(config.REDIS_URL);
-  redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis error'));
-  const results = new ResultCache(redis, config.REDIS_KEY_PREFIX, config.RESULT_TTL_SECONDS);
-  const jobs = new JobStateStore(redis, config.REDIS_KEY_PREFIX, config.JOB_STATE_TTL_SECONDS);
-  const store = new ObjectStore({
-    endpoint: config.S3_ENDPOINT,
-    accessKey: config.S3_ACCESS_KEY,
-    secretKey: config.S3_SECRET_KEY,
-    region: config.S3_REGION,
-    bucket: config.S3_BUCKET,
-  });
+  const { redis, results, jobs, store } = createStateAdapters(config, logger);
   const optimizer = new OptimizerClient({ baseUrl: config.OPTIMIZER_URL, timeoutMs: config.OPTIMIZER_TIMEOUT_MS, caller: 'worker', metrics });
   const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark worker', logger });
   const publisher = new ConfirmPublisher(broker, logger, (channel) =>
