@@ -62,7 +62,12 @@ export class UploadService {
     const hash = upload.hash;
     // 415 from the first bytes before any lookup; the result and the job are looked up together.
     const type = admitType(upload.data);
-    const [cached, job] = await Promise.all([this.findResult(hash), jobs.get(hash).catch(() => undefined)]);
+    const [redisHit, jobLookup] = await Promise.all([this.cachedResult(hash), jobs.get(hash).then((state) => ({ state }), () => undefined)]);
+    const job = jobLookup?.state;
+    // The store is asked only when Redis cannot say these bytes are new: Redis is down, or it
+    // knows a job for them whose result it no longer holds. Bytes Redis has never seen are new.
+    const redisKnowsNothing = redisHit !== 'unavailable' && jobLookup !== undefined && job === undefined;
+    const cached = typeof redisHit === 'object' ? redisHit : redisKnowsNothing ? undefined : await this.storedResult(hash);
     const log = logger.child({ hash, correlationId });
 
     const first = beforeOptimizing({ hasResult: cached !== undefined, job });
@@ -107,13 +112,22 @@ export class UploadService {
     throw new Error('unreachable upload outcome');
   }
 
-  /** A finished result for the current settings: Redis first, then the object store (re-warming Redis). */
-  private async findResult(hash: string): Promise<{ data: Buffer; contentType: string } | undefined> {
+  /** The cached result for the current settings, 'miss', or 'unavailable' when Redis cannot answer. */
+  private async cachedResult(hash: string): Promise<{ data: Buffer; contentType: string } | 'miss' | 'unavailable'> {
+    const current = this.deps.fingerprint.value;
+    if (!current) return 'miss';
+    try {
+      return (await this.deps.results.get(hash, current)) ?? 'miss';
+    } catch {
+      return 'unavailable';
+    }
+  }
+
+  /** A stored result for the current settings, re-warming Redis with it. */
+  private async storedResult(hash: string): Promise<{ data: Buffer; contentType: string } | undefined> {
     const { results, store, fingerprint, logger } = this.deps;
     const current = fingerprint.value;
     if (!current) return undefined;
-    const hit = await results.get(hash, current).catch(() => undefined);
-    if (hit) return hit;
     const stored = await store.findResult(hash).catch((err: Error) => {
       logger.warn({ err: err.message }, 'object store lookup failed; treating as a miss');
       return undefined;
