@@ -138,7 +138,7 @@ export class RetryConsumer {
     if (!decoded.ok) {
       failure = { kind: 'invalid-message', detail: decoded.reason };
     } else {
-      const result = await this.deps.processor.process(decoded.job, attempts);
+      const result = await this.deps.processor.process(decoded.job, attempts, message.fields.redelivered);
       if (result.kind === 'done') {
         this.ack(channel, message);
         this.deps.metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);

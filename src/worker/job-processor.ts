@@ -24,24 +24,28 @@ export interface ProcessorDependencies {
 export class JobProcessor {
   constructor(private readonly deps: ProcessorDependencies) {}
 
-  async process(job: RetryJob, attempts: number): Promise<ProcessResult> {
-    const { store, results, optimizer } = this.deps;
+  /** `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job). */
+  async process(job: RetryJob, attempts: number, redelivered = false): Promise<ProcessResult> {
+    const { store, results, optimizer, jobs } = this.deps;
     const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });
 
-    // Idempotency: a redelivered or duplicated job whose result is already kept is done, not redone.
-    try {
-      const existing = await store.findResult(job.hash);
-      const current = await results.getFingerprint().catch(() => undefined);
-      if (existing && (!current || existing.fingerprint === current)) {
-        // A duplicate of a finished job announces nothing; a job whose worker died between storing
-        // the result and recording it still has its done to announce.
-        const state = await this.deps.jobs.get(job.hash).catch(() => undefined);
-        if (state?.status === 'done') return { kind: 'done', alreadyDone: true, announce: false };
-        await this.markDone(job, attempts);
-        return { kind: 'done', alreadyDone: true, announce: true };
+    // Idempotency: a job whose result is already kept is done, not redone. Redis says so cheaply
+    // for a duplicate of a finished job, which announces nothing. The store is asked when Redis
+    // cannot answer, or for a redelivery: the worker before may have stored the result and died
+    // before recording it, and that done still has to be announced.
+    const known = await jobs.get(job.hash).then((state) => ({ state }), () => undefined);
+    if (known?.state?.status === 'done') return { kind: 'done', alreadyDone: true, announce: false };
+    if (redelivered || known === undefined) {
+      try {
+        const existing = await store.findResult(job.hash);
+        const current = await results.getFingerprint().catch(() => undefined);
+        if (existing && (!current || existing.fingerprint === current)) {
+          await this.markDone(job, attempts);
+          return { kind: 'done', alreadyDone: true, announce: true };
+        }
+      } catch (err) {
+        return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
       }
-    } catch (err) {
-      return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
     }
 
     let original: Buffer;
