@@ -36,12 +36,6 @@ export class EventsHub {
     };
   }
 
-  get subscriberCount(): number {
-    let count = 0;
-    for (const set of this.listeners.values()) count += set.size;
-    return count;
-  }
-
   private async bind(connection: ChannelModel): Promise<void> {
     const channel = await connection.createChannel();
     channel.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'events channel error'));

@@ -5,7 +5,7 @@
  */
 import type { ApiConfig } from '../shared/config.js';
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
-import { originalKey } from '../shared/content-address.js';
+import { originalKey, sanitizeFilename } from '../shared/content-address.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJob, type RetryJob } from '../shared/job.js';
 import type { Logger } from '../shared/logger.js';
@@ -20,7 +20,6 @@ import type { FingerprintTracker } from './fingerprint.js';
 import { admitPixels, admitType } from './image-check.js';
 import type { ReceivedUpload } from './multipart.js';
 import { afterOptimizing, beforeOptimizing } from './upload-decision.js';
-import { sanitizeFilename } from '../shared/content-address.js';
 
 export type UploadOutcome =
   | { kind: 'image'; hash: string; data: Buffer; contentType: string; cache: 'HIT' | 'MISS' }

@@ -52,19 +52,6 @@ export class OptimizerClient {
     }
   }
 
-  /** closed, open or half-open; always closed without a circuit. */
-  get circuitState(): 'closed' | 'open' | 'half-open' {
-    switch (this.breaker?.state) {
-      case CircuitState.Open:
-      case CircuitState.Isolated:
-        return 'open';
-      case CircuitState.HalfOpen:
-        return 'half-open';
-      default:
-        return 'closed';
-    }
-  }
-
   async optimize(image: Buffer, filename: string, contentType: string): Promise<OptimizeResult> {
     const result = await this.guarded(() => this.call(image, filename, contentType));
     this.options.metrics?.calls.inc({ caller: this.options.caller, outcome: result.outcome });

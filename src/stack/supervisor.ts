@@ -25,7 +25,6 @@ export interface SupervisorOptions {
 export class SupervisedProcess extends EventEmitter {
   private child: ChildProcess | undefined;
   private stopping = false;
-  private restarts = 0;
   private failuresInARow = 0;
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -45,10 +44,6 @@ export class SupervisedProcess extends EventEmitter {
 
   get pid(): number | undefined {
     return this.child?.pid;
-  }
-
-  get restartCount(): number {
-    return this.restarts;
   }
 
   start(): void {
@@ -96,10 +91,7 @@ export class SupervisedProcess extends EventEmitter {
       this.failuresInARow = ranMs >= this.stableAfterMs ? 0 : this.failuresInARow + 1;
       const delay = this.backoffMs[Math.min(this.failuresInARow, this.backoffMs.length - 1)] ?? 1_000;
       output(spec.name, `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
-      this.restartTimer = setTimeout(() => {
-        this.restarts += 1;
-        this.spawnChild();
-      }, delay);
+      this.restartTimer = setTimeout(() => this.spawnChild(), delay);
     });
   }
 }

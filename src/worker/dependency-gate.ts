@@ -14,10 +14,6 @@ export class DependencyGate {
     private readonly intervalMs: number,
   ) {}
 
-  get isClosed(): boolean {
-    return this.waiting !== undefined;
-  }
-
   /** Resolves once the probe succeeds, or when `cancel` is called (shutdown). */
   waitUntilOpen(): Promise<void> {
     this.waiting ??= new Promise<void>((resolve) => {
