@@ -81,7 +81,10 @@ export class UploadService {
     let createdOriginal: boolean;
     try {
       createdOriginal = !(await store.exists(key));
-      if (createdOriginal) await store.put(key, upload.data, type.mime, { 'x-amz-meta-filename': encodeURIComponent(sanitizeFilename(upload.filename)) });
+      if (createdOriginal) await store.put(key, upload.data, type.mime, {
+          metadata: { 'x-amz-meta-filename': encodeURIComponent(sanitizeFilename(upload.filename)) },
+          sha256: hash,
+        });
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'original not stored');
       throw unavailable('The object store cannot take the original right now; nothing was accepted');

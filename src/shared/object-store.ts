@@ -5,7 +5,8 @@
 import { Client } from 'minio';
 import { Agent } from 'node:http';
 import type { Readable } from 'node:stream';
-import { watermarkedKey } from './content-address.js';
+import { finished } from 'node:stream/promises';
+import { sha256Hex, watermarkedKey } from './content-address.js';
 import { RESULT_EXTENSIONS } from './image-type.js';
 
 export interface ObjectStoreOptions {
@@ -53,9 +54,18 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+export interface PutOptions {
+  /** `x-amz-meta-*` headers kept with the object. */
+  metadata?: Record<string, string>;
+  /** The SHA-256 (hex) of `data` when the caller already has it: an original's content address is exactly that. */
+  sha256?: string;
+}
+
 export class ObjectStore {
   private readonly client: Client;
   readonly bucket: string;
+  private readonly region: string;
+  private readonly signsPayload: boolean;
   private readonly timeoutMs: number;
 
   constructor(options: ObjectStoreOptions) {
@@ -72,6 +82,9 @@ export class ObjectStore {
       ...(useSSL ? {} : { transportAgent: new Agent({ keepAlive: true, maxSockets: 64 }) }),
     });
     this.bucket = options.bucket;
+    this.region = options.region;
+    // What the client does: SigV4 covers the payload's SHA-256 over plain HTTP; TLS protects it otherwise.
+    this.signsPayload = !useSSL;
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -102,9 +115,23 @@ export class ObjectStore {
     }
   }
 
-  async put(key: string, data: Buffer, contentType: string, metadata: Record<string, string> = {}): Promise<void> {
+  /**
+   * One PUT of `data` as it is. The client's putObject copies the buffer and hashes it twice (MD5
+   * and SHA-256) before sending; at tens of MB per second that was a fifth of the api's CPU. Here
+   * the body goes out uncopied, and the SHA-256 that SigV4 signs over plain HTTP is computed once,
+   * or not at all when the caller has it.
+   */
+  async put(key: string, data: Buffer, contentType: string, options: PutOptions = {}): Promise<void> {
+    const payloadHash = this.signsPayload ? (options.sha256 ?? sha256Hex(data)) : '';
+    const request = { method: 'PUT', bucketName: this.bucket, objectName: key, headers: { 'Content-Type': contentType, 'Content-Length': data.length, ...options.metadata } };
     try {
-      await this.deadline(`put ${key}`, this.client.putObject(this.bucket, key, data, data.length, { 'Content-Type': contentType, ...metadata }));
+      await this.deadline(
+        `put ${key}`,
+        this.client.makeRequestStreamAsync(request, data, payloadHash, [200], this.region).then((response) => {
+          response.resume();
+          return finished(response);
+        }),
+      );
     } catch (err) {
       throw new ObjectStoreUnavailableError(`put ${key}`, err);
     }
@@ -149,7 +176,7 @@ export class ObjectStore {
 
   async putResult(hash: string, ext: string, data: Buffer, contentType: string, fingerprint: string): Promise<string> {
     const key = watermarkedKey(hash, ext);
-    await this.put(key, data, contentType, { 'x-amz-meta-fingerprint': fingerprint });
+    await this.put(key, data, contentType, { metadata: { 'x-amz-meta-fingerprint': fingerprint } });
     return key;
   }
 

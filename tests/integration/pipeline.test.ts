@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RETRY_QUEUE } from '../../src/shared/broker/topology.js';
+import { sha256Hex } from '../../src/shared/content-address.js';
 import { createHarness, upload, type Harness } from '../helpers/harness.js';
 import { makeJpeg } from '../helpers/images.js';
 import { waitFor } from '../helpers/wait.js';
@@ -43,7 +44,10 @@ describe('nominal path', () => {
     expect(meta.format).toBe('jpeg');
     expect(Math.max(meta.width!, meta.height!)).toBe(2048);
 
-    expect(await h.store.exists(`original/${hash}.jpg`)).toBe(true);
+    // The original is kept byte for byte, under the SHA-256 that was also signed as its payload hash.
+    const original = await h.store.get(`original/${hash}.jpg`);
+    expect(original.equals(image)).toBe(true);
+    expect(sha256Hex(original)).toBe(hash);
     expect(await h.store.exists(`watermarked/${hash}.jpg`)).toBe(true);
     const keys = await h.redis.keys(`${h.redisPrefix}result:*:${hash}`);
     expect(keys).toHaveLength(1);

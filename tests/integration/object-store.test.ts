@@ -1,0 +1,101 @@
+/**
+ * The object store adapter against s3rver, and against a recording HTTP server for what s3rver
+ * does not check: that the SigV4 payload hash sent with a PUT is the SHA-256 of the body sent
+ * (MinIO and S3 refuse the object otherwise).
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/shared/content-address.js';
+import { ObjectStore, ObjectStoreUnavailableError } from '../../src/shared/object-store.js';
+import { startS3Endpoint, type RunningS3Endpoint } from '../../src/stack/s3-endpoint.js';
+
+const credentials = { accessKey: 'S3RVER', secretKey: 'S3RVER', region: 'us-east-1', bucket: 'watermark' };
+
+describe('ObjectStore on s3rver', () => {
+  let s3: RunningS3Endpoint;
+  let dir: string;
+  let store: ObjectStore;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nws-store-'));
+    s3 = await startS3Endpoint({ host: '127.0.0.1', port: 0, directory: dir, bucket: 'watermark' });
+    store = new ObjectStore({ endpoint: s3.url, ...credentials });
+  });
+  afterAll(async () => {
+    await s3?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the bytes, the content type and the metadata of a put', async () => {
+    const data = randomBytes(300_000);
+    const hash = sha256Hex(data);
+    await store.putResult(hash, 'webp', data, 'image/webp', 'f'.repeat(64));
+    const found = await store.findResult(hash);
+    expect(found).toMatchObject({ key: `watermarked/${hash}.webp`, contentType: 'image/webp', fingerprint: 'f'.repeat(64) });
+    expect(found!.data.equals(data)).toBe(true);
+  });
+
+  it('puts an original with its content address as the payload hash, and an empty body', async () => {
+    const data = randomBytes(50_000);
+    await store.put(`original/${sha256Hex(data)}.jpg`, data, 'image/jpeg', { sha256: sha256Hex(data), metadata: { 'x-amz-meta-filename': 'a%20b.jpg' } });
+    expect((await store.get(`original/${sha256Hex(data)}.jpg`)).equals(data)).toBe(true);
+    await store.put('empty', Buffer.alloc(0), 'application/octet-stream');
+    expect((await store.get('empty')).length).toBe(0);
+  });
+});
+
+describe('ObjectStore PUT on the wire', () => {
+  let server: Server;
+  let url: string;
+  let answer = 200;
+  const seen: { headers: IncomingHttpHeaders; body: Buffer }[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(answer, { 'content-type': 'application/xml' });
+        res.end(answer === 200 ? '' : '<Error><Code>InternalError</Code><Message>boom</Message></Error>');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('signs the SHA-256 of the body it sends, computed once when the caller has none', async () => {
+    const store = new ObjectStore({ endpoint: url, ...credentials });
+    const data = randomBytes(200_000);
+    seen.length = 0;
+    await store.put('watermarked/x.jpg', data, 'image/jpeg', { metadata: { 'x-amz-meta-fingerprint': 'abc' } });
+    const [put] = seen;
+    expect(put!.body.equals(data)).toBe(true);
+    expect(put!.headers['x-amz-content-sha256']).toBe(sha256Hex(data));
+    expect(put!.headers['content-length']).toBe(String(data.length));
+    expect(put!.headers['content-type']).toBe('image/jpeg');
+    expect(put!.headers['x-amz-meta-fingerprint']).toBe('abc');
+    expect(put!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=S3RVER\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=.*x-amz-content-sha256/);
+  });
+
+  it('uses the hash the caller gives instead of hashing again', async () => {
+    const store = new ObjectStore({ endpoint: url, ...credentials });
+    const data = randomBytes(1000);
+    seen.length = 0;
+    await store.put('original/y.jpg', data, 'image/jpeg', { sha256: sha256Hex(data) });
+    expect(seen[0]!.headers['x-amz-content-sha256']).toBe(sha256Hex(data));
+  });
+
+  it('reports a refused PUT as the store being unavailable', async () => {
+    const store = new ObjectStore({ endpoint: url, ...credentials, timeoutMs: 5_000 });
+    answer = 500;
+    try {
+      await expect(store.put('z', Buffer.from('z'), 'text/plain')).rejects.toBeInstanceOf(ObjectStoreUnavailableError);
+    } finally {
+      answer = 200;
+    }
+  });
+});
