@@ -47,6 +47,21 @@ async function imageOfSize(bytes: number, base: CorpusImage): Promise<CorpusImag
   return best;
 }
 
+/**
+ * Where the CPU goes, in ms per image or job, process by process. `ceiling` is the pipeline alone
+ * (in process, or the optimizer alone for a drain); the share is the optimizer's part of the CPU
+ * everything used. On a saturated machine throughput / ceiling is about share × busy cores of each.
+ */
+function cpuTable(what: string, rows: Array<[string, Record<string, number>]>): string[] {
+  const processes = ['optimizer', 'api', 'worker', 's3', 'redis', 'rabbitmq', 'bench'].filter((p) => rows.some(([, cpu]) => cpu[p] !== undefined));
+  const lines = [`| ${what}: CPU ms each | alone | ${processes.join(' | ')} | optimizer share |`, `|---|--:|${processes.map(() => '--:|').join('')}--:|`];
+  for (const [label, cpu] of rows) {
+    const total = processes.reduce((sum, p) => sum + (cpu[p] ?? 0), 0);
+    lines.push(`| ${label} | ${fmt(cpu.ceiling ?? NaN, 1)} | ${processes.map((p) => fmt(cpu[p] ?? NaN, 1)).join(' | ')} | ${fmt((cpu.optimizer ?? NaN) / total)} |`);
+  }
+  return lines;
+}
+
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const mark = (ok: boolean) => (ok ? 'yes' : 'no');
 
@@ -71,6 +86,13 @@ function report(results: {
       lines.push(`| ${r.set} | ${r.images} | ${fmt(r.megapixels, 1)} | ${fmt(r.inputKb, 0)} | ${fmt(r.ceiling)} | ${fmt(r.ceilingCores)} | ${fmt(r.optimizerHttp)} | ${fmt(r.nominal)} | **${fmt(r.ratio)}** | ${fmt(r.p50, 0)} | ${fmt(r.p95, 0)} | ${fmt(r.p99, 0)} | ${r.non200} |`);
     }
     lines.push('');
+    lines.push(...cpuTable('images', results.throughput.rows.map((r) => [r.set, r.cpuMsPerImage])));
+    lines.push('');
+  }
+  if (results.fallback) {
+    const f = results.fallback;
+    lines.push(...cpuTable('drain', f.drains.map((d) => [`${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}`, { ...d.cpuMsPerJob, ceiling: f.optimizerCpuMs }])));
+    lines.push('');
   }
   lines.push('| figure | measured | goal | met |');
   lines.push('|---|---|---|---|');
@@ -83,6 +105,9 @@ function report(results: {
     lines.push(`| 3. cache hit, ${fmt(c.imageKb / 1024, 1)} MB at ${c.connections}: req/s (bare express reading the body) | ${fmt(c.hit.perSecond, 0)} (${fmt(c.bare.perSecond, 0)}) → ratio ${fmt(c.ratio)} | – | – |`);
     lines.push(`| 3. cache hit p99 at ${c.connections} (bare express) | ${fmt(c.hit.p99, 0)} ms (${fmt(c.bare.p99, 0)} ms) | ≤ 10 ms | ${mark(c.hit.p99 <= 10)} |`);
     lines.push(`| 3. cache hit p50 / p99 at 1 connection (bare) | ${fmt(c.single.hitP50, 0)} / ${fmt(c.single.hitP99, 0)} ms (${fmt(c.single.bareP50, 0)} / ${fmt(c.single.bareP99, 0)} ms) | – | – |`);
+    lines.push(`| 3. bare express answering the hit's ${fmt(c.replyKb, 0)} KB: req/s, p99 | ${fmt(c.bareWithReply.perSecond, 0)}, ${fmt(c.bareWithReply.p99, 0)} ms | – | – |`);
+    const cpu = (e: { cpuMsPerRequest: Record<string, number> }) => Object.entries(e.cpuMsPerRequest).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+    lines.push(`| 3. CPU ms per request: hit / bare / bare answering ${fmt(c.replyKb, 0)} KB | ${cpu(c.hit)} / ${cpu(c.bare)} / ${cpu(c.bareWithReply)} | – | – |`);
   }
   const f = results.fallback;
   if (f) {

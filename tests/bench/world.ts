@@ -174,6 +174,46 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The shared daemons the bench does not start (Redis, RabbitMQ's Erlang VM): their CPU counts in every figure too. */
+export function daemonPids(): Record<string, number> {
+  const pids: Record<string, number> = {};
+  for (const [name, executable] of [['redis', 'redis-server'], ['rabbitmq', 'beam.smp']] as const) {
+    try {
+      const pid = Number(execFileSync('pgrep', ['-o', '-x', executable], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+      if (pid > 0) pids[name] = pid;
+    } catch {
+      // not running on this machine: left out of the accounting
+    }
+  }
+  return pids;
+}
+
+/**
+ * Where the CPU goes during one measured window: CPU time of named processes (a name may stand for
+ * several, such as the workers), read from /proc before and after, as milliseconds per unit of work.
+ */
+export class CpuMeter {
+  private readonly before: Record<string, number>;
+
+  constructor(private readonly processes: Record<string, number | number[]>) {
+    this.before = this.read();
+  }
+
+  private read(): Record<string, number> {
+    const used: Record<string, number> = {};
+    for (const [name, pids] of Object.entries(this.processes)) {
+      used[name] = [pids].flat().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    }
+    return used;
+  }
+
+  /** CPU milliseconds per unit (an image, a request, a job) for each process since the meter started. */
+  perUnit(units: number): Record<string, number> {
+    const after = this.read();
+    return Object.fromEntries(Object.keys(after).map((name) => [name, ((after[name]! - this.before[name]!) * 1000) / units]));
+  }
+}
+
 /** Machine-wide busy CPU seconds so far (all cores, everything but idle and iowait). */
 export function machineBusySeconds(): number {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);

@@ -7,14 +7,17 @@
 import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusImage } from '../corpus.js';
 import { runLoad } from '../load.js';
-import type { BenchWorld } from '../world.js';
+import { CpuMeter, daemonPids, type BenchWorld } from '../world.js';
 import { DoneClock, publishJobs, storeOriginals } from './jobs.js';
 
 export interface FallbackResult {
   jobs: number;
   imagePixels: string;
   optimizerCapacity: number;
-  drains: Array<{ workers: number; prefetch: number; jobsPerSecond: number; ratio: number; seconds: number }>;
+  /** CPU milliseconds per image of the optimizer alone, measured with its capacity. */
+  optimizerCpuMs: number;
+  /** `cpuMsPerJob`: each process (all workers together as `worker`) per job drained. */
+  drains: Array<{ workers: number; prefetch: number; jobsPerSecond: number; ratio: number; seconds: number; cpuMsPerJob: Record<string, number> }>;
   recovery: { readyToFirstDoneS: number; spawnToFirstDoneS: number; probeIntervalMs: number };
 }
 
@@ -23,9 +26,12 @@ export async function fallback(world: BenchWorld, image: CorpusImage, opts: { jo
   try {
     // The optimizer's capacity for this image: its best rate over HTTP (connections beyond its concurrency).
     await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: 4, amount: 20, headers: { 'content-type': MULTIPART_TYPE }, body: () => multipartBody(distinct(image.data)) });
+    const optimizerPid = world.services.get('optimizer')!.pid;
+    const capacityMeter = new CpuMeter({ optimizer: optimizerPid });
     const capacityRun = await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: 4, amount: Math.min(opts.jobs, 300), headers: { 'content-type': MULTIPART_TYPE }, body: () => multipartBody(distinct(image.data)) });
     const optimizerCapacity = ((capacityRun.statuses['200'] ?? 0) / capacityRun.requests) * capacityRun.perSecond;
-    opts.log(`  optimizer capacity for ${image.width}x${image.height}: ${optimizerCapacity.toFixed(1)} images/s`);
+    const optimizerCpuMs = capacityMeter.perUnit(Math.max(1, capacityRun.statuses['200'] ?? 0)).optimizer!;
+    opts.log(`  optimizer capacity for ${image.width}x${image.height}: ${optimizerCapacity.toFixed(1)} images/s, ${optimizerCpuMs.toFixed(1)} ms of its CPU per image`);
 
     const drains: FallbackResult['drains'] = [];
     // 1, 2 and 4 workers at the default prefetch (1), then 2 workers at prefetch 4: what the
@@ -34,13 +40,16 @@ export async function fallback(world: BenchWorld, image: CorpusImage, opts: { jo
       const hashes = await storeOriginals(world, image.data, opts.jobs);
       for (let i = 0; i < workers; i += 1) await world.startWorker(i, { LOG_LEVEL: 'warn', WORKER_PREFETCH: String(prefetch) });
       while ((await world.consumers(RETRY_QUEUE)) !== workers) await new Promise((r) => setTimeout(r, 20));
+      const workerPids = Array.from({ length: workers }, (_, i) => world.services.get(`worker-${i}`)!.pid);
+      const meter = new CpuMeter({ worker: workerPids, optimizer: optimizerPid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
       const started = performance.now();
       await publishJobs(world, hashes);
       const last = await clock.allDone(hashes, 300_000);
+      const cpuMsPerJob = meter.perUnit(opts.jobs);
       const seconds = (last - started) / 1000;
       const jobsPerSecond = opts.jobs / seconds;
-      drains.push({ workers, prefetch, jobsPerSecond, ratio: jobsPerSecond / optimizerCapacity, seconds });
-      opts.log(`  ${workers} worker(s), prefetch ${prefetch}: ${opts.jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, ratio ${(jobsPerSecond / optimizerCapacity).toFixed(2)}`);
+      drains.push({ workers, prefetch, jobsPerSecond, ratio: jobsPerSecond / optimizerCapacity, seconds, cpuMsPerJob });
+      opts.log(`  ${workers} worker(s), prefetch ${prefetch}: ${opts.jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, ratio ${(jobsPerSecond / optimizerCapacity).toFixed(2)}; CPU ms per job ${Object.entries(cpuMsPerJob).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
       for (let i = workers - 1; i >= 0; i -= 1) await world.stop(`worker-${i}`);
     }
 
@@ -65,7 +74,7 @@ export async function fallback(world: BenchWorld, image: CorpusImage, opts: { jo
     await world.purge(RETRY_QUEUE);
     const recovery = { readyToFirstDoneS: (firstDone - readyAt) / 1000, spawnToFirstDoneS: (firstDone - spawnedAt) / 1000, probeIntervalMs: 500 };
     opts.log(`  recovery: first job done ${recovery.readyToFirstDoneS.toFixed(2)} s after the optimizer was ready (${recovery.spawnToFirstDoneS.toFixed(2)} s after its process started)`);
-    return { jobs: opts.jobs, imagePixels: `${image.width}x${image.height}`, optimizerCapacity, drains, recovery };
+    return { jobs: opts.jobs, imagePixels: `${image.width}x${image.height}`, optimizerCapacity, optimizerCpuMs, drains, recovery };
   } finally {
     await clock.close();
   }

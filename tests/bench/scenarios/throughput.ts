@@ -12,7 +12,7 @@ import { watermarkImage } from '../../../src/optimizer/pipeline.js';
 import { settingsFromConfig } from '../../../src/optimizer/settings.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusSet } from '../corpus.js';
 import { median, percentile, runLoad, type LoadResult } from '../load.js';
-import { cpuSeconds, machineBusySeconds, resetPeak, rss, type BenchWorld } from '../world.js';
+import { CpuMeter, cpuSeconds, daemonPids, machineBusySeconds, resetPeak, rss, type BenchWorld } from '../world.js';
 
 export interface ThroughputRow {
   set: string;
@@ -30,6 +30,12 @@ export interface ThroughputRow {
   runs: number;
   /** Cores the in-process ceiling actually got (of the machine's): below ~1.8 of 2, others were using the CPU. */
   ceilingCores: number;
+  /**
+   * CPU milliseconds per image (medians): `ceiling` is the in-process pipeline; the others are each
+   * process during the nominal runs. On a saturated machine the ratio is about
+   * optimizer / (everything), which is what these explain.
+   */
+  cpuMsPerImage: Record<string, number>;
 }
 
 const OPTIMIZER_CONCURRENCY = 2;
@@ -37,11 +43,13 @@ const OPTIMIZER_CONCURRENCY = 2;
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2 * OPTIMIZER_CONCURRENCY);
 
 /** The ceiling: `amount` images through watermarkImage, `OPTIMIZER_CONCURRENCY` at a time. */
-async function ceilingRun(inputs: Buffer[], amount: number): Promise<{ perSecond: number; latencies: number[] }> {
+async function ceilingRun(inputs: Buffer[], amount: number): Promise<{ perSecond: number; latencies: number[]; cpuMsPerImage: number; machineCores: number }> {
   const settings = await settingsFromConfig(loadConfig(optimizerEnv, {}));
   const bodies = Array.from({ length: amount }, (_, i) => distinct(inputs[i % inputs.length]!));
   const latencies: number[] = [];
   let next = 0;
+  const cpuBefore = cpuSeconds(process.pid);
+  const machineBefore = machineBusySeconds();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: OPTIMIZER_CONCURRENCY }, async () => {
@@ -53,12 +61,24 @@ async function ceilingRun(inputs: Buffer[], amount: number): Promise<{ perSecond
       }
     }),
   );
-  return { perSecond: amount / ((performance.now() - started) / 1000), latencies };
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    perSecond: amount / seconds,
+    latencies,
+    cpuMsPerImage: ((cpuSeconds(process.pid) - cpuBefore) * 1000) / amount,
+    machineCores: (machineBusySeconds() - machineBefore) / seconds,
+  };
 }
 
-function cycling(inputs: Buffer[]): () => Buffer {
-  let i = 0;
-  return () => multipartBody(distinct(inputs[i++ % inputs.length]!));
+/**
+ * `amount` distinct multipart bodies, built before the clock starts: building a 4 MB body costs
+ * the load generator as much CPU as the api spends on it, CPU the measured services would lose.
+ */
+function prebuilt(inputs: Buffer[], amount: number): () => Buffer {
+  const bodies = Array.from({ length: amount }, (_, i) => multipartBody(distinct(inputs[i % inputs.length]!)));
+  let next = 0;
+  // autocannon may ask for one more body than it sends: wrap around rather than fail.
+  return () => bodies[next++ % bodies.length]!;
 }
 
 export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { runs: number; seconds: number; log: (s: string) => void }): Promise<{ rows: ThroughputRow[]; optimizerPeakMb: number }> {
@@ -73,29 +93,26 @@ export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { r
     const inputs = set.images.map((i) => i.data);
     // Warm-up (first decode of this size, connections, JIT) and sizing: about `seconds` per run.
     const warm = await ceilingRun(inputs, Math.max(2, Math.min(inputs.length, 4)));
-    await runLoad({ url: `${api.url}/upload`, connections: 2, amount: 2, headers: { 'content-type': MULTIPART_TYPE }, body: cycling(inputs) });
+    await runLoad({ url: `${api.url}/upload`, connections: 2, amount: 2, headers: { 'content-type': MULTIPART_TYPE }, body: prebuilt(inputs, 2) });
     const amount = Math.max(4, Math.min(80, Math.round(warm.perSecond * opts.seconds)));
     const ceilings: number[] = [];
     const directs: number[] = [];
     const nominals: LoadResult[] = [];
     const ratios: number[] = [];
-    const cpuShares: number[][] = [];
+    const cpuPerImage: Record<string, number>[] = [];
     const ceilingCoreList: number[] = [];
     for (let run = 0; run < opts.runs; run += 1) {
-      const selfBefore = cpuSeconds(process.pid);
-      const machineBefore = machineBusySeconds();
       const ceiling = await ceilingRun(inputs, amount);
-      const ceilingCores = (cpuSeconds(process.pid) - selfBefore) / (amount / ceiling.perSecond);
-      const ceilingMachine = (machineBusySeconds() - machineBefore) / (amount / ceiling.perSecond);
-      const direct = await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: cycling(inputs) });
-      const pids = ['api', 'optimizer', 's3'].map((n) => world.services.get(n)!.pid).concat(process.pid);
-      const cpuBefore = pids.map(cpuSeconds);
+      const ceilingCores = (ceiling.cpuMsPerImage * ceiling.perSecond) / 1000;
+      const direct = await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: prebuilt(inputs, amount) });
+      const bodies = prebuilt(inputs, amount);
+      const meter = new CpuMeter({ optimizer: optimizer.pid, api: api.pid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
       const nominalMachineBefore = machineBusySeconds();
-      const nominal = await runLoad({ url: `${api.url}/upload`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: cycling(inputs) });
-      const cpu = pids.map((pid, i) => (cpuSeconds(pid) - cpuBefore[i]!) / nominal.seconds);
-      cpuShares.push(cpu);
-      const nominalMachine = (machineBusySeconds() - nominalMachineBefore) / nominal.seconds;
+      const nominal = await runLoad({ url: `${api.url}/upload`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: bodies });
       const ok = nominal.statuses['200'] ?? 0;
+      const cpu = { ceiling: ceiling.cpuMsPerImage, ...meter.perUnit(Math.max(1, ok)) };
+      cpuPerImage.push(cpu);
+      const nominalMachine = (machineBusySeconds() - nominalMachineBefore) / nominal.seconds;
       // Only 200s count as served on the nominal path: a 202 went to the queue.
       const served = (ok / nominal.requests) * nominal.perSecond;
       ceilings.push(ceiling.perSecond);
@@ -103,7 +120,7 @@ export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { r
       directs.push(((direct.statuses['200'] ?? 0) / direct.requests) * direct.perSecond);
       nominals.push({ ...nominal, perSecond: served });
       ratios.push(served / ceiling.perSecond);
-      opts.log(`  ${set.label} run ${run + 1}: ceiling ${ceiling.perSecond.toFixed(2)}/s, optimizer http ${directs.at(-1)!.toFixed(2)}/s, nominal ${served.toFixed(2)}/s (${JSON.stringify(nominal.statuses)}), ratio ${(served / ceiling.perSecond).toFixed(3)}; cores busy ceiling ${ceilingCores.toFixed(2)} (machine ${ceilingMachine.toFixed(2)}), nominal machine ${nominalMachine.toFixed(2)}, busy api/optimizer/s3/bench ${cpu.map((c) => c.toFixed(2)).join('/')}`);
+      opts.log(`  ${set.label} run ${run + 1}: ceiling ${ceiling.perSecond.toFixed(2)}/s, optimizer http ${directs.at(-1)!.toFixed(2)}/s, nominal ${served.toFixed(2)}/s (${JSON.stringify(nominal.statuses)}), ratio ${(served / ceiling.perSecond).toFixed(3)}; cores busy ceiling ${ceilingCores.toFixed(2)} (machine ${ceiling.machineCores.toFixed(2)}), nominal machine ${nominalMachine.toFixed(2)}; CPU ms per image ${Object.entries(cpu).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ')}`);
     }
     const mp = set.images.reduce((s, i) => s + i.width * i.height, 0) / set.images.length / 1e6;
     rows.push({
@@ -121,6 +138,7 @@ export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { r
       non200: nominals.reduce((s, n) => s + n.requests - (n.statuses['200'] ?? 0), 0),
       runs: opts.runs,
       ceilingCores: median(ceilingCoreList),
+      cpuMsPerImage: Object.fromEntries(Object.keys(cpuPerImage[0] ?? {}).map((name) => [name, median(cpuPerImage.map((c) => c[name]!))])),
     });
   }
   return { rows, optimizerPeakMb: rss(optimizer.pid).peakMb };
