@@ -125,6 +125,8 @@ describe('fallback path', () => {
     expect(await queueDepth()).toBe(1);
     expect(await fetch(`${api}${body.statusUrl}`).then((r) => r.json())).toMatchObject({ status: 'pending' });
 
+    // Only the worker can record the fingerprint from here on (checked at the end).
+    await h.redis.del(`${h.redisPrefix}optimizer:fingerprint`);
     const worker = await h.startWorker();
     await waitFor(() => worker.consumer.pausedFor === 'optimizer', { what: 'worker to pause for the optimizer' });
     await h.startOptimizer();
@@ -140,5 +142,10 @@ describe('fallback path', () => {
     const meta = await sharp(Buffer.from(await result.arrayBuffer())).metadata();
     expect(meta.format).toBe('jpeg');
     expect(await queueDepth()).toBe(0);
+    // The worker keeps the result in Redis under the settings' fingerprint, and records that
+    // fingerprint for the api's lookups while the optimizer is down.
+    const fingerprint = await h.redis.get(`${h.redisPrefix}optimizer:fingerprint`);
+    expect(fingerprint).toMatch(/^[0-9a-f]{16,}$/);
+    expect(await h.redis.exists(`${h.redisPrefix}result:${fingerprint}:${body.jobId}`)).toBe(1);
   });
 });
