@@ -10,34 +10,60 @@ import { runLoad } from '../load.js';
 import { CpuMeter, daemonPids, type BenchWorld } from '../world.js';
 import { DoneClock, publishJobs, storeOriginals } from './jobs.js';
 
+export interface Drain {
+  image: string;
+  jobs: number;
+  workers: number;
+  prefetch: number;
+  jobsPerSecond: number;
+  /** Over the optimizer's own capacity for the same image, measured in the same run. */
+  ratio: number;
+  seconds: number;
+  /** Each process (all workers together as `worker`) per job drained; `ceiling` is the optimizer alone. */
+  cpuMsPerJob: Record<string, number>;
+}
+
 export interface FallbackResult {
   jobs: number;
   imagePixels: string;
   optimizerCapacity: number;
-  /** CPU milliseconds per image of the optimizer alone, measured with its capacity. */
-  optimizerCpuMs: number;
-  /** `cpuMsPerJob`: each process (all workers together as `worker`) per job drained. */
-  drains: Array<{ workers: number; prefetch: number; jobsPerSecond: number; ratio: number; seconds: number; cpuMsPerJob: Record<string, number> }>;
+  drains: Drain[];
   recovery: { readyToFirstDoneS: number; spawnToFirstDoneS: number; probeIntervalMs: number };
 }
 
-export async function fallback(world: BenchWorld, image: CorpusImage, opts: { jobs: number; log: (s: string) => void }): Promise<FallbackResult> {
+/** The optimizer's capacity for an image: its rate over HTTP with connections beyond its concurrency, and its CPU per image. */
+async function capacity(world: BenchWorld, image: CorpusImage, amount: number): Promise<{ perSecond: number; cpuMs: number }> {
+  const url = `${world.env.OPTIMIZER_URL}/optimize`;
+  const body = () => multipartBody(distinct(image.data));
+  await runLoad({ url, connections: 4, amount: 20, headers: { 'content-type': MULTIPART_TYPE }, body });
+  const meter = new CpuMeter({ optimizer: world.services.get('optimizer')!.pid });
+  const run = await runLoad({ url, connections: 4, amount, headers: { 'content-type': MULTIPART_TYPE }, body });
+  const ok = run.statuses['200'] ?? 0;
+  return { perSecond: (ok / run.requests) * run.perSecond, cpuMs: meter.perUnit(Math.max(1, ok)).optimizer! };
+}
+
+/**
+ * `smallJobs` jobs of the small image drained by 1, 2 and 4 workers at the default prefetch (1),
+ * then by 2 workers at prefetch 4 (what WORKER_PREFETCH buys when each worker waits on I/O between
+ * jobs); then `largeJobs` of the large image by 2 workers, where the fixed cost of a job weighs
+ * less against the optimizer's work.
+ */
+export async function fallback(world: BenchWorld, small: CorpusImage, large: CorpusImage, opts: { jobs: number; largeJobs: number; log: (s: string) => void }): Promise<FallbackResult> {
   const clock = await DoneClock.open(world);
   try {
-    // The optimizer's capacity for this image: its best rate over HTTP (connections beyond its concurrency).
-    await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: 4, amount: 20, headers: { 'content-type': MULTIPART_TYPE }, body: () => multipartBody(distinct(image.data)) });
     const optimizerPid = world.services.get('optimizer')!.pid;
-    const capacityMeter = new CpuMeter({ optimizer: optimizerPid });
-    const capacityRun = await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: 4, amount: Math.min(opts.jobs, 300), headers: { 'content-type': MULTIPART_TYPE }, body: () => multipartBody(distinct(image.data)) });
-    const optimizerCapacity = ((capacityRun.statuses['200'] ?? 0) / capacityRun.requests) * capacityRun.perSecond;
-    const optimizerCpuMs = capacityMeter.perUnit(Math.max(1, capacityRun.statuses['200'] ?? 0)).optimizer!;
-    opts.log(`  optimizer capacity for ${image.width}x${image.height}: ${optimizerCapacity.toFixed(1)} images/s, ${optimizerCpuMs.toFixed(1)} ms of its CPU per image`);
+    const capacities = new Map<CorpusImage, { perSecond: number; cpuMs: number }>();
+    for (const [image, amount] of [[small, Math.min(opts.jobs, 300)], [large, Math.min(opts.largeJobs, 60)]] as const) {
+      const c = await capacity(world, image, amount);
+      capacities.set(image, c);
+      opts.log(`  optimizer capacity for ${image.width}x${image.height}: ${c.perSecond.toFixed(1)} images/s, ${c.cpuMs.toFixed(1)} ms of its CPU per image`);
+    }
 
-    const drains: FallbackResult['drains'] = [];
-    // 1, 2 and 4 workers at the default prefetch (1), then 2 workers at prefetch 4: what the
-    // WORKER_PREFETCH setting buys when each worker waits on I/O between jobs.
-    for (const [workers, prefetch] of [[1, 1], [2, 1], [4, 1], [2, 4]] as const) {
-      const hashes = await storeOriginals(world, image.data, opts.jobs);
+    const drains: Drain[] = [];
+    const plan = [[small, opts.jobs, 1, 1], [small, opts.jobs, 2, 1], [small, opts.jobs, 4, 1], [small, opts.jobs, 2, 4], [large, opts.largeJobs, 2, 1]] as const;
+    for (const [image, jobs, workers, prefetch] of plan) {
+      const optimizer = capacities.get(image)!;
+      const hashes = await storeOriginals(world, image.data, jobs);
       for (let i = 0; i < workers; i += 1) await world.startWorker(i, { LOG_LEVEL: 'warn', WORKER_PREFETCH: String(prefetch) });
       while ((await world.consumers(RETRY_QUEUE)) !== workers) await new Promise((r) => setTimeout(r, 20));
       const workerPids = Array.from({ length: workers }, (_, i) => world.services.get(`worker-${i}`)!.pid);
@@ -45,18 +71,19 @@ export async function fallback(world: BenchWorld, image: CorpusImage, opts: { jo
       const started = performance.now();
       await publishJobs(world, hashes);
       const last = await clock.allDone(hashes, 300_000);
-      const cpuMsPerJob = meter.perUnit(opts.jobs);
+      const cpuMsPerJob = { ...meter.perUnit(jobs), ceiling: optimizer.cpuMs };
       const seconds = (last - started) / 1000;
-      const jobsPerSecond = opts.jobs / seconds;
-      drains.push({ workers, prefetch, jobsPerSecond, ratio: jobsPerSecond / optimizerCapacity, seconds, cpuMsPerJob });
-      opts.log(`  ${workers} worker(s), prefetch ${prefetch}: ${opts.jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, ratio ${(jobsPerSecond / optimizerCapacity).toFixed(2)}; CPU ms per job ${Object.entries(cpuMsPerJob).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+      const jobsPerSecond = jobs / seconds;
+      const label = `${image.width}x${image.height}`;
+      drains.push({ image: label, jobs, workers, prefetch, jobsPerSecond, ratio: jobsPerSecond / optimizer.perSecond, seconds, cpuMsPerJob });
+      opts.log(`  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, ratio ${(jobsPerSecond / optimizer.perSecond).toFixed(2)}; CPU ms per job ${Object.entries(cpuMsPerJob).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
       for (let i = workers - 1; i >= 0; i -= 1) await world.stop(`worker-${i}`);
     }
 
     // Recovery: one worker waits while the optimizer is down; the clock runs from its return.
     await world.startWorker(0, { LOG_LEVEL: 'warn' });
     await world.stop('optimizer');
-    const pending = await storeOriginals(world, image.data, 10);
+    const pending = await storeOriginals(world, small.data, 10);
     await publishJobs(world, pending);
     await new Promise((r) => setTimeout(r, 1_500)); // the worker finds the optimizer down and pauses
     const spawnedAt = performance.now();
@@ -74,7 +101,7 @@ export async function fallback(world: BenchWorld, image: CorpusImage, opts: { jo
     await world.purge(RETRY_QUEUE);
     const recovery = { readyToFirstDoneS: (firstDone - readyAt) / 1000, spawnToFirstDoneS: (firstDone - spawnedAt) / 1000, probeIntervalMs: 500 };
     opts.log(`  recovery: first job done ${recovery.readyToFirstDoneS.toFixed(2)} s after the optimizer was ready (${recovery.spawnToFirstDoneS.toFixed(2)} s after its process started)`);
-    return { jobs: opts.jobs, imagePixels: `${image.width}x${image.height}`, optimizerCapacity, optimizerCpuMs, drains, recovery };
+    return { jobs: opts.jobs, imagePixels: `${small.width}x${small.height}`, optimizerCapacity: capacities.get(small)!.perSecond, drains, recovery };
   } finally {
     await clock.close();
   }

@@ -12,7 +12,7 @@ import { watermarkImage } from '../../../src/optimizer/pipeline.js';
 import { settingsFromConfig } from '../../../src/optimizer/settings.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusSet } from '../corpus.js';
 import { median, percentile, runLoad, type LoadResult } from '../load.js';
-import { CpuMeter, cpuSeconds, daemonPids, machineBusySeconds, resetPeak, rss, type BenchWorld } from '../world.js';
+import { collectGarbage, CpuMeter, cpuSeconds, daemonPids, machineBusySeconds, resetPeak, rss, type BenchWorld } from '../world.js';
 
 export interface ThroughputRow {
   set: string;
@@ -48,6 +48,7 @@ async function ceilingRun(inputs: Buffer[], amount: number): Promise<{ perSecond
   const bodies = Array.from({ length: amount }, (_, i) => distinct(inputs[i % inputs.length]!));
   const latencies: number[] = [];
   let next = 0;
+  collectGarbage();
   const cpuBefore = cpuSeconds(process.pid);
   const machineBefore = machineBusySeconds();
   const started = performance.now();
@@ -104,8 +105,11 @@ export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { r
     for (let run = 0; run < opts.runs; run += 1) {
       const ceiling = await ceilingRun(inputs, amount);
       const ceilingCores = (ceiling.cpuMsPerImage * ceiling.perSecond) / 1000;
-      const direct = await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: prebuilt(inputs, amount) });
+      const directBodies = prebuilt(inputs, amount);
+      collectGarbage();
+      const direct = await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: directBodies });
       const bodies = prebuilt(inputs, amount);
+      collectGarbage();
       const meter = new CpuMeter({ optimizer: optimizer.pid, api: api.pid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
       const nominalMachineBefore = machineBusySeconds();
       const nominal = await runLoad({ url: `${api.url}/upload`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: bodies });
