@@ -12,7 +12,8 @@ import { freePort } from '../../helpers/harness.js';
 import { waitReady } from '../../helpers/processes.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusImage } from '../corpus.js';
 import { median, runLoad, type LoadResult } from '../load.js';
-import { CpuMeter, daemonPids, type BenchWorld } from '../world.js';
+import { CpuMeter, daemonPids } from '../cpu.js';
+import type { BenchWorld } from '../world.js';
 
 interface Endpoint {
   perSecond: number;

@@ -7,7 +7,8 @@
 import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusImage } from '../corpus.js';
 import { runLoad } from '../load.js';
-import { CpuMeter, daemonPids, type BenchWorld } from '../world.js';
+import { CpuMeter, daemonPids } from '../cpu.js';
+import type { BenchWorld } from '../world.js';
 import { DoneClock, publishJobs, storeOriginals } from './jobs.js';
 
 export interface Drain {

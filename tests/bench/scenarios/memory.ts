@@ -6,7 +6,8 @@
 import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusImage } from '../corpus.js';
 import { runLoad } from '../load.js';
-import { resetPeak, rss, type BenchWorld } from '../world.js';
+import { resetPeak, rss } from '../cpu.js';
+import type { BenchWorld } from '../world.js';
 
 export interface MemoryResult {
   uploadMb: number;

@@ -1,18 +1,15 @@
 /**
- * Scenarios 1 and 2: the ceiling (the optimizer's own sharp pipeline in this process, at the
- * optimizer's concurrency) and the nominal path over HTTP (distinct images, every one a cache miss,
+ * Scenarios 1 and 2: the ceiling (the optimizer's own sharp pipeline called directly, in a process
+ * of its own, at the optimizer's concurrency: ../ceiling.ts) and the nominal path over HTTP (distinct images, every one a cache miss,
  * through the api: upload, hash, admission, original stored, optimizer, result stored and cached),
  * plus the optimizer alone over HTTP to split the gap. Run side by side, interleaved per run, so
  * the machine's drift hits all three alike.
  */
-import { availableParallelism } from 'node:os';
-import sharp from 'sharp';
-import { loadConfig, optimizerEnv } from '../../../src/shared/config.js';
-import { watermarkImage } from '../../../src/optimizer/pipeline.js';
-import { settingsFromConfig } from '../../../src/optimizer/settings.js';
+import { CeilingProcess } from '../ceiling.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusSet } from '../corpus.js';
 import { median, percentile, runLoad, type LoadResult } from '../load.js';
-import { collectGarbage, CpuMeter, cpuSeconds, daemonPids, machineBusySeconds, resetPeak, rss, type BenchWorld } from '../world.js';
+import { collectGarbage, CpuMeter, cpuSeconds, daemonPids, machineBusySeconds, resetPeak, rss } from '../cpu.js';
+import type { BenchWorld } from '../world.js';
 
 export interface ThroughputRow {
   set: string;
@@ -42,35 +39,6 @@ const OPTIMIZER_CONCURRENCY = 2;
 /** Clients on the HTTP paths: enough to keep the optimizer's slots busy while the api does its I/O. */
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2 * OPTIMIZER_CONCURRENCY);
 
-/** The ceiling: `amount` images through watermarkImage, `OPTIMIZER_CONCURRENCY` at a time. */
-async function ceilingRun(inputs: Buffer[], amount: number): Promise<{ perSecond: number; latencies: number[]; cpuMsPerImage: number; machineCores: number }> {
-  const settings = await settingsFromConfig(loadConfig(optimizerEnv, {}));
-  const bodies = Array.from({ length: amount }, (_, i) => distinct(inputs[i % inputs.length]!));
-  const latencies: number[] = [];
-  let next = 0;
-  collectGarbage();
-  const cpuBefore = cpuSeconds(process.pid);
-  const machineBefore = machineBusySeconds();
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: OPTIMIZER_CONCURRENCY }, async () => {
-      while (next < bodies.length) {
-        const input = bodies[next++]!;
-        const t = performance.now();
-        await watermarkImage(input, settings, { maxInputPixels: 100_000_000 });
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    perSecond: amount / seconds,
-    latencies,
-    cpuMsPerImage: ((cpuSeconds(process.pid) - cpuBefore) * 1000) / amount,
-    machineCores: (machineBusySeconds() - machineBefore) / seconds,
-  };
-}
-
 /**
  * `amount` distinct multipart bodies, built before the clock starts: building a 4 MB body costs
  * the load generator as much CPU as the api spends on it, CPU the measured services would lose.
@@ -83,9 +51,15 @@ function prebuilt(inputs: Buffer[], amount: number): () => Buffer {
 }
 
 export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { runs: number; seconds: number; log: (s: string) => void }): Promise<{ rows: ThroughputRow[]; optimizerPeakMb: number }> {
-  // The optimizer's own sharp settings (optimizer/server.ts configureSharp), for the in-process ceiling.
-  sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / OPTIMIZER_CONCURRENCY)));
-  sharp.cache(false);
+  const ceilingProcess = CeilingProcess.start();
+  try {
+    return await measure(world, sets, ceilingProcess, opts);
+  } finally {
+    ceilingProcess.close();
+  }
+}
+
+async function measure(world: BenchWorld, sets: CorpusSet[], ceilingProcess: CeilingProcess, opts: { runs: number; seconds: number; log: (s: string) => void }): Promise<{ rows: ThroughputRow[]; optimizerPeakMb: number }> {
   const api = world.services.get('api')!;
   const optimizer = world.services.get('optimizer')!;
   resetPeak(optimizer.pid);
@@ -93,7 +67,7 @@ export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { r
   for (const set of sets) {
     const inputs = set.images.map((i) => i.data);
     // Warm-up (first decode of this size, connections, JIT) and sizing: about `seconds` per run.
-    const warm = await ceilingRun(inputs, Math.max(2, Math.min(inputs.length, 4)));
+    const warm = await ceilingProcess.run(inputs, Math.max(2, Math.min(inputs.length, 4)), OPTIMIZER_CONCURRENCY);
     await runLoad({ url: `${api.url}/upload`, connections: 2, amount: 2, headers: { 'content-type': MULTIPART_TYPE }, body: prebuilt(inputs, 2) });
     const amount = Math.max(4, Math.min(80, Math.round(warm.perSecond * opts.seconds)));
     const ceilings: number[] = [];
@@ -103,7 +77,7 @@ export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { r
     const cpuPerImage: Record<string, number>[] = [];
     const ceilingCoreList: number[] = [];
     for (let run = 0; run < opts.runs; run += 1) {
-      const ceiling = await ceilingRun(inputs, amount);
+      const ceiling = await ceilingProcess.run(inputs, amount, OPTIMIZER_CONCURRENCY);
       const ceilingCores = (ceiling.cpuMsPerImage * ceiling.perSecond) / 1000;
       const directBodies = prebuilt(inputs, amount);
       collectGarbage();
