@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { loadConfig, optimizerEnv } from '../../src/shared/config.js';
 import { watermarkImage } from '../../src/optimizer/pipeline.js';
 import { settingsFromConfig } from '../../src/optimizer/settings.js';
+import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags.js';
 import { distinct } from './corpus.js';
 import { collectGarbage, machineBusySeconds } from './cpu.js';
 
@@ -57,7 +58,8 @@ export class CeilingProcess {
 
   static start(): CeilingProcess {
     const child = fork(fileURLToPath(import.meta.url), [], {
-      execArgv: ['--import', 'tsx'],
+      // The optimizer's Node flags too: the ceiling is its pipeline as it runs there, minus HTTP.
+      execArgv: [...SERVICE_NODE_FLAGS, '--import', 'tsx'],
       env: { ...process.env, [CHILD_FLAG]: '1' },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,6 +1,7 @@
 /** Components as real child processes (the built CLI), for tests that kill, stop or hang them. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags.js';
 import { waitFor } from './wait.js';
 
 const CLI = fileURLToPath(new URL('../../bin/nws-watermark.js', import.meta.url));
@@ -12,9 +13,12 @@ export interface ChildComponent {
   exited: Promise<number | null>;
 }
 
-/** `nodeArgs` go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept). */
+/**
+ * Started with the services' own Node flags, as the stack and the image start them; `nodeArgs` go
+ * to node as well (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept).
+ */
 export function spawnComponent(command: string, env: Record<string, string>, nodeArgs: string[] = []): ChildComponent {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeArgs, CLI, command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -3,10 +3,11 @@
  * where, serves uploads end to end, restarts a component killed with SIGKILL, and stops cleanly.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags.js';
 import { createHarness, freePort, upload, type Harness } from '../helpers/harness.js';
 import { makeJpeg } from '../helpers/images.js';
 import { spawnComponent, waitReady, type ChildComponent } from '../helpers/processes.js';
@@ -66,6 +67,21 @@ describe('local stack', () => {
       return /watermark_scaler_current_replicas\{[^}]*scaler="worker"[^}]*\} 1$/m.test(text);
     }, { timeoutMs: 30_000, what: 'the controller to run one worker' });
     await waitReady(`http://127.0.0.1:${ports.worker}`);
+  });
+
+  it('starts every component, and the workers it scales, with the services Node flags', async () => {
+    const worker = await waitFor(() => {
+      try {
+        return Number(execFileSync('pgrep', ['-f', 'nws-watermark.js worker']).toString().trim().split('\n')[0]) || undefined;
+      } catch {
+        return undefined;
+      }
+    }, { what: 'a worker process' });
+    for (const pid of [pidOf('api'), pidOf('optimizer'), pidOf('s3'), worker]) {
+      expect(pid).toBeDefined();
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(1, 1 + SERVICE_NODE_FLAGS.length)).toEqual([...SERVICE_NODE_FLAGS]);
+    }
   });
 
   it('serves an upload end to end, with the page on the same port', async () => {

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { SupervisedProcess } from '../../stack/supervisor.js';
+import { SERVICE_NODE_FLAGS } from '../../shared/node-flags.js';
 import type { ScaleReading, ScaleTarget } from './scale-target.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/nws-watermark.js', import.meta.url));
@@ -66,7 +67,7 @@ export class LocalWorkers implements ScaleTarget {
       {
         name,
         command: globalThis.process.execPath,
-        args: [CLI, 'worker'],
+        args: [...SERVICE_NODE_FLAGS, CLI, 'worker'],
         env: { ...this.options.env, PORT: String(this.options.basePort + slot) },
         ...(this.options.output ? { output: this.options.output } : {}),
       },
