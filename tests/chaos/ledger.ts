@@ -204,10 +204,6 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
 
   // Refused uploads left nothing behind (each image is distinct, so any original would be theirs).
   const refused = records.filter((r) => r.status === 503);
-  for (const record of unconfirmed) {
-    const status = await statusOf(ctx.apiUrl, record.hash);
-    if (status === 'failed') violations.push(`${record.hash.slice(0, 12)} answered 503 unconfirmed, then failed`);
-  }
   for (const record of refused.filter((r) => r.problem !== 'unconfirmed')) {
     if (acceptedHashes.has(record.hash)) continue;
     const kept = await ctx.store.list(`original/${record.hash}.`, 1).catch(() => ['<store unavailable>']);
@@ -221,7 +217,14 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
   const connection = await amqp.connect(ctx.brokerUrl);
   try {
     const channel = await connection.createChannel();
-    const retry = await channel.checkQueue(RETRY_QUEUE);
+    // Jobs answered 503 "unconfirmed" may reach the queue only once the broker unblocks, after the
+    // accepted ones settled: the queue is given the same bounded time to drain, not one snapshot.
+    const drainBy = Date.now() + (ctx.stallMs ?? 30_000);
+    let retry = await channel.checkQueue(RETRY_QUEUE);
+    while (retry.messageCount > 0 && Date.now() < drainBy) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      retry = await channel.checkQueue(RETRY_QUEUE);
+    }
     if (retry.messageCount > 0) violations.push(`${retry.messageCount} jobs still waiting in ${RETRY_QUEUE}`);
     if (retry.consumerCount === 0) violations.push('no consumer on the retry queue');
     const poison = new Set(records.filter((r) => r.poison).map((r) => r.hash));
@@ -240,6 +243,12 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
     }
   } finally {
     await connection.close();
+  }
+
+  // Checked once the queue has drained: an unconfirmed job that was enqueued has run by then.
+  for (const record of unconfirmed) {
+    const status = await statusOf(ctx.apiUrl, record.hash);
+    if (status === 'failed') violations.push(`${record.hash.slice(0, 12)} answered 503 unconfirmed, then failed`);
   }
 
   const duplicates = ctx.events.duplicates().filter((hash) => acceptedHashes.has(hash));
