@@ -239,7 +239,7 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
       }
       if (!reason) violations.push('a dead letter without a reason');
       const injected = dead.properties.headers?.['x-chaos-poison'] === true || (hash !== undefined && poison.has(hash));
-      if (!injected) violations.push(`dead letter for a good job ${hash?.slice(0, 12)} (${String(reason)})`);
+      if (!injected) violations.push(`dead letter for a good job ${hash?.slice(0, 12)} (${String(reason)}: ${String(dead.properties.headers?.['x-dead-letter-error'] ?? 'no error header')})`);
     }
   } finally {
     await connection.close();
