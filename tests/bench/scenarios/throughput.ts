@@ -8,7 +8,7 @@
 import { CeilingProcess } from '../ceiling.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusSet } from '../corpus.js';
 import { median, percentile, runLoad, type LoadResult } from '../load.js';
-import { collectGarbage, CpuMeter, cpuSeconds, daemonPids, machineBusySeconds, resetPeak, rss } from '../cpu.js';
+import { collectGarbage, CpuMeter, daemonPids, machineBusySeconds, resetPeak, rss } from '../cpu.js';
 import type { BenchWorld } from '../world.js';
 
 export interface ThroughputRow {
