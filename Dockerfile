@@ -35,6 +35,6 @@ COPY --from=build /src/dist ./dist
 USER 10001:10001
 # api (and web page), optimizer, worker (probes, metrics), controller (probes, metrics)
 EXPOSE 3000 3001 3002 3003
-# The services' Node flags: src/shared/node-flags.ts (a unit test keeps the two the same).
+# The services' Node flags: src/shared/service-command.ts (a unit test keeps the two the same).
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=64", "/app/bin/nws-watermark.js"]
 CMD ["api"]

@@ -81,10 +81,11 @@ export class UploadService {
     let createdOriginal: boolean;
     try {
       createdOriginal = !(await store.exists(key));
-      if (createdOriginal) await store.put(key, upload.data, type.mime, {
-          metadata: { 'x-amz-meta-filename': encodeURIComponent(sanitizeFilename(upload.filename)) },
-          sha256: hash,
-        });
+      if (createdOriginal) {
+        // The content address is the SHA-256 the store's request signature needs: no second hash.
+        const metadata = { 'x-amz-meta-filename': encodeURIComponent(sanitizeFilename(upload.filename)) };
+        await store.put(key, upload.data, type.mime, { metadata, sha256: hash });
+      }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'original not stored');
       throw unavailable('The object store cannot take the original right now; nothing was accepted');

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { commonEnv, loadConfig } from '../shared/config.js';
 import { exitOnConfigError } from '../shared/lifecycle.js';
-import { SERVICE_NODE_FLAGS } from '../shared/node-flags.js';
+import { serviceArgs } from '../shared/service-command.js';
 import { redactUrl } from '../shared/broker/connection.js';
 import { ensureRabbitMq, ensureRedis, MissingServiceError, waitForPort } from './local-services.js';
 import { SupervisedProcess } from './supervisor.js';
@@ -32,7 +32,6 @@ const stackEnv = z.object({
 });
 type StackConfig = z.infer<typeof stackEnv>;
 
-const CLI = fileURLToPath(new URL('../../bin/nws-watermark.js', import.meta.url));
 
 export interface Stack {
   processes: Map<string, SupervisedProcess>;
@@ -54,7 +53,7 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
     OPTIMIZER_URL: optimizerUrl,
   };
   const component = (name: string, subcommand: string, extra: NodeJS.ProcessEnv) =>
-    new SupervisedProcess({ name, command: process.execPath, args: [...SERVICE_NODE_FLAGS, CLI, subcommand], env: { ...shared, ...extra } });
+    new SupervisedProcess({ name, command: process.execPath, args: serviceArgs(subcommand), env: { ...shared, ...extra } });
 
   const processes = new Map<string, SupervisedProcess>();
   if (embeddedS3) {

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { loadConfig, optimizerEnv } from '../../src/shared/config.js';
 import { watermarkImage } from '../../src/optimizer/pipeline.js';
 import { settingsFromConfig } from '../../src/optimizer/settings.js';
-import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags.js';
+import { SERVICE_NODE_FLAGS } from '../../src/shared/service-command.js';
 import { distinct } from './corpus.js';
 import { collectGarbage, machineBusySeconds } from './cpu.js';
 

@@ -1,10 +1,8 @@
 /** Components as real child processes (the built CLI), for tests that kill, stop or hang them. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags.js';
+import { serviceArgs } from '../../src/shared/service-command.js';
 import { waitFor } from './wait.js';
 
-const CLI = fileURLToPath(new URL('../../bin/nws-watermark.js', import.meta.url));
 
 export interface ChildComponent {
   process: ChildProcess;
@@ -18,7 +16,7 @@ export interface ChildComponent {
  * to node as well (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept).
  */
 export function spawnComponent(command: string, env: Record<string, string>, nodeArgs: string[] = []): ChildComponent {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeArgs, CLI, command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, serviceArgs(command, nodeArgs), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags.js';
+import { SERVICE_NODE_FLAGS } from '../../src/shared/service-command.js';
 import { createHarness, freePort, upload, type Harness } from '../helpers/harness.js';
 import { makeJpeg } from '../helpers/images.js';
 import { spawnComponent, waitReady, type ChildComponent } from '../helpers/processes.js';

@@ -4,12 +4,10 @@
  * workers with SIGTERM, so each finishes the job in hand (graceful drain) before it exits; like a
  * terminating pod, a draining worker no longer counts and keeps its port until it is gone.
  */
-import { fileURLToPath } from 'node:url';
 import { SupervisedProcess } from '../../stack/supervisor.js';
-import { SERVICE_NODE_FLAGS } from '../../shared/node-flags.js';
+import { serviceArgs } from '../../shared/service-command.js';
 import type { ScaleReading, ScaleTarget } from './scale-target.js';
 
-const CLI = fileURLToPath(new URL('../../../bin/nws-watermark.js', import.meta.url));
 
 export interface LocalWorkersOptions {
   /** Environment of every worker (broker, Redis, S3, optimizer…); PORT is set per worker. */
@@ -67,7 +65,7 @@ export class LocalWorkers implements ScaleTarget {
       {
         name,
         command: globalThis.process.execPath,
-        args: [...SERVICE_NODE_FLAGS, CLI, 'worker'],
+        args: serviceArgs('worker'),
         env: { ...this.options.env, PORT: String(this.options.basePort + slot) },
         ...(this.options.output ? { output: this.options.output } : {}),
       },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SERVICE_NODE_FLAGS } from '../../../src/shared/node-flags.js';
+import { SERVICE_NODE_FLAGS } from '../../../src/shared/service-command.js';
 
 describe('the services Node flags', () => {
   it('are the ones the container image starts every component with', () => {
