@@ -77,8 +77,10 @@ describe('controller against the Kubernetes API', () => {
   it('writes status through the status subresource, with conditions and observedGeneration', async () => {
     const status = await waitFor(() => {
       const s = scaler('team-a', 'workers')?.status as Json | undefined;
-      return s?.desiredReplicas === 5 && s.unackedMessages === 0 ? s : undefined;
-    }, { timeoutMs: 15_000, what: 'status with depth 45' });
+      // currentReplicas is what the reconcile observed before it scaled (as the HPA reports it):
+      // the status that decided 5 still says 1, the next one says 5. Waited for, not raced.
+      return s?.desiredReplicas === 5 && s.unackedMessages === 0 && s.currentReplicas === 5 ? s : undefined;
+    }, { timeoutMs: 15_000, what: 'status with depth 45 and 5 replicas' });
     expect(status).toMatchObject({ queueDepth: 45, readyMessages: 45, unackedMessages: 0, desiredReplicas: 5, currentReplicas: 5, observedGeneration: 1 });
     expect(status.lastScaleTime).toMatch(/^\d{4}-/);
     expect(condition('team-a', 'workers', 'Ready')).toMatchObject({ status: 'True', reason: 'ScalerReady', observedGeneration: 1 });
