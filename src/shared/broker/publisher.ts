@@ -82,7 +82,9 @@ export class ConfirmPublisher {
         channel.publish(exchange, routingKey, body, { mandatory: true, ...options, headers }, (err) => {
           // basic.return always arrives before the confirm of the same message on one channel.
           if (this.returned.delete(publishId)) settle(new PublishError(`no queue is bound for ${exchange || '(default)'} ${routingKey}`));
-          else if (err) settle(new PublishError('broker refused the message (nack)'));
+          // amqplib fails every pending confirm with 'channel closed' before the channel's 'close'
+          // event: the message may already be queued, so only a real nack means refused.
+          else if (err) settle(err.message === 'message nacked' ? new PublishError('broker refused the message (nack)') : new PublishError(`broker channel lost before confirming: ${err.message}`, 'unknown'));
           else settle();
         });
       } catch (err) {
