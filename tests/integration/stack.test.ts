@@ -72,7 +72,10 @@ describe('local stack', () => {
   it('starts every component, and the workers it scales, with the services Node flags', async () => {
     const worker = await waitFor(() => {
       try {
-        return Number(execFileSync('pgrep', ['-f', 'nws-watermark.js worker']).toString().trim().split('\n')[0]) || undefined;
+        // The stack's own worker: a child of its controller (other suites run workers too).
+        const controller = pidOf('controller');
+        if (controller === undefined) return undefined;
+        return Number(execFileSync('pgrep', ['-f', 'nws-watermark.js worker', '-P', String(controller)]).toString().trim().split('\n')[0]) || undefined;
       } catch {
         return undefined;
       }
