@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ObjectStore } from '../../src/shared/object-store.js';
-import { freePort } from '../helpers/harness.js';
+import { freePort, reservePorts } from '../helpers/ports.js';
 import { spawnComponent, waitReady, type ChildComponent } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -106,7 +106,7 @@ export class BenchWorld {
     return this.start('controller', 'controller', {
       CONTROLLER_MODE: 'local',
       QUEUE_SCALER_FILE: file,
-      WORKER_PORT: String(await freePort()),
+      WORKER_PORT: String(await reservePorts(4)), // workers take WORKER_PORT, WORKER_PORT+1, …
     });
   }
 

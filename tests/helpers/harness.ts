@@ -6,7 +6,6 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -17,22 +16,13 @@ import { createLogger } from '../../src/shared/logger.js';
 import { ObjectStore } from '../../src/shared/object-store.js';
 import { startS3Endpoint, type RunningS3Endpoint } from '../../src/stack/s3-endpoint.js';
 import { startWorker, type RunningWorker } from '../../src/worker/server.js';
+import { freePort } from './ports.js';
 import { waitReady } from './processes.js';
+
+export { freePort } from './ports.js';
 
 const RABBIT_BASE = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function rabbitmqctl(...args: string[]): void {
   execFileSync('rabbitmqctl', args, { stdio: 'ignore' });

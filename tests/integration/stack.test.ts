@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_NODE_FLAGS } from '../../src/shared/service-command.js';
 import { createHarness, freePort, upload, type Harness } from '../helpers/harness.js';
+import { reservePorts } from '../helpers/ports.js';
 import { makeJpeg } from '../helpers/images.js';
 import { spawnComponent, waitReady, type ChildComponent } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -20,7 +21,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'nws-stack-'));
 
 beforeAll(async () => {
   h = await createHarness('stack');
-  ports = { api: await freePort(), optimizer: await freePort(), worker: await freePort(), s3: await freePort(), controller: await freePort() };
+  // Workers take WORKER_PORT, WORKER_PORT+1, …
+  ports = { api: await freePort(), optimizer: await freePort(), worker: await reservePorts(4), s3: await freePort(), controller: await freePort() };
   stack = spawnComponent('stack', {
     RABBITMQ_URL: h.rabbitUrl,
     REDIS_KEY_PREFIX: h.redisPrefix,

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createHarness, freePort, upload, type Harness } from '../helpers/harness.js';
+import { reservePorts } from '../helpers/ports.js';
 import { makeJpeg } from '../helpers/images.js';
 import { spawnComponent, waitReady, type ChildComponent } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -84,11 +85,12 @@ interface QueryResult {
   data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
 }
 
-async function query(expr: string): Promise<QueryResult> {
+/** An instant query, at `time` (Unix seconds) when given, else now. */
+async function query(expr: string, time?: number): Promise<QueryResult> {
   const res = await fetch(`${promUrl()}/api/v1/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ query: expr }),
+    body: new URLSearchParams({ query: expr, ...(time === undefined ? {} : { time: String(time) }) }),
   });
   return (await res.json()) as QueryResult;
 }
@@ -146,15 +148,9 @@ beforeAll(async () => {
     controller: await freePort(),
     slowWorker: await freePort(),
     prometheus: await freePort(),
-    worker: 0,
+    // Workers take WORKER_PORT, WORKER_PORT+1, …
+    worker: await reservePorts(MAX_WORKERS),
   };
-  // Workers take WORKER_PORT, WORKER_PORT+1, …: find a free run of them.
-  ports.worker = await waitFor(async () => {
-    const base = await freePort();
-    if (base + MAX_WORKERS > 65535) return undefined;
-    const free = await Promise.all(Array.from({ length: MAX_WORKERS - 1 }, (_, i) => isFree(base + i + 1)));
-    return free.every(Boolean) ? base : undefined;
-  }, { what: 'free worker ports' });
 
   // Scales up fast: one worker per 4 messages, polled every second.
   const scalerFile = join(dir, 'queuescaler.yaml');
@@ -221,15 +217,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 describe('observability against a real Prometheus', () => {
   const queued: string[] = [];
 
@@ -295,15 +282,25 @@ describe('observability against a real Prometheus', () => {
   }, 150_000);
 
   it('every panel and variable query of every dashboard runs and returns series', async () => {
-    // Windows covering the whole traffic, so rates and quantiles have data.
-    const window = `${Math.ceil((Date.now() - startedAt) / 1000) + 15}s`;
-    // Prometheus has scraped the last state of every service, twice at least (rates need two samples).
-    await waitFor(async () => {
-      const r = await query('max(count_over_time(watermark_jobs_dead_lettered_total[1m])) >= 3 and on() max(count_over_time(watermark_jobs_retried_total[1m])) >= 3');
-      return r.data?.result.length === 1;
-    }, { timeoutMs: 15_000, intervalMs: 250, what: 'Prometheus to scrape the retries and dead letters' }).catch(async (err: Error) => {
+    // Some panels show a moment, not a window: "Oldest waiting job" exists only while a message
+    // waits. The poison message of the first test waits in the DLQ, which nothing consumes. Every
+    // query is evaluated at one instant at which Prometheus holds that message, the retries and
+    // dead letters scraped three times, and a good last scrape of the broker (a failed scrape
+    // would mark its series stale at that instant).
+    const settled = [
+      'max(count_over_time(watermark_jobs_dead_lettered_total[1m])) >= 3',
+      'max(count_over_time(watermark_jobs_retried_total[1m])) >= 3',
+      'max(rabbitmq_detailed_queue_head_message_timestamp{queue="watermark_retry.dlq"}) > 0',
+      'min(up{job=~"rabbitmq.*"}) == 1',
+    ].join(' and on() ');
+    const at = await waitFor(async () => {
+      const r = await query(settled);
+      return r.data?.result.length === 1 ? r.data.result[0]!.value[0] : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250, what: 'Prometheus to scrape the retries, the dead letters and the waiting message' }).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await targetHealth()}\nworkers:\n${await allWorkerMetrics().then((t) => t.split('\n').filter((l) => /^watermark_jobs_(dead|retried)/.test(l)).join('\n'))}`);
     });
+    // Windows covering the whole traffic, so rates and quantiles have data.
+    const window = `${Math.ceil(at - startedAt / 1000) + 15}s`;
 
     const dashboards = loadDashboards();
     const queries = [
@@ -318,7 +315,7 @@ describe('observability against a real Prometheus', () => {
     const failures: string[] = [];
     for (const { where, expr } of queries) {
       const concrete = substitute(expr, { rateInterval: window, range: window });
-      const result = await query(concrete);
+      const result = await query(concrete, at);
       if (result.status !== 'success') failures.push(`${where}: error ${result.error}\n    ${concrete}`);
       else if ((result.data?.result.length ?? 0) === 0) failures.push(`${where}: no series\n    ${concrete}`);
     }
