@@ -33,6 +33,12 @@ async function queued(seed: number, headers: Record<string, string> = {}): Promi
   return { jobId: ((await res.json()) as { jobId: string }).jobId, correlationId: res.headers.get('x-correlation-id')! };
 }
 
+/** The broker's names of the vhost's connections ("client address:port -> broker address:port"). */
+function connectionsOf(vhost: string): Set<string> {
+  const out = execFileSync('rabbitmqctl', ['-q', 'list_connections', '--no-table-headers', 'vhost', 'name']).toString();
+  return new Set(out.split('\n').filter((line) => line.startsWith(`${vhost}\t`)).map((line) => line.slice(vhost.length + 1)));
+}
+
 function logLines(child: ChildComponent): Array<Record<string, unknown>> {
   return child.output
     .join('')
@@ -79,9 +85,15 @@ describe('recovery', () => {
     const worker = await h.startWorker();
     await h.startOptimizer();
     const vhost = decodeURIComponent(new URL(h.rabbitUrl).pathname.slice(1));
+    const before = connectionsOf(vhost);
+    expect(before.size, 'the api, the worker and the test are connected').toBeGreaterThanOrEqual(3);
     execFileSync('rabbitmqctl', ['close_all_connections', '--vhost', vhost, 'recovery test'], { stdio: 'ignore' });
     h.broker = await amqp.connect(h.rabbitUrl); // the test's own connection was closed too
-    await waitFor(async () => (await fetch(`${api}/readyz`)).status === 503, { what: 'the api to notice', timeoutMs: 5_000 }).catch(() => undefined);
+    // Every connection of the vhost was closed, and as many came back: new ones, on new ports.
+    await waitFor(() => {
+      const after = connectionsOf(vhost);
+      return after.size >= before.size && [...after].every((name) => !before.has(name));
+    }, { what: 'the api and the worker connected again' });
     await waitReady(api);
     await waitReady(worker.url);
     await h.stopOptimizer();
