@@ -59,21 +59,33 @@ export async function sendUpload(apiUrl: string, seed: number, data?: Buffer, po
   }
 }
 
-/** Sends `count` uploads, `concurrency` at a time, calling `during` once a third of them are out. */
+/** One more upload sent during a fault, and kept in the ledger with the others. */
+export type SendUpload = (seed: number) => Promise<UploadRecord>;
+
+/**
+ * Sends `count` uploads, `concurrency` at a time, calling `during` once a third of them are out.
+ * `during` can send uploads of its own (`send`, recorded too), so a fault is held until its effect
+ * shows (a 202, a 503) instead of for a guessed time.
+ */
 export async function uploadUnderLoad(
   apiUrl: string,
   seeds: number[],
-  { concurrency = 4, during }: { concurrency?: number; during?: () => Promise<void> } = {},
+  { concurrency = 4, during }: { concurrency?: number; during?: (send: SendUpload) => Promise<void> } = {},
 ): Promise<UploadRecord[]> {
   const records: UploadRecord[] = [];
+  const send: SendUpload = async (seed) => {
+    const record = await sendUpload(apiUrl, seed);
+    records.push(record);
+    return record;
+  };
   let next = 0;
   let fault: Promise<void> | undefined;
   const trigger = Math.floor(seeds.length / 3);
   const lane = async () => {
     while (next < seeds.length) {
       const seed = seeds[next++]!;
-      if (during && !fault && next >= trigger) fault = during();
-      records.push(await sendUpload(apiUrl, seed));
+      if (during && !fault && next >= trigger) fault = during(send);
+      await send(seed);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));

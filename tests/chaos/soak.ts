@@ -4,6 +4,7 @@
  * (bounded to about 10 minutes); CI runs a shorter one through tests/chaos/soak.test.ts.
  */
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../helpers/wait.js';
 import { DoneEvents, printLedger, sendUpload, settle, type LedgerRow, type UploadRecord } from './ledger.js';
 import { ChaosWorld } from './world/chaos-world.js';
 
@@ -11,12 +12,13 @@ export interface SoakOptions {
   uploads: number;
   concurrency: number;
   killOptimizerEveryMs: number;
-  /** Stop sending new uploads after this long, whatever the count (the run stays bounded). */
-  maxSendMs: number;
+  /** Stop sending new uploads after this long, whatever the count (bounds the long run); default: none. */
+  maxSendMs?: number;
   log?: (line: string) => void;
 }
 
 export async function runSoak(options: SoakOptions): Promise<LedgerRow> {
+  const maxSendMs = options.maxSendMs ?? Number.POSITIVE_INFINITY;
   const log = options.log ?? ((line: string) => console.log(line));
   const world = new ChaosWorld({ workers: 2 });
   await world.start();
@@ -35,16 +37,17 @@ export async function runSoak(options: SoakOptions): Promise<LedgerRow> {
       lastClear = Date.now();
     }, options.killOptimizerEveryMs);
     const brokerRestart = (async () => {
-      while (sent < options.uploads / 2 && Date.now() - started < options.maxSendMs / 2) await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => sent >= options.uploads / 2 || Date.now() - started >= maxSendMs / 2, { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 100, what: 'half the uploads sent' });
       await world.rabbit.kill9();
-      await new Promise((r) => setTimeout(r, 2_000));
+      // Down until the api has seen it go (its readiness names the broker), then back.
+      await waitFor(async () => (await fetch(`${world.apiUrl}/readyz`)).status === 503, { timeoutMs: 30_000, intervalMs: 100, what: 'the api to see the broker gone' });
       await world.rabbit.start();
       brokerRestarted = true;
       lastClear = Date.now();
     })();
     const progress = setInterval(() => log(`soak: ${sent}/${options.uploads} sent, ${kills} optimizer kills, broker restarted: ${brokerRestarted}`), 10_000);
     const lane = async () => {
-      while (sent < options.uploads && Date.now() - started < options.maxSendMs) {
+      while (sent < options.uploads && Date.now() - started < maxSendMs) {
         const seed = 1_000_000 + sent++;
         records.push(await sendUpload(world.apiUrl, seed));
       }

@@ -7,8 +7,8 @@ import amqp, { type ChannelModel } from 'amqplib';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ObjectStore } from '../../../src/shared/object-store.js';
+import { serviceArgs } from '../../../src/shared/service-command.js';
 import { waitForPort } from '../../../src/stack/local-services.js';
 import { SupervisedProcess } from '../../../src/stack/supervisor.js';
 import { freePort } from '../../helpers/harness.js';
@@ -16,7 +16,6 @@ import { waitReady } from '../../helpers/processes.js';
 import { DedicatedRabbitMq } from './dedicated-rabbitmq.js';
 import { DedicatedRedis } from './dedicated-redis.js';
 
-const CLI = fileURLToPath(new URL('../../../bin/nws-watermark.js', import.meta.url));
 
 export interface ChaosWorldOptions {
   workers?: number;
@@ -30,6 +29,8 @@ export class ChaosWorld {
   readonly redis = new DedicatedRedis();
   readonly processes = new Map<string, SupervisedProcess>();
   readonly logs: string[] = [];
+  /** Log lines already dropped from the front of `logs` (it keeps the last ones only). */
+  private dropped = 0;
   ports: Record<string, number> = {};
   store!: ObjectStore;
   env: Record<string, string> = {};
@@ -89,11 +90,21 @@ export class ChaosWorld {
   private add(name: string, command: string, extra: Record<string, string>): void {
     const output = (source: string, line: string) => {
       this.logs.push(`[${source}] ${line}`);
-      if (this.logs.length > 2_000) this.logs.splice(0, 1_000);
+      if (this.logs.length > 2_000) this.dropped += this.logs.splice(0, 1_000).length;
     };
     // Restart quickly, as the stack does after a first crash; chaos repeats crashes on purpose.
-    const child = new SupervisedProcess({ name, command: process.execPath, args: [CLI, command], env: { ...this.env, ...extra }, output }, { backoffMs: [250, 500, 1_000] });
+    const child = new SupervisedProcess({ name, command: process.execPath, args: serviceArgs(command), env: { ...this.env, ...extra }, output }, { backoffMs: [250, 500, 1_000] });
     this.processes.set(name, child);
+  }
+
+  /** A position in the log, for `logsSince`. */
+  logMark(): number {
+    return this.dropped + this.logs.length;
+  }
+
+  /** The log lines written since `mark` (those still kept). */
+  logsSince(mark: number): string[] {
+    return this.logs.slice(Math.max(0, mark - this.dropped));
   }
 
   process(name: string): SupervisedProcess {
