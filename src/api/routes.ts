@@ -1,6 +1,6 @@
 /**
- * The api's HTTP routes (HTTP contract in DESIGN.md). Handlers only translate between HTTP and the
- * use cases: the upload service, job status, stored images and job events.
+ * The api's HTTP routes (docs/architecture.md, "HTTP contract"). Handlers only translate between
+ * HTTP and the use cases: the upload service, job status, stored images and job events.
  */
 import type { Express, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';

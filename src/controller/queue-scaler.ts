@@ -1,6 +1,6 @@
 /**
- * The QueueScaler resource (DESIGN.md, "Autoscaler contract"): its spec parsed once into a typed
- * struct with the same defaults and rules as the CRD schema, and the shape of its status.
+ * The QueueScaler resource (docs/architecture.md, "QueueScaler contract"): its spec parsed once
+ * into a typed struct with the same defaults and rules as the CRD schema, and the shape of its status.
  * Kubernetes applies the CRD's defaults and validation; the local stack reads a file, so the
  * controller checks again and names the bad field either way.
  */

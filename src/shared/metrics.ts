@@ -1,6 +1,6 @@
 /**
- * The metrics contract (DESIGN.md, "Metrics contract") in one place: every name, type and label
- * that dashboards, alerts and tests rely on is declared here and nowhere else.
+ * The metrics contract (docs/architecture.md, "Metrics contract") in one place: every name, type
+ * and label that dashboards, alerts and tests rely on is declared here and nowhere else.
  * Each service builds its own registry so several services can share one process in tests.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
