@@ -67,19 +67,22 @@ export interface ContainerOptions {
   image: string;
   command: string;
   env: Record<string, string>;
+  /** Host file or folder → path in the container, mounted read-only (a ConfigMap's stand-in). */
+  mounts?: Record<string, string>;
 }
 
 /**
  * Starts one component on the host network, restricted like the chart's pods: non-root, read-only
  * root file system with a writable /tmp, every capability dropped, no privilege escalation.
  */
-export async function startContainer({ name, image, command, env }: ContainerOptions): Promise<void> {
+export async function startContainer({ name, image, command, env, mounts = {} }: ContainerOptions): Promise<void> {
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+  const mountArgs = Object.entries(mounts).flatMap(([source, target]) => ['--volume', `${source}:${target}:ro`]);
   await docker(
     'run', '--detach', '--name', name, '--network', 'host',
     '--user', '10001:10001', '--read-only', '--tmpfs', '/tmp:rw,size=64m',
     '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
-    ...envArgs, image, command,
+    ...envArgs, ...mountArgs, image, command,
   );
 }
 
