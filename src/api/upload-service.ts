@@ -7,7 +7,7 @@ import type { ApiConfig } from '../shared/config.js';
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
 import { originalKey, sanitizeFilename } from '../shared/content-address.js';
 import { HttpProblem } from '../shared/http/problem.js';
-import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJob, type RetryJob } from '../shared/job.js';
+import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJobMessage, type JobMessage } from '../shared/contracts/job-message.js';
 import type { Logger } from '../shared/logger.js';
 import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
@@ -152,7 +152,7 @@ export class UploadService {
     ]);
   }
 
-  private async enqueue(job: RetryJob, createdOriginal: boolean, correlationId: string): Promise<UploadOutcome> {
+  private async enqueue(job: JobMessage, createdOriginal: boolean, correlationId: string): Promise<UploadOutcome> {
     const { jobs, publisher, metrics, store } = this.deps;
     const logger = this.deps.logger.child({ hash: job.hash, correlationId });
     const claimed = await jobs.claimPending(job.hash).catch((err: Error) => {
@@ -162,7 +162,7 @@ export class UploadService {
     });
     if (!claimed) return { kind: 'queued', hash: job.hash };
     try {
-      await publisher.publish('', RETRY_QUEUE, encodeJob(job), {
+      await publisher.publish('', RETRY_QUEUE, encodeJobMessage(job), {
         persistent: true,
         contentType: 'application/json',
         messageId: job.hash,

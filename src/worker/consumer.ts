@@ -17,8 +17,8 @@ import {
   DEAD_LETTER_ERROR_HEADER,
   DEAD_LETTER_REASON_HEADER,
   attemptsFromHeaders,
-  decodeJob,
-} from '../shared/job.js';
+  decodeJobMessage,
+} from '../shared/contracts/job-message.js';
 import type { Logger } from '../shared/logger.js';
 import { DEAD_LETTER_REASONS, type WorkerMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
@@ -130,21 +130,21 @@ export class RetryConsumer {
     const headers = message.properties.headers as Record<string, unknown> | undefined;
     const attempts = attemptsFromHeaders(headers);
     const correlationId = typeof headers?.[CORRELATION_HEADER] === 'string' ? headers[CORRELATION_HEADER] : undefined;
-    const decoded = decodeJob(message.content);
-    const hash = decoded.ok ? decoded.job.hash : undefined;
+    const decoded = decodeJobMessage(message.content);
+    const hash = decoded.ok ? decoded.value.hash : undefined;
     const log = this.deps.logger.child({ hash, correlationId, attempts, redelivered: message.fields.redelivered });
 
     let failure: JobFailure;
     if (!decoded.ok) {
       failure = { kind: 'invalid-message', detail: decoded.reason };
     } else {
-      const result = await this.deps.processor.process(decoded.job, attempts, message.fields.redelivered);
+      const result = await this.deps.processor.process(decoded.value, attempts, message.fields.redelivered);
       if (result.kind === 'done') {
         this.ack(channel, message);
         this.deps.metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         log.info({ alreadyDone: result.alreadyDone }, 'job done');
         if (result.announce) {
-          await publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.job.hash, attempts: attempts + 1, correlationId }, log);
+          await publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.value.hash, attempts: attempts + 1, correlationId }, log);
         }
         return;
       }

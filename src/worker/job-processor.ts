@@ -3,7 +3,7 @@
  * the result. It returns either `done` or a classified failure for the retry policy; it never acks.
  */
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
-import type { RetryJob } from '../shared/job.js';
+import type { JobMessage } from '../shared/contracts/job-message.js';
 import type { Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
@@ -28,7 +28,7 @@ export class JobProcessor {
   constructor(private readonly deps: ProcessorDependencies) {}
 
   /** `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job). */
-  async process(job: RetryJob, attempts: number, redelivered = false): Promise<ProcessResult> {
+  async process(job: JobMessage, attempts: number, redelivered = false): Promise<ProcessResult> {
     const { store, results, optimizer, jobs } = this.deps;
     const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });
 
@@ -103,7 +103,7 @@ export class JobProcessor {
     }
   }
 
-  private async markDone(job: RetryJob, attempts: number): Promise<void> {
+  private async markDone(job: JobMessage, attempts: number): Promise<void> {
     await this.deps.jobs.markDone(job.hash, attempts).catch((err: Error) => this.deps.logger.warn({ hash: job.hash, err: err.message }, 'job state not updated'));
   }
 }

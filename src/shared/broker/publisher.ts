@@ -26,6 +26,9 @@ export class PublishError extends Error {
   }
 }
 
+/** What a caller that only publishes needs of the publisher (and what its unit tests fake). */
+export type MessagePublisher = Pick<ConfirmPublisher, 'publish'>;
+
 const PUBLISH_ID_HEADER = 'x-publish-id';
 
 export class ConfirmPublisher {
