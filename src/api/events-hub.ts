@@ -5,7 +5,7 @@
 import type { ChannelModel } from 'amqplib';
 import type { BrokerConnection } from '../shared/broker/connection.js';
 import { EVENTS_EXCHANGE } from '../shared/broker/topology.js';
-import { decodeJobEvent, type JobEvent } from '../shared/contracts/job-event.js';
+import { decodeJobEvent, type JobEvent } from '../shared/contracts/index.js';
 import type { Logger } from '../shared/logger.js';
 
 export type JobEventListener = (event: JobEvent) => void;

@@ -4,10 +4,11 @@
  * and a 503 always means nothing was accepted.
  */
 import type { ApiConfig } from '../shared/config.js';
-import type { JobStateStore, ResultCache } from '../shared/cache.js';
+import type { ResultCache } from '../shared/cache.js';
 import { originalKey, sanitizeFilename } from '../shared/content-address.js';
 import { HttpProblem } from '../shared/http/problem.js';
-import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJobMessage, type JobMessage } from '../shared/contracts/job-message.js';
+import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJobMessage, type JobMessage } from '../shared/contracts/index.js';
+import type { JobRecordStore } from '../shared/job-record-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
@@ -29,7 +30,7 @@ export interface UploadDependencies {
   config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS'>;
   store: ObjectStore;
   results: ResultCache;
-  jobs: JobStateStore;
+  jobs: JobRecordStore;
   optimizer: OptimizerClient;
   publisher: ConfirmPublisher;
   fingerprint: FingerprintTracker;

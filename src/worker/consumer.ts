@@ -9,7 +9,6 @@ import type { BrokerConnection } from '../shared/broker/connection.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
 import type { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { DEAD_LETTER_QUEUE, RETRY_QUEUE, delayQueueName } from '../shared/broker/topology.js';
-import type { JobStateStore } from '../shared/cache.js';
 import { failureRecordKey, isImageHash } from '../shared/content-address.js';
 import {
   ATTEMPT_HEADER,
@@ -18,7 +17,9 @@ import {
   DEAD_LETTER_REASON_HEADER,
   attemptsFromHeaders,
   decodeJobMessage,
-} from '../shared/contracts/job-message.js';
+  encodeFailureRecord,
+} from '../shared/contracts/index.js';
+import type { JobRecordStore } from '../shared/job-record-store.js';
 import type { Logger } from '../shared/logger.js';
 import { DEAD_LETTER_REASONS, type WorkerMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
@@ -37,7 +38,7 @@ export interface ConsumerDependencies {
   broker: BrokerConnection;
   publisher: ConfirmPublisher;
   processor: JobProcessor;
-  jobs: JobStateStore;
+  jobs: JobRecordStore;
   store: ObjectStore;
   probes: Record<Dependency, Probe>;
   metrics: WorkerMetrics;
@@ -222,7 +223,7 @@ export class RetryConsumer {
   private async recordFailure(hash: string, attempts: number, error: string, correlationId: string | undefined, log: Logger): Promise<void> {
     const { jobs, store, publisher } = this.deps;
     await jobs.markFailed(hash, attempts, error).catch(() => undefined);
-    const record = Buffer.from(JSON.stringify({ hash, attempts, error, at: new Date().toISOString() }));
+    const record = encodeFailureRecord({ hash, attempts, error, at: new Date().toISOString() });
     await store.put(failureRecordKey(hash), record, 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'failure record not stored'));
     await publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error, correlationId }, log);
   }

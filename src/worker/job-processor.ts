@@ -2,8 +2,9 @@
  * One retry job, start to finish, without any AMQP: fetch the original, call the optimizer, keep
  * the result. It returns either `done` or a classified failure for the retry policy; it never acks.
  */
-import type { JobStateStore, ResultCache } from '../shared/cache.js';
-import type { JobMessage } from '../shared/contracts/job-message.js';
+import type { ResultCache } from '../shared/cache.js';
+import type { JobMessage } from '../shared/contracts/index.js';
+import type { JobRecordStore } from '../shared/job-record-store.js';
 import type { Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
@@ -16,7 +17,7 @@ export type ProcessResult = { kind: 'done'; alreadyDone: boolean; announce: bool
 export interface ProcessorDependencies {
   store: ObjectStore;
   results: ResultCache;
-  jobs: JobStateStore;
+  jobs: JobRecordStore;
   optimizer: OptimizerClient;
   logger: Logger;
 }

@@ -3,7 +3,7 @@
  * topic exchange. They drive the api's Server-Sent Events; they are notifications, not the record:
  * a lost event only delays a browser until its next status check, so publishing never fails a job.
  */
-import { encodeJobEvent, type JobEvent } from '../contracts/job-event.js';
+import { encodeJobEvent, type JobEvent } from '../contracts/index.js';
 import type { Logger } from '../logger.js';
 import { EVENTS_EXCHANGE } from './topology.js';
 import type { MessagePublisher } from './publisher.js';

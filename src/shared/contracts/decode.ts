@@ -17,8 +17,21 @@ export function decodeValue<S extends z.ZodType>(schema: S, value: unknown): Dec
   return { ok: false, reason: describeIssues(result.error.issues, value) };
 }
 
+/** How one contract travels as bytes: JSON out, and back in through its schema. */
+export interface JsonCodec<T> {
+  encode(value: T): Buffer;
+  decode(body: Uint8Array): Decoded<T>;
+}
+
+export function jsonCodec<S extends z.ZodType>(schema: S, maxBytes: number): JsonCodec<z.output<S>> {
+  return {
+    encode: (value) => Buffer.from(JSON.stringify(value)),
+    decode: (body) => decodeJson(schema, body, maxBytes),
+  };
+}
+
 /** A UTF-8 JSON body, refused before parsing when it is larger than `maxBytes`. */
-export function decodeJson<S extends z.ZodType>(schema: S, body: Uint8Array, maxBytes: number): Decoded<z.output<S>> {
+function decodeJson<S extends z.ZodType>(schema: S, body: Uint8Array, maxBytes: number): Decoded<z.output<S>> {
   if (body.byteLength > maxBytes) return { ok: false, reason: `body of ${body.byteLength} bytes exceeds ${maxBytes}` };
   let value: unknown;
   try {
@@ -27,10 +40,6 @@ export function decodeJson<S extends z.ZodType>(schema: S, body: Uint8Array, max
     return { ok: false, reason: 'body is not JSON' };
   }
   return decodeValue(schema, value);
-}
-
-export function encodeJson(value: unknown): Buffer {
-  return Buffer.from(JSON.stringify(value));
 }
 
 /**

@@ -4,7 +4,7 @@
  * following that hash. They are notifications, not the record: the status is read afresh on each.
  */
 import { z } from 'zod';
-import { decodeJson, encodeJson, type Decoded } from './decode.js';
+import { jsonCodec } from './decode.js';
 import { AttemptsSchema, ImageHashSchema, IsoTimeSchema, JSON_OBJECT } from './fields.js';
 
 export const JOB_EVENT_TYPES = ['job.queued', 'job.retrying', 'job.done', 'job.failed'] as const;
@@ -27,10 +27,4 @@ export const JobEventSchema = z.object(
 
 export type JobEvent = z.output<typeof JobEventSchema>;
 
-export function encodeJobEvent(event: JobEvent): Buffer {
-  return encodeJson(event);
-}
-
-export function decodeJobEvent(body: Uint8Array): Decoded<JobEvent> {
-  return decodeJson(JobEventSchema, body, MAX_EVENT_BYTES);
-}
+export const { encode: encodeJobEvent, decode: decodeJobEvent } = jsonCodec(JobEventSchema, MAX_EVENT_BYTES);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { parseOriginalKey } from '../content-address.js';
-import { decodeJson, encodeJson, type Decoded } from './decode.js';
+import { jsonCodec } from './decode.js';
 import { ImageHashSchema, JSON_OBJECT } from './fields.js';
 
 /** Bodies larger than this are not jobs: the real ones are a few hundred bytes. */
@@ -46,13 +46,7 @@ export const JobMessageSchema = z
 
 export type JobMessage = z.output<typeof JobMessageSchema>;
 
-export function encodeJobMessage(job: JobMessage): Buffer {
-  return encodeJson(job);
-}
-
-export function decodeJobMessage(body: Uint8Array): Decoded<JobMessage> {
-  return decodeJson(JobMessageSchema, body, MAX_JOB_BYTES);
-}
+export const { encode: encodeJobMessage, decode: decodeJobMessage } = jsonCodec(JobMessageSchema, MAX_JOB_BYTES);
 
 /** Number of attempts already made, carried in a header so a republish keeps the count. */
 export const ATTEMPT_HEADER = 'x-attempts';

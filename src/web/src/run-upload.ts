@@ -3,7 +3,8 @@
  * the job (202, optimizer unavailable), follow it and fetch the finished image. The page renders
  * the phases this reports; the I/O comes in as functions, so the whole flow is testable.
  */
-import type { FinishedJob, FollowMode, JobStatus } from './follow-job.js';
+import type { JobStatus } from '../../shared/contracts/index.js';
+import type { FinishedJob, FollowMode } from './follow-job.js';
 import { fetchImage, uploadImage, type FetchLike, type ProblemDetails } from './upload-client.js';
 
 export type UploadPhase =
