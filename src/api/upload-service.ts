@@ -22,7 +22,11 @@ import { admitPixels, admitType } from './image-check.js';
 import type { ReceivedUpload } from './multipart.js';
 import { afterOptimizing, beforeOptimizing } from './upload-decision.js';
 
-export type UploadOutcome =
+/**
+ * What the api answers an upload it accepted: the image now (200, from the cache or the optimizer),
+ * or the job that will make it (202). Refusals are thrown as HttpProblem instead.
+ */
+export type UploadAnswer =
   | { kind: 'image'; hash: string; data: Buffer; contentType: string; cache: 'HIT' | 'MISS' }
   | { kind: 'queued'; hash: string };
 
@@ -44,7 +48,7 @@ export class UploadService {
   constructor(private readonly deps: UploadDependencies) {}
 
   /** `correlationId` follows this upload into the job message, the worker's logs and the job events. */
-  async handle(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
+  async handle(upload: ReceivedUpload, correlationId: string): Promise<UploadAnswer> {
     const { metrics } = this.deps;
     try {
       const outcome = await this.process(upload, correlationId);
@@ -57,7 +61,7 @@ export class UploadService {
     }
   }
 
-  private async process(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
+  private async process(upload: ReceivedUpload, correlationId: string): Promise<UploadAnswer> {
     const { store, jobs, optimizer, logger } = this.deps;
     const hash = upload.hash;
     // 415 from the first bytes before any lookup; the result and the job are looked up together.
@@ -153,7 +157,7 @@ export class UploadService {
     ]);
   }
 
-  private async enqueue(job: JobMessage, createdOriginal: boolean, correlationId: string): Promise<UploadOutcome> {
+  private async enqueue(job: JobMessage, createdOriginal: boolean, correlationId: string): Promise<UploadAnswer> {
     const { jobs, publisher, metrics, store } = this.deps;
     const logger = this.deps.logger.child({ hash: job.hash, correlationId });
     const claimed = await jobs.claimPending(job.hash).catch((err: Error) => {

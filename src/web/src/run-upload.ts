@@ -29,7 +29,8 @@ export interface UploadResult {
   elapsedMs: number;
 }
 
-export type UploadOutcome =
+/** How one upload ended for the page: a result to show, a problem to explain, or a job that failed. */
+export type FinishedUpload =
   | { kind: 'result'; result: UploadResult }
   | { kind: 'problem'; problem: ProblemDetails }
   | { kind: 'failed'; hash: string; error: string; attempts?: number };
@@ -60,7 +61,7 @@ export async function runUpload(
   fileName: string,
   startedAt: number,
   deps: RunUploadDeps,
-): Promise<UploadOutcome> {
+): Promise<FinishedUpload> {
   const request = { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.signal ? { signal: deps.signal } : {}) };
   deps.onPhase?.({ phase: 'uploading' });
   const uploaded = await uploadImage(file, fileName, request);
@@ -69,7 +70,7 @@ export async function runUpload(
   const finish = async (
     image: { blob: Blob; contentType: string },
     extra: Pick<UploadResult, 'hash' | 'cacheHit' | 'viaRabbit'> & { attempts?: number },
-  ): Promise<UploadOutcome> => {
+  ): Promise<FinishedUpload> => {
     if (deps.prepare) await deps.prepare(image.blob).catch(() => undefined);
     deps.signal?.throwIfAborted();
     return {
