@@ -9,7 +9,7 @@ import { originalKey, sanitizeFilename } from '../shared/content-address.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJobMessage, type JobMessage } from '../shared/contracts/index.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
-import type { Logger } from '../shared/logger.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
@@ -101,11 +101,11 @@ export class UploadService {
     switch (afterOptimizing(result)) {
       case 'serve-result': {
         if (result.outcome !== 'ok') break;
-        await this.keepResult(hash, result.data, result.contentType, result.fingerprint);
+        await this.keepResult(hash, result.data, result.contentType, result.fingerprint, log);
         return { kind: 'image', hash, data: result.data, contentType: result.contentType, cache: 'MISS' };
       }
       case 'reject': {
-        if (createdOriginal) await store.remove(key).catch(() => undefined);
+        if (createdOriginal) await store.remove(key).catch(warnAndContinue(log, 'rejected original not removed'));
         const detail = result.outcome === 'rejected' ? result.detail : 'The optimizer rejected the image';
         throw new HttpProblem(422, 'undecodable', detail);
       }
@@ -145,15 +145,15 @@ export class UploadService {
     return { data: stored.data, contentType: stored.contentType };
   }
 
-  private async keepResult(hash: string, data: Buffer, contentType: string, fingerprint: string): Promise<void> {
-    const { store, results, jobs, logger } = this.deps;
+  private async keepResult(hash: string, data: Buffer, contentType: string, fingerprint: string, log: Logger): Promise<void> {
+    const { store, results, jobs } = this.deps;
     await this.deps.fingerprint.update(fingerprint);
     const ext = extensionForFormat(formatFromMime(contentType) ?? 'jpeg');
     // The caller gets its image even if keeping it fails: the next upload of the same bytes redoes it.
     await Promise.all([
-      store.putResult(hash, ext, data, contentType, fingerprint).catch((err: Error) => logger.warn({ hash, err: err.message }, 'result not stored')),
-      results.set(hash, fingerprint, { data, contentType }).catch((err: Error) => logger.warn({ hash, err: err.message }, 'result not cached')),
-      jobs.markDone(hash, 0).catch(() => undefined),
+      store.putResult(hash, ext, data, contentType, fingerprint).catch(warnAndContinue(log, 'result not stored')),
+      results.set(hash, fingerprint, { data, contentType }).catch(warnAndContinue(log, 'result not cached')),
+      jobs.markDone(hash, 0).catch(warnAndContinue(log, 'job state not updated')),
     ]);
   }
 
@@ -177,7 +177,8 @@ export class UploadService {
     } catch (err) {
       const failure = err instanceof PublishError ? err.failure : 'refused';
       logger.warn({ err: (err as Error).message, failure }, 'job not confirmed; answering 503');
-      await jobs.releasePending(job.hash).catch(() => undefined);
+      // Until the claim expires, uploads of these bytes are told a job is queued: worth a line.
+      await jobs.releasePending(job.hash).catch(warnAndContinue(logger, 'pending claim not released'));
       if (failure === 'unknown') {
         // The broker may still enqueue it: keep the original so that job can finish, and say so.
         throw new HttpProblem(
@@ -188,7 +189,7 @@ export class UploadService {
           RETRY_AFTER_SECONDS,
         );
       }
-      if (createdOriginal) await store.remove(job.original_key).catch(() => undefined);
+      if (createdOriginal) await store.remove(job.original_key).catch(warnAndContinue(logger, 'original of a refused job not removed'));
       throw unavailable('The job queue cannot take the job right now; nothing was accepted');
     }
     metrics.jobsPublished.inc();

@@ -20,7 +20,7 @@ import {
   encodeFailureRecord,
 } from '../shared/contracts/index.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
-import type { Logger } from '../shared/logger.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { DEAD_LETTER_REASONS, type WorkerMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import { DependencyGate, type Probe } from './dependency-gate.js';
@@ -179,7 +179,7 @@ export class RetryConsumer {
         metrics.retried.inc();
         log.warn({ delayMs: decision.delayMs, error: decision.error }, 'job failed; retrying later');
         if (hash) {
-          await jobs.setPending(hash, decision.attempts, decision.error).catch(() => undefined);
+          await jobs.setPending(hash, decision.attempts, decision.error).catch(warnAndContinue(log, 'job state not updated'));
           await publishJobEvent(publisher, { type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error, correlationId }, log);
         }
         return;
@@ -222,7 +222,8 @@ export class RetryConsumer {
 
   private async recordFailure(hash: string, attempts: number, error: string, correlationId: string | undefined, log: Logger): Promise<void> {
     const { jobs, store, publisher } = this.deps;
-    await jobs.markFailed(hash, attempts, error).catch(() => undefined);
+    // The failure record below still answers `failed` once the Redis record is gone.
+    await jobs.markFailed(hash, attempts, error).catch(warnAndContinue(log, 'job state not updated'));
     const record = encodeFailureRecord({ hash, attempts, error, at: new Date().toISOString() });
     await store.put(failureRecordKey(hash), record, 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'failure record not stored'));
     await publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error, correlationId }, log);

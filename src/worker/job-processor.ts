@@ -5,7 +5,7 @@
 import type { ResultCache } from '../shared/cache.js';
 import type { JobMessage } from '../shared/contracts/index.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
-import type { Logger } from '../shared/logger.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
 import { extensionForFormat, formatFromMime } from '../shared/image-type.js';
@@ -105,6 +105,6 @@ export class JobProcessor {
   }
 
   private async markDone(job: JobMessage, attempts: number): Promise<void> {
-    await this.deps.jobs.markDone(job.hash, attempts).catch((err: Error) => this.deps.logger.warn({ hash: job.hash, err: err.message }, 'job state not updated'));
+    await this.deps.jobs.markDone(job.hash, attempts).catch(warnAndContinue(this.deps.logger.child({ hash: job.hash }), 'job state not updated'));
   }
 }
