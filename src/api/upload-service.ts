@@ -13,7 +13,7 @@ import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
-import { PublishError, type ConfirmPublisher } from '../shared/broker/publisher.js';
+import { PublishError, type MessagePublisher } from '../shared/broker/publisher.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
 import { RETRY_QUEUE } from '../shared/broker/topology.js';
 import { formatFromMime, extensionForFormat } from '../shared/image-type.js';
@@ -32,12 +32,13 @@ export type UploadAnswer =
 
 export interface UploadDependencies {
   config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS'>;
-  store: ObjectStore;
-  results: ResultCache;
-  jobs: JobRecordStore;
-  optimizer: OptimizerClient;
-  publisher: ConfirmPublisher;
-  fingerprint: FingerprintTracker;
+  // What the service uses of each adapter, and no more (its unit test fakes exactly this).
+  store: Pick<ObjectStore, 'exists' | 'put' | 'remove' | 'findResult' | 'putResult'>;
+  results: Pick<ResultCache, 'get' | 'set'>;
+  jobs: Pick<JobRecordStore, 'get' | 'claimPending' | 'releasePending' | 'markDone'>;
+  optimizer: Pick<OptimizerClient, 'optimize'>;
+  publisher: MessagePublisher;
+  fingerprint: Pick<FingerprintTracker, 'value' | 'update'>;
   metrics: ApiMetrics;
   logger: Logger;
 }

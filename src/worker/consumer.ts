@@ -7,7 +7,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { BrokerConnection } from '../shared/broker/connection.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
-import type { ConfirmPublisher } from '../shared/broker/publisher.js';
+import type { MessagePublisher } from '../shared/broker/publisher.js';
 import { DEAD_LETTER_QUEUE, RETRY_QUEUE, delayQueueName } from '../shared/broker/topology.js';
 import { failureRecordKey, isImageHash } from '../shared/content-address.js';
 import {
@@ -34,12 +34,13 @@ export interface ConsumerOptions {
   confirmTimeoutMs: number;
 }
 
+/** What the consumer uses of each collaborator, and no more (its unit test fakes exactly this). */
 export interface ConsumerDependencies {
-  broker: BrokerConnection;
-  publisher: ConfirmPublisher;
-  processor: JobProcessor;
-  jobs: JobRecordStore;
-  store: ObjectStore;
+  broker: Pick<BrokerConnection, 'onConnect'>;
+  publisher: MessagePublisher;
+  processor: Pick<JobProcessor, 'process'>;
+  jobs: Pick<JobRecordStore, 'setPending' | 'markFailed'>;
+  store: Pick<ObjectStore, 'put'>;
   probes: Record<Dependency, Probe>;
   metrics: WorkerMetrics;
   logger: Logger;

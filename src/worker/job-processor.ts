@@ -14,11 +14,12 @@ import type { JobFailure } from './retry-policy.js';
 /** `announce`: whether job.done still has to be published (false when a duplicate finds it done already). */
 export type ProcessResult = { kind: 'done'; alreadyDone: boolean; announce: boolean } | { kind: 'failed'; failure: JobFailure };
 
+/** What the processor uses of each adapter, and no more (its unit test fakes exactly this). */
 export interface ProcessorDependencies {
-  store: ObjectStore;
-  results: ResultCache;
-  jobs: JobRecordStore;
-  optimizer: OptimizerClient;
+  store: Pick<ObjectStore, 'findResult' | 'get' | 'putResult'>;
+  results: Pick<ResultCache, 'getFingerprint' | 'setFingerprint' | 'set'>;
+  jobs: Pick<JobRecordStore, 'get' | 'markDone'>;
+  optimizer: Pick<OptimizerClient, 'optimize' | 'isReady'>;
   logger: Logger;
 }
 
