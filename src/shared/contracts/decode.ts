@@ -71,7 +71,7 @@ function withArticle(name: string): string {
 }
 
 /** `hash must be a string (received 42); original_key must be original/<hash>.<ext> (received "x")`. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], root: unknown): string {
+function describeIssues(issues: readonly z.core.$ZodIssue[], root: unknown): string {
   return issues
     .map((issue) => {
       const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
