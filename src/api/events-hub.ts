@@ -4,9 +4,8 @@
  */
 import type { ChannelModel } from 'amqplib';
 import type { BrokerConnection } from '../shared/broker/connection.js';
-import { parseJobEvent } from '../shared/broker/job-events.js';
 import { EVENTS_EXCHANGE } from '../shared/broker/topology.js';
-import type { JobEvent } from '../shared/job.js';
+import { decodeJobEvent, type JobEvent } from '../shared/contracts/index.js';
 import type { Logger } from '../shared/logger.js';
 
 export type JobEventListener = (event: JobEvent) => void;
@@ -46,8 +45,13 @@ export class EventsHub {
       queue,
       (message) => {
         if (!message) return;
-        const event = parseJobEvent(message.content);
-        if (!event) return;
+        const decoded = decodeJobEvent(message.content);
+        if (!decoded.ok) {
+          // Only our services publish here: a bad event is a bug to see, not a reason to stop listening.
+          this.logger.warn({ reason: decoded.reason, routingKey: message.fields.routingKey }, 'job event ignored: not a job event');
+          return;
+        }
+        const event = decoded.value;
         this.logger.debug({ hash: event.hash, correlationId: event.correlationId, event: event.type }, 'job event');
         for (const listener of this.listeners.get(event.hash) ?? []) listener(event);
       },

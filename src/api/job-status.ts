@@ -1,34 +1,56 @@
 /**
- * The status of a job as clients see it (`GET /status/{hash}`, `/events/{hash}`). Redis holds the
- * live state; when Redis lost it, the object store answers: a result means done, a failure record
- * means failed, an original alone means the job is still on its way.
+ * The status of a job as clients see it (contract: contracts/job-status.ts), for `GET /status/{hash}`
+ * and `/events/{hash}`. Redis holds the live record; when Redis lost it, the object store answers:
+ * a result means done, a failure record means failed, an original alone means still on its way.
  */
-import type { JobStateStore } from '../shared/cache.js';
-import type { ObjectStore } from '../shared/object-store.js';
 import { failureRecordKey, originalKey } from '../shared/content-address.js';
+import { decodeFailureRecord, type JobState, type JobStatus } from '../shared/contracts/index.js';
 import { ORIGINAL_EXTENSIONS } from '../shared/image-type.js';
+import type { JobRecordStore } from '../shared/job-record-store.js';
+import type { Logger } from '../shared/logger.js';
+import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
 
-export interface JobStatusView {
-  status: 'pending' | 'done' | 'failed';
-  url?: string;
-  attempts?: number;
-  error?: string;
+export interface JobStatusSources {
+  jobs: Pick<JobRecordStore, 'get'>;
+  store: Pick<ObjectStore, 'findResult' | 'get' | 'findFirst'>;
+  logger: Logger;
 }
 
-export async function readJobStatus(hash: string, jobs: JobStateStore, store: ObjectStore): Promise<JobStatusView | undefined> {
-  const state = await jobs.get(hash).catch(() => undefined);
-  if (state) return view(hash, state.status, state.attempts, state.error);
+/**
+ * Undefined when nothing is known of `hash`. Rejects when the object store cannot answer (the
+ * routes make it a 503): an outage must not pass for "no result, no failure, so pending".
+ */
+export async function readJobStatus(hash: string, { jobs, store, logger }: JobStatusSources): Promise<JobStatus | undefined> {
+  // Redis down is a degraded mode, not an error: its client logs the outage, the store answers.
+  const record = await jobs.get(hash).catch(() => undefined);
+  if (record) return view(hash, record.status, record.attempts, record.error);
   if (await store.findResult(hash)) return view(hash, 'done');
-  const failure = await store.get(failureRecordKey(hash)).catch(() => undefined);
-  if (failure) {
-    const record = JSON.parse(failure.toString('utf8')) as { error?: string; attempts?: number };
-    return view(hash, 'failed', record.attempts, record.error);
-  }
+  const failure = await readFailureRecord(hash, store, logger);
+  if (failure) return view(hash, 'failed', failure.attempts, failure.error);
   const original = await store.findFirst(ORIGINAL_EXTENSIONS.map((ext) => originalKey(hash, ext)));
   return original ? view(hash, 'pending') : undefined;
 }
 
-function view(hash: string, status: JobStatusView['status'], attempts?: number, error?: string): JobStatusView {
+async function readFailureRecord(
+  hash: string,
+  store: JobStatusSources['store'],
+  logger: Logger,
+): Promise<{ attempts?: number; error?: string } | undefined> {
+  let body: Buffer;
+  try {
+    body = await store.get(failureRecordKey(hash));
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return undefined;
+    throw err;
+  }
+  const decoded = decodeFailureRecord(body);
+  if (decoded.ok) return decoded.value;
+  // The record exists, so the worker gave the job up: it failed. Only the details are unreadable.
+  logger.warn({ hash, reason: decoded.reason }, 'failure record unreadable; answering failed without its details');
+  return {};
+}
+
+function view(hash: string, status: JobState, attempts?: number, error?: string): JobStatus {
   return {
     status,
     ...(status === 'done' ? { url: `/image/${hash}` } : {}),
@@ -37,6 +59,6 @@ function view(hash: string, status: JobStatusView['status'], attempts?: number, 
   };
 }
 
-export function isFinal(status: JobStatusView): boolean {
+export function isFinal(status: JobStatus): boolean {
   return status.status !== 'pending';
 }

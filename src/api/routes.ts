@@ -5,24 +5,28 @@
 import type { Express, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { ApiConfig } from '../shared/config.js';
-import type { JobStateStore, ResultCache } from '../shared/cache.js';
+import type { ResultCache } from '../shared/cache.js';
 import { isImageHash } from '../shared/content-address.js';
 import { HttpProblem, sendProblem } from '../shared/http/problem.js';
+import type { JobStatus } from '../shared/contracts/index.js';
+import type { JobRecordStore } from '../shared/job-record-store.js';
+import type { Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
-import { isFinal, readJobStatus, type JobStatusView } from './job-status.js';
+import { isFinal, readJobStatus } from './job-status.js';
 import { readUpload, UploadMemoryBudget } from './multipart.js';
 import type { UploadService } from './upload-service.js';
 
 export interface RouteDependencies {
   config: Pick<ApiConfig, 'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS'>;
   uploads: UploadService;
-  jobs: JobStateStore;
+  jobs: JobRecordStore;
   results: ResultCache;
   store: ObjectStore;
   events: EventsHub;
   fingerprint: FingerprintTracker;
+  logger: Logger;
 }
 
 /**
@@ -49,7 +53,8 @@ function notFound(hash: string): HttpProblem {
 }
 
 export function mountRoutes(app: Express, deps: RouteDependencies): void {
-  const { config, uploads, jobs, results, store, events, fingerprint } = deps;
+  const { config, uploads, jobs, results, store, events, fingerprint, logger } = deps;
+  const statusSources = { jobs, store, logger };
   const budget = new UploadMemoryBudget(uploadMemoryBudgetBytes(config.MAX_UPLOAD_BYTES));
 
   app.post('/upload', async (req: Request, res: Response) => {
@@ -90,7 +95,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
 
   app.get('/status/:hash', async (req: Request, res: Response) => {
     const hash = hashParam(req);
-    const status = await readJobStatus(hash, jobs, store).catch(storeDown);
+    const status = await readJobStatus(hash, statusSources).catch(storeDown);
     if (!status) throw notFound(hash);
     res.set('Cache-Control', 'no-store').json(status);
   });
@@ -120,7 +125,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     const hash = hashParam(req);
     let last = '';
     let closed = false;
-    const send = (status: JobStatusView) => {
+    const send = (status: JobStatus) => {
       const data = JSON.stringify(status);
       if (data === last || closed) return;
       last = data;
@@ -128,7 +133,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
       if (isFinal(status)) finish();
     };
     const refresh = async () => {
-      const status = await readJobStatus(hash, jobs, store).catch(() => undefined);
+      const status = await readJobStatus(hash, statusSources).catch(() => undefined);
       if (status) send(status);
     };
     // Subscribe before the first read so no event falls between the two.
@@ -145,7 +150,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     }
     req.once('close', finish);
 
-    const first = await readJobStatus(hash, jobs, store).catch((err: unknown) => {
+    const first = await readJobStatus(hash, statusSources).catch((err: unknown) => {
       finish();
       return storeDown(err);
     });

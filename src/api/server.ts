@@ -71,7 +71,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
       objectStore: await store.ping(),
     }),
   });
-  mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint });
+  mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint, logger });
   const webRoot = config.WEB_ROOT || defaultWebRoot();
   if (existsSync(webRoot)) {
     service.app.use(

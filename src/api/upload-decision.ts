@@ -9,13 +9,13 @@
  *       rejected (bad image) ──────────────────► 422, nothing kept
  *       unavailable / timeout ─────────────────► persistent job, 202 after the broker's confirm
  */
-import type { JobState } from '../shared/cache.js';
+import type { JobRecord } from '../shared/job-record-store.js';
 import type { OptimizeResult } from '../shared/optimizer-client.js';
 
 export interface KnownState {
   /** A finished result exists for the current watermark settings (Redis or object store). */
   hasResult: boolean;
-  job: JobState | undefined;
+  job: JobRecord | undefined;
 }
 
 export type BeforeOptimizing = 'serve-cached' | 'already-queued' | 'optimize';

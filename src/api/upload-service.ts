@@ -4,15 +4,16 @@
  * and a 503 always means nothing was accepted.
  */
 import type { ApiConfig } from '../shared/config.js';
-import type { JobStateStore, ResultCache } from '../shared/cache.js';
+import type { ResultCache } from '../shared/cache.js';
 import { originalKey, sanitizeFilename } from '../shared/content-address.js';
 import { HttpProblem } from '../shared/http/problem.js';
-import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJob, type RetryJob } from '../shared/job.js';
-import type { Logger } from '../shared/logger.js';
+import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJobMessage, type JobMessage } from '../shared/contracts/index.js';
+import type { JobRecordStore } from '../shared/job-record-store.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
-import { PublishError, type ConfirmPublisher } from '../shared/broker/publisher.js';
+import { PublishError, type MessagePublisher } from '../shared/broker/publisher.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
 import { RETRY_QUEUE } from '../shared/broker/topology.js';
 import { formatFromMime, extensionForFormat } from '../shared/image-type.js';
@@ -21,18 +22,23 @@ import { admitPixels, admitType } from './image-check.js';
 import type { ReceivedUpload } from './multipart.js';
 import { afterOptimizing, beforeOptimizing } from './upload-decision.js';
 
-export type UploadOutcome =
+/**
+ * What the api answers an upload it accepted: the image now (200, from the cache or the optimizer),
+ * or the job that will make it (202). Refusals are thrown as HttpProblem instead.
+ */
+export type UploadAnswer =
   | { kind: 'image'; hash: string; data: Buffer; contentType: string; cache: 'HIT' | 'MISS' }
   | { kind: 'queued'; hash: string };
 
 export interface UploadDependencies {
   config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS'>;
-  store: ObjectStore;
-  results: ResultCache;
-  jobs: JobStateStore;
-  optimizer: OptimizerClient;
-  publisher: ConfirmPublisher;
-  fingerprint: FingerprintTracker;
+  // What the service uses of each adapter, and no more (its unit test fakes exactly this).
+  store: Pick<ObjectStore, 'exists' | 'put' | 'remove' | 'findResult' | 'putResult'>;
+  results: Pick<ResultCache, 'get' | 'set'>;
+  jobs: Pick<JobRecordStore, 'get' | 'claimPending' | 'releasePending' | 'markDone'>;
+  optimizer: Pick<OptimizerClient, 'optimize'>;
+  publisher: MessagePublisher;
+  fingerprint: Pick<FingerprintTracker, 'value' | 'update'>;
   metrics: ApiMetrics;
   logger: Logger;
 }
@@ -43,7 +49,7 @@ export class UploadService {
   constructor(private readonly deps: UploadDependencies) {}
 
   /** `correlationId` follows this upload into the job message, the worker's logs and the job events. */
-  async handle(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
+  async handle(upload: ReceivedUpload, correlationId: string): Promise<UploadAnswer> {
     const { metrics } = this.deps;
     try {
       const outcome = await this.process(upload, correlationId);
@@ -56,7 +62,7 @@ export class UploadService {
     }
   }
 
-  private async process(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
+  private async process(upload: ReceivedUpload, correlationId: string): Promise<UploadAnswer> {
     const { store, jobs, optimizer, logger } = this.deps;
     const hash = upload.hash;
     // 415 from the first bytes before any lookup; the result and the job are looked up together.
@@ -96,11 +102,11 @@ export class UploadService {
     switch (afterOptimizing(result)) {
       case 'serve-result': {
         if (result.outcome !== 'ok') break;
-        await this.keepResult(hash, result.data, result.contentType, result.fingerprint);
+        await this.keepResult(hash, result.data, result.contentType, result.fingerprint, log);
         return { kind: 'image', hash, data: result.data, contentType: result.contentType, cache: 'MISS' };
       }
       case 'reject': {
-        if (createdOriginal) await store.remove(key).catch(() => undefined);
+        if (createdOriginal) await store.remove(key).catch(warnAndContinue(log, 'rejected original not removed'));
         const detail = result.outcome === 'rejected' ? result.detail : 'The optimizer rejected the image';
         throw new HttpProblem(422, 'undecodable', detail);
       }
@@ -140,19 +146,19 @@ export class UploadService {
     return { data: stored.data, contentType: stored.contentType };
   }
 
-  private async keepResult(hash: string, data: Buffer, contentType: string, fingerprint: string): Promise<void> {
-    const { store, results, jobs, logger } = this.deps;
+  private async keepResult(hash: string, data: Buffer, contentType: string, fingerprint: string, log: Logger): Promise<void> {
+    const { store, results, jobs } = this.deps;
     await this.deps.fingerprint.update(fingerprint);
     const ext = extensionForFormat(formatFromMime(contentType) ?? 'jpeg');
     // The caller gets its image even if keeping it fails: the next upload of the same bytes redoes it.
     await Promise.all([
-      store.putResult(hash, ext, data, contentType, fingerprint).catch((err: Error) => logger.warn({ hash, err: err.message }, 'result not stored')),
-      results.set(hash, fingerprint, { data, contentType }).catch((err: Error) => logger.warn({ hash, err: err.message }, 'result not cached')),
-      jobs.markDone(hash, 0).catch(() => undefined),
+      store.putResult(hash, ext, data, contentType, fingerprint).catch(warnAndContinue(log, 'result not stored')),
+      results.set(hash, fingerprint, { data, contentType }).catch(warnAndContinue(log, 'result not cached')),
+      jobs.markDone(hash, 0).catch(warnAndContinue(log, 'job state not updated')),
     ]);
   }
 
-  private async enqueue(job: RetryJob, createdOriginal: boolean, correlationId: string): Promise<UploadOutcome> {
+  private async enqueue(job: JobMessage, createdOriginal: boolean, correlationId: string): Promise<UploadAnswer> {
     const { jobs, publisher, metrics, store } = this.deps;
     const logger = this.deps.logger.child({ hash: job.hash, correlationId });
     const claimed = await jobs.claimPending(job.hash).catch((err: Error) => {
@@ -162,7 +168,7 @@ export class UploadService {
     });
     if (!claimed) return { kind: 'queued', hash: job.hash };
     try {
-      await publisher.publish('', RETRY_QUEUE, encodeJob(job), {
+      await publisher.publish('', RETRY_QUEUE, encodeJobMessage(job), {
         persistent: true,
         contentType: 'application/json',
         messageId: job.hash,
@@ -172,7 +178,8 @@ export class UploadService {
     } catch (err) {
       const failure = err instanceof PublishError ? err.failure : 'refused';
       logger.warn({ err: (err as Error).message, failure }, 'job not confirmed; answering 503');
-      await jobs.releasePending(job.hash).catch(() => undefined);
+      // Until the claim expires, uploads of these bytes are told a job is queued: worth a line.
+      await jobs.releasePending(job.hash).catch(warnAndContinue(logger, 'pending claim not released'));
       if (failure === 'unknown') {
         // The broker may still enqueue it: keep the original so that job can finish, and say so.
         throw new HttpProblem(
@@ -183,7 +190,7 @@ export class UploadService {
           RETRY_AFTER_SECONDS,
         );
       }
-      if (createdOriginal) await store.remove(job.original_key).catch(() => undefined);
+      if (createdOriginal) await store.remove(job.original_key).catch(warnAndContinue(logger, 'original of a refused job not removed'));
       throw unavailable('The job queue cannot take the job right now; nothing was accepted');
     }
     metrics.jobsPublished.inc();

@@ -1,21 +1,13 @@
 /**
- * Redis adapters. Redis is a cache: result bytes with a TTL, and job state (status, attempts,
- * last error). Losing it loses no finished result, because the object store is the system of record.
+ * The Redis connection, and the result cache on it: result bytes with a TTL, keyed by the watermark
+ * settings. Losing it loses no finished result, because the object store is the system of record.
+ * (The job records live in the same Redis: job-record-store.ts.)
  */
 import { Redis } from 'ioredis';
 
 export interface CachedResult {
   data: Buffer;
   contentType: string;
-}
-
-export type JobStatus = 'pending' | 'done' | 'failed';
-
-export interface JobState {
-  status: JobStatus;
-  attempts: number;
-  error?: string;
-  updatedAt: string;
 }
 
 export function createRedis(url: string): Redis {
@@ -61,79 +53,5 @@ export class ResultCache {
 
   async setFingerprint(fingerprint: string): Promise<void> {
     await this.redis.set(`${this.prefix}optimizer:fingerprint`, fingerprint);
-  }
-}
-
-export class JobStateStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly ttlSeconds: number,
-  ) {}
-
-  private key(hash: string): string {
-    return `${this.prefix}job:${hash}`;
-  }
-
-  async get(hash: string): Promise<JobState | undefined> {
-    const fields = await this.redis.hgetall(this.key(hash));
-    if (!fields.status) return undefined;
-    const status = fields.status as JobStatus;
-    return {
-      status,
-      attempts: Number(fields.attempts ?? 0),
-      ...(fields.error ? { error: fields.error } : {}),
-      updatedAt: fields.updatedAt ?? '',
-    };
-  }
-
-  /**
-   * Claims the job for `hash` as pending. Returns false when a pending job already exists, so two
-   * identical uploads racing through the fallback publish one job, not two.
-   */
-  async claimPending(hash: string): Promise<boolean> {
-    const key = this.key(hash);
-    const claimed = await this.redis.eval(
-      `local s = redis.call('HGET', KEYS[1], 'status')
-       if s == 'pending' then return 0 end
-       redis.call('DEL', KEYS[1])
-       redis.call('HSET', KEYS[1], 'status', 'pending', 'attempts', 0, 'updatedAt', ARGV[1])
-       redis.call('EXPIRE', KEYS[1], ARGV[2])
-       return 1`,
-      1,
-      key,
-      new Date().toISOString(),
-      String(this.ttlSeconds),
-    );
-    return claimed === 1;
-  }
-
-  /** Gives a claim back when the job could not be published, so a later upload can try again. */
-  async releasePending(hash: string): Promise<void> {
-    await this.redis.del(this.key(hash));
-  }
-
-  async setPending(hash: string, attempts: number, error?: string): Promise<void> {
-    await this.write(hash, { status: 'pending', attempts, ...(error ? { error } : {}) });
-  }
-
-  async markDone(hash: string, attempts: number): Promise<void> {
-    await this.write(hash, { status: 'done', attempts });
-  }
-
-  async markFailed(hash: string, attempts: number, error: string): Promise<void> {
-    await this.write(hash, { status: 'failed', attempts, error });
-  }
-
-  private async write(hash: string, state: Omit<JobState, 'updatedAt'>): Promise<void> {
-    const key = this.key(hash);
-    const fields: Record<string, string> = {
-      status: state.status,
-      attempts: String(state.attempts),
-      updatedAt: new Date().toISOString(),
-    };
-    if (state.error) fields.error = state.error.slice(0, 500);
-    const tx = this.redis.multi().del(key).hset(key, fields).expire(key, this.ttlSeconds);
-    await tx.exec();
   }
 }

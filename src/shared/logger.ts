@@ -3,6 +3,14 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/**
+ * A `.catch` for a side effect the caller goes on without (a cache write, a state update): the
+ * failure is logged at warn with why, never swallowed, and the chain resolves.
+ */
+export function warnAndContinue(log: Logger, msg: string): (err: unknown) => void {
+  return (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, msg);
+}
+
 export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
   return pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime });
 }

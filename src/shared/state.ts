@@ -1,17 +1,18 @@
 /**
  * The state adapters the api and the worker both hold, built from the common configuration:
- * Redis (result cache and job state) and the object store (the system of record).
+ * Redis (result cache and job records) and the object store (the system of record).
  */
 import type { Redis } from 'ioredis';
-import { createRedis, JobStateStore, ResultCache } from './cache.js';
+import { createRedis, ResultCache } from './cache.js';
 import type { CommonConfig } from './config.js';
+import { JobRecordStore } from './job-record-store.js';
 import type { Logger } from './logger.js';
 import { ObjectStore } from './object-store.js';
 
 export interface StateAdapters {
   redis: Redis;
   results: ResultCache;
-  jobs: JobStateStore;
+  jobs: JobRecordStore;
   store: ObjectStore;
 }
 
@@ -22,7 +23,7 @@ export function createStateAdapters(config: CommonConfig, logger: Logger): State
   return {
     redis,
     results: new ResultCache(redis, config.REDIS_KEY_PREFIX, config.RESULT_TTL_SECONDS),
-    jobs: new JobStateStore(redis, config.REDIS_KEY_PREFIX, config.JOB_STATE_TTL_SECONDS),
+    jobs: new JobRecordStore(redis, config.REDIS_KEY_PREFIX, config.JOB_STATE_TTL_SECONDS),
     store: new ObjectStore({
       endpoint: config.S3_ENDPOINT,
       accessKey: config.S3_ACCESS_KEY,

@@ -7,9 +7,8 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { BrokerConnection } from '../shared/broker/connection.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
-import type { ConfirmPublisher } from '../shared/broker/publisher.js';
+import type { MessagePublisher } from '../shared/broker/publisher.js';
 import { DEAD_LETTER_QUEUE, RETRY_QUEUE, delayQueueName } from '../shared/broker/topology.js';
-import type { JobStateStore } from '../shared/cache.js';
 import { failureRecordKey, isImageHash } from '../shared/content-address.js';
 import {
   ATTEMPT_HEADER,
@@ -17,9 +16,11 @@ import {
   DEAD_LETTER_ERROR_HEADER,
   DEAD_LETTER_REASON_HEADER,
   attemptsFromHeaders,
-  decodeJob,
-} from '../shared/job.js';
-import type { Logger } from '../shared/logger.js';
+  decodeJobMessage,
+  encodeFailureRecord,
+} from '../shared/contracts/index.js';
+import type { JobRecordStore } from '../shared/job-record-store.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { DEAD_LETTER_REASONS, type WorkerMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import { DependencyGate, type Probe } from './dependency-gate.js';
@@ -33,12 +34,13 @@ export interface ConsumerOptions {
   confirmTimeoutMs: number;
 }
 
+/** What the consumer uses of each collaborator, and no more (its unit test fakes exactly this). */
 export interface ConsumerDependencies {
-  broker: BrokerConnection;
-  publisher: ConfirmPublisher;
-  processor: JobProcessor;
-  jobs: JobStateStore;
-  store: ObjectStore;
+  broker: Pick<BrokerConnection, 'onConnect'>;
+  publisher: MessagePublisher;
+  processor: Pick<JobProcessor, 'process'>;
+  jobs: Pick<JobRecordStore, 'setPending' | 'markFailed'>;
+  store: Pick<ObjectStore, 'put'>;
   probes: Record<Dependency, Probe>;
   metrics: WorkerMetrics;
   logger: Logger;
@@ -130,21 +132,21 @@ export class RetryConsumer {
     const headers = message.properties.headers as Record<string, unknown> | undefined;
     const attempts = attemptsFromHeaders(headers);
     const correlationId = typeof headers?.[CORRELATION_HEADER] === 'string' ? headers[CORRELATION_HEADER] : undefined;
-    const decoded = decodeJob(message.content);
-    const hash = decoded.ok ? decoded.job.hash : undefined;
+    const decoded = decodeJobMessage(message.content);
+    const hash = decoded.ok ? decoded.value.hash : undefined;
     const log = this.deps.logger.child({ hash, correlationId, attempts, redelivered: message.fields.redelivered });
 
     let failure: JobFailure;
     if (!decoded.ok) {
       failure = { kind: 'invalid-message', detail: decoded.reason };
     } else {
-      const result = await this.deps.processor.process(decoded.job, attempts, message.fields.redelivered);
+      const result = await this.deps.processor.process(decoded.value, attempts, message.fields.redelivered);
       if (result.kind === 'done') {
         this.ack(channel, message);
         this.deps.metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         log.info({ alreadyDone: result.alreadyDone }, 'job done');
         if (result.announce) {
-          await publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.job.hash, attempts: attempts + 1, correlationId }, log);
+          await publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.value.hash, attempts: attempts + 1, correlationId }, log);
         }
         return;
       }
@@ -178,7 +180,7 @@ export class RetryConsumer {
         metrics.retried.inc();
         log.warn({ delayMs: decision.delayMs, error: decision.error }, 'job failed; retrying later');
         if (hash) {
-          await jobs.setPending(hash, decision.attempts, decision.error).catch(() => undefined);
+          await jobs.setPending(hash, decision.attempts, decision.error).catch(warnAndContinue(log, 'job state not updated'));
           await publishJobEvent(publisher, { type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error, correlationId }, log);
         }
         return;
@@ -221,8 +223,9 @@ export class RetryConsumer {
 
   private async recordFailure(hash: string, attempts: number, error: string, correlationId: string | undefined, log: Logger): Promise<void> {
     const { jobs, store, publisher } = this.deps;
-    await jobs.markFailed(hash, attempts, error).catch(() => undefined);
-    const record = Buffer.from(JSON.stringify({ hash, attempts, error, at: new Date().toISOString() }));
+    // The failure record below still answers `failed` once the Redis record is gone.
+    await jobs.markFailed(hash, attempts, error).catch(warnAndContinue(log, 'job state not updated'));
+    const record = encodeFailureRecord({ hash, attempts, error, at: new Date().toISOString() });
     await store.put(failureRecordKey(hash), record, 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'failure record not stored'));
     await publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error, correlationId }, log);
   }

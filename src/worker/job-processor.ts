@@ -2,9 +2,10 @@
  * One retry job, start to finish, without any AMQP: fetch the original, call the optimizer, keep
  * the result. It returns either `done` or a classified failure for the retry policy; it never acks.
  */
-import type { JobStateStore, ResultCache } from '../shared/cache.js';
-import type { RetryJob } from '../shared/job.js';
-import type { Logger } from '../shared/logger.js';
+import type { ResultCache } from '../shared/cache.js';
+import type { JobMessage } from '../shared/contracts/index.js';
+import type { JobRecordStore } from '../shared/job-record-store.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
 import { extensionForFormat, formatFromMime } from '../shared/image-type.js';
@@ -13,11 +14,12 @@ import type { JobFailure } from './retry-policy.js';
 /** `announce`: whether job.done still has to be published (false when a duplicate finds it done already). */
 export type ProcessResult = { kind: 'done'; alreadyDone: boolean; announce: boolean } | { kind: 'failed'; failure: JobFailure };
 
+/** What the processor uses of each adapter, and no more (its unit test fakes exactly this). */
 export interface ProcessorDependencies {
-  store: ObjectStore;
-  results: ResultCache;
-  jobs: JobStateStore;
-  optimizer: OptimizerClient;
+  store: Pick<ObjectStore, 'findResult' | 'get' | 'putResult'>;
+  results: Pick<ResultCache, 'getFingerprint' | 'setFingerprint' | 'set'>;
+  jobs: Pick<JobRecordStore, 'get' | 'markDone'>;
+  optimizer: Pick<OptimizerClient, 'optimize' | 'isReady'>;
   logger: Logger;
 }
 
@@ -28,7 +30,7 @@ export class JobProcessor {
   constructor(private readonly deps: ProcessorDependencies) {}
 
   /** `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job). */
-  async process(job: RetryJob, attempts: number, redelivered = false): Promise<ProcessResult> {
+  async process(job: JobMessage, attempts: number, redelivered = false): Promise<ProcessResult> {
     const { store, results, optimizer, jobs } = this.deps;
     const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });
 
@@ -103,7 +105,7 @@ export class JobProcessor {
     }
   }
 
-  private async markDone(job: RetryJob, attempts: number): Promise<void> {
-    await this.deps.jobs.markDone(job.hash, attempts).catch((err: Error) => this.deps.logger.warn({ hash: job.hash, err: err.message }, 'job state not updated'));
+  private async markDone(job: JobMessage, attempts: number): Promise<void> {
+    await this.deps.jobs.markDone(job.hash, attempts).catch(warnAndContinue(this.deps.logger.child({ hash: job.hash }), 'job state not updated'));
   }
 }

@@ -26,6 +26,14 @@ export class PublishError extends Error {
   }
 }
 
+/** What the publisher needs of the connection: its set-ups, its state, its `blocked` notification. */
+export interface PublisherConnection extends Pick<BrokerConnection, 'onConnect' | 'blocked' | 'isConnected'> {
+  on(event: 'blocked', listener: (reason: string) => void): unknown;
+}
+
+/** What a caller that only publishes needs of the publisher (and what its unit tests fake). */
+export type MessagePublisher = Pick<ConfirmPublisher, 'publish'>;
+
 const PUBLISH_ID_HEADER = 'x-publish-id';
 
 export class ConfirmPublisher {
@@ -35,7 +43,7 @@ export class ConfirmPublisher {
   private readonly inFlight = new Set<(error: Error) => void>();
 
   constructor(
-    private readonly broker: BrokerConnection,
+    private readonly broker: PublisherConnection,
     private readonly logger: Logger,
     private readonly setupChannel: (channel: ConfirmChannel) => Promise<void> = async () => undefined,
   ) {

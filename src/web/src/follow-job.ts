@@ -4,16 +4,9 @@
  * flow, a slow safety poll still runs, so a missed event or a stream stuck behind a proxy cannot
  * leave the page waiting forever. Every browser API is injected, so this runs under plain Node.
  */
+// Types only: the contract's zod schemas stay out of the browser bundle.
+import type { JobState, JobStatus } from '../../shared/contracts/index.js';
 import { isAbortError, type FetchLike } from './upload-client.js';
-
-export type JobState = 'pending' | 'done' | 'failed';
-
-export interface JobStatus {
-  status: JobState;
-  url?: string;
-  attempts?: number;
-  error?: string;
-}
 
 export type FinishedJob =
   | { status: 'done'; url: string; attempts?: number }
@@ -64,17 +57,19 @@ export function browserFollowDeps(): FollowDeps {
   };
 }
 
-/** Reads a `/status` or `/events` payload; `null` when it is not a job status. */
-export function parseJobStatus(value: unknown): JobStatus | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const record = value as Record<string, unknown>;
-  const state = record['status'];
-  if (state !== 'pending' && state !== 'done' && state !== 'failed') return null;
-  const status: JobStatus = { status: state };
-  if (typeof record['url'] === 'string' && record['url'] !== '') status.url = record['url'];
-  if (typeof record['attempts'] === 'number' && Number.isFinite(record['attempts'])) status.attempts = record['attempts'];
-  if (typeof record['error'] === 'string' && record['error'] !== '') status.error = record['error'];
-  return status;
+/** The contract's states as a value; `satisfies` fails the build the day the contract's list changes. */
+const JOB_STATES = { pending: true, done: true, failed: true } as const satisfies Record<JobState, true>;
+
+/**
+ * A `/status` or `/events` payload as the status view; `null` when it is not one. Only the shape
+ * that decides what the page does is checked (an object with one of the contract's states): the api
+ * builds every answer as the contract's type, so the rest is trusted as typed, not decoded again
+ * here. What is not the api (a proxy's error page, a stray event) fails this check and is ignored.
+ */
+export function asJobStatus(value: unknown): JobStatus | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const state: unknown = (value as { status?: unknown }).status;
+  return typeof state === 'string' && Object.hasOwn(JOB_STATES, state) ? (value as JobStatus) : null;
 }
 
 function finished(hash: string, status: JobStatus): FinishedJob | null {
@@ -170,7 +165,7 @@ export function followJob(hash: string, options: FollowOptions): Promise<Finishe
         });
         if (settled) return;
         if (response.ok) {
-          const status = parseJobStatus(await response.json().catch(() => null));
+          const status = asJobStatus(await response.json().catch(() => null));
           if (status) accept(status, 'polling');
         } else if (response.status === 404 || response.status === 400) {
           // 400: not a hash at all; 404: the api does not know it (tolerated briefly, it may lag).
@@ -216,7 +211,7 @@ export function followJob(hash: string, options: FollowOptions): Promise<Finishe
         } catch {
           return;
         }
-        const status = parseJobStatus(parsed);
+        const status = asJobStatus(parsed);
         if (status) accept(status, 'events');
       };
       stream.addEventListener('status', onMessage);

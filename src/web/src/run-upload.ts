@@ -3,7 +3,8 @@
  * the job (202, optimizer unavailable), follow it and fetch the finished image. The page renders
  * the phases this reports; the I/O comes in as functions, so the whole flow is testable.
  */
-import type { FinishedJob, FollowMode, JobStatus } from './follow-job.js';
+import type { JobStatus } from '../../shared/contracts/index.js';
+import type { FinishedJob, FollowMode } from './follow-job.js';
 import { fetchImage, uploadImage, type FetchLike, type ProblemDetails } from './upload-client.js';
 
 export type UploadPhase =
@@ -28,7 +29,8 @@ export interface UploadResult {
   elapsedMs: number;
 }
 
-export type UploadOutcome =
+/** How one upload ended for the page: a result to show, a problem to explain, or a job that failed. */
+export type FinishedUpload =
   | { kind: 'result'; result: UploadResult }
   | { kind: 'problem'; problem: ProblemDetails }
   | { kind: 'failed'; hash: string; error: string; attempts?: number };
@@ -59,7 +61,7 @@ export async function runUpload(
   fileName: string,
   startedAt: number,
   deps: RunUploadDeps,
-): Promise<UploadOutcome> {
+): Promise<FinishedUpload> {
   const request = { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.signal ? { signal: deps.signal } : {}) };
   deps.onPhase?.({ phase: 'uploading' });
   const uploaded = await uploadImage(file, fileName, request);
@@ -68,7 +70,7 @@ export async function runUpload(
   const finish = async (
     image: { blob: Blob; contentType: string },
     extra: Pick<UploadResult, 'hash' | 'cacheHit' | 'viaRabbit'> & { attempts?: number },
-  ): Promise<UploadOutcome> => {
+  ): Promise<FinishedUpload> => {
     if (deps.prepare) await deps.prepare(image.blob).catch(() => undefined);
     deps.signal?.throwIfAborted();
     return {

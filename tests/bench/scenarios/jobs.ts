@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Channel } from 'amqplib';
 import { EVENTS_EXCHANGE, RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
-import { encodeJob } from '../../../src/shared/job.js';
+import { encodeJobMessage } from '../../../src/shared/contracts/job-message.js';
 import type { BenchWorld } from '../world.js';
 
 /** Stores one original under `count` fresh hashes (the worker trusts the key, not the bytes). */
@@ -18,7 +18,7 @@ export async function publishJobs(world: BenchWorld, hashes: string[]): Promise<
   const confirm = await world.broker.createConfirmChannel();
   for (const hash of hashes) {
     const job = { hash, original_key: `original/${hash}.jpg`, filename: 'bench.jpg', content_type: 'image/jpeg', enqueued_at: new Date().toISOString() };
-    confirm.sendToQueue(RETRY_QUEUE, encodeJob(job), { persistent: true, messageId: hash, contentType: 'application/json' });
+    confirm.sendToQueue(RETRY_QUEUE, encodeJobMessage(job), { persistent: true, messageId: hash, contentType: 'application/json' });
   }
   await confirm.waitForConfirms();
   await confirm.close();

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
-import { encodeJob } from '../../../src/shared/job.js';
+import { encodeJobMessage } from '../../../src/shared/contracts/job-message.js';
 import { createHarness, freePort, type Harness } from '../../helpers/harness.js';
 import { reservePorts } from '../../helpers/ports.js';
 import { makeJpeg } from '../../helpers/images.js';
@@ -135,7 +135,7 @@ async function publishJobs(count: number): Promise<string[]> {
   const confirm = await h.broker.createConfirmChannel();
   for (const hash of hashes) {
     const job = { hash, original_key: `original/${hash}.jpg`, filename: 'x.jpg', content_type: 'image/jpeg', enqueued_at: new Date().toISOString() };
-    confirm.sendToQueue(RETRY_QUEUE, encodeJob(job), { persistent: true, messageId: hash, contentType: 'application/json' });
+    confirm.sendToQueue(RETRY_QUEUE, encodeJobMessage(job), { persistent: true, messageId: hash, contentType: 'application/json' });
   }
   await confirm.waitForConfirms();
   await confirm.close();

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  followJob,
-  parseJobStatus,
-  type FollowMode,
-  type FollowOptions,
-  type JobStatus,
-} from '../../../src/web/src/follow-job.js';
+import type { JobStatus } from '../../../src/shared/contracts/job-status.js';
+import { asJobStatus, followJob, type FollowMode, type FollowOptions } from '../../../src/web/src/follow-job.js';
 import { FakeClock, fakeEventSources, fakeFetch, json, settle, type Route } from './fakes.js';
 
 const HASH = 'b'.repeat(64);
@@ -248,16 +243,18 @@ describe('followJob cancellation', () => {
   });
 });
 
-describe('parseJobStatus', () => {
-  it('keeps the known fields and drops the rest', () => {
-    expect(parseJobStatus({ status: 'pending', attempts: 2, extra: true })).toEqual({ status: 'pending', attempts: 2 });
-    expect(parseJobStatus({ status: 'done', url: '/image/a' })).toEqual({ status: 'done', url: '/image/a' });
-    expect(parseJobStatus({ status: 'failed', error: 'x', url: 3 })).toEqual({ status: 'failed', error: 'x' });
+describe('asJobStatus', () => {
+  it('takes an answer with one of the contract’s states as the status view', () => {
+    for (const answer of [{ status: 'pending', attempts: 2 }, { status: 'done', url: '/image/a' }, { status: 'failed', error: 'x' }]) {
+      expect(asJobStatus(answer)).toBe(answer);
+    }
   });
 
   it('refuses what is not a status', () => {
-    expect(parseJobStatus(null)).toBeNull();
-    expect(parseJobStatus('done')).toBeNull();
-    expect(parseJobStatus({ status: 'queued' })).toBeNull();
+    expect(asJobStatus(null)).toBeNull();
+    expect(asJobStatus('done')).toBeNull();
+    expect(asJobStatus({ status: 'queued' })).toBeNull();
+    expect(asJobStatus([{ status: 'done' }])).toBeNull();
+    expect(asJobStatus({ status: 'toString' })).toBeNull();
   });
 });

@@ -1,0 +1,14 @@
+/**
+ * The contracts: every message and answer that crosses a process boundary, as a zod schema and
+ * the type inferred from it. Server code decodes with these at its edges; the web page imports
+ * the types only. One file per contract:
+ *   job-message     the `watermark_retry` body and its headers (api → worker)
+ *   job-event       a `watermark.events` notification (api, worker → every api replica)
+ *   failure-record  `failed/<hash>.json` in the object store (worker → api)
+ *   job-status      the `/status/{hash}` answer and `/events/{hash}` payload (api → web page)
+ */
+export * from './decode.js';
+export * from './failure-record.js';
+export * from './job-event.js';
+export * from './job-message.js';
+export * from './job-status.js';

@@ -1,0 +1,247 @@
+/**
+ * UploadService over in-memory adapters, a scripted optimizer and publisher: every answer it gives
+ * (200 HIT/MISS, 202, 415/422, 503 refused or unconfirmed), what it keeps or cleans up for each,
+ * and the adapter failures it goes on without — which it must log.
+ */
+import type { Options } from 'amqplib';
+import { Registry } from 'prom-client';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { UploadService } from '../../../src/api/upload-service.js';
+import { PublishError } from '../../../src/shared/broker/publisher.js';
+import { originalKey, sha256Hex, watermarkedKey } from '../../../src/shared/content-address.js';
+import { decodeJobEvent, decodeJobMessage } from '../../../src/shared/contracts/index.js';
+import { HttpProblem } from '../../../src/shared/http/problem.js';
+import { apiMetrics } from '../../../src/shared/metrics.js';
+import type { OptimizeResult } from '../../../src/shared/optimizer-client.js';
+import { makeJpeg } from '../../helpers/images.js';
+import { recordingLogger } from '../fakes/logger.js';
+import { MemoryJobRecords, MemoryObjectStore, MemoryResultCache } from '../fakes/state.js';
+
+type PublishArgs = [exchange: string, routingKey: string, body: Buffer, options: Options.Publish, timeoutMs: number];
+
+const RESULT: OptimizeResult = { outcome: 'ok', data: Buffer.from('watermarked'), contentType: 'image/webp', fingerprint: 'fp-1' };
+const DOWN: OptimizeResult = { outcome: 'unavailable', detail: 'ECONNREFUSED' };
+
+let jpeg: Buffer;
+let hash: string;
+let store: MemoryObjectStore;
+let results: MemoryResultCache;
+let jobs: MemoryJobRecords;
+let optimize: ReturnType<typeof vi.fn<() => Promise<OptimizeResult>>>;
+let publish: ReturnType<typeof vi.fn<(...args: PublishArgs) => Promise<void>>>;
+let fingerprint: { value: string | undefined; update: ReturnType<typeof vi.fn<(fp: string) => Promise<void>>> };
+let metrics: ReturnType<typeof apiMetrics>;
+let log: ReturnType<typeof recordingLogger>;
+let service: UploadService;
+
+beforeAll(async () => {
+  jpeg = await makeJpeg(7, 64, 48);
+  hash = sha256Hex(jpeg);
+});
+
+beforeEach(() => {
+  store = new MemoryObjectStore();
+  results = new MemoryResultCache();
+  jobs = new MemoryJobRecords();
+  optimize = vi.fn(async () => RESULT);
+  publish = vi.fn(async () => undefined);
+  fingerprint = {
+    value: 'fp-1',
+    update: vi.fn(async (fp: string) => {
+      fingerprint.value = fp;
+    }),
+  };
+  metrics = apiMetrics(new Registry());
+  log = recordingLogger();
+  service = new UploadService({
+    config: { MAX_INPUT_PIXELS: 10_000_000, PUBLISH_CONFIRM_TIMEOUT_MS: 1_000 },
+    store,
+    results,
+    jobs,
+    optimizer: { optimize },
+    publisher: { publish },
+    fingerprint,
+    metrics,
+    logger: log.logger,
+  });
+});
+
+function upload(data: Buffer = jpeg) {
+  // Not annotated as ReceivedUpload: the test passes what the reader hands over, no more.
+  return service.handle({ data, hash: sha256Hex(data), filename: '../photo.jpg', declaredType: 'image/jpeg', release: () => undefined }, 'req-abcdefgh');
+}
+
+async function problemOf(answer: Promise<unknown>): Promise<HttpProblem> {
+  const err = await answer.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(HttpProblem);
+  return err as HttpProblem;
+}
+
+async function uploads(result: string): Promise<number> {
+  const { values } = await metrics.uploads.get();
+  return values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
+const jobsPublished = (): PublishArgs[] => publish.mock.calls.filter(([exchange]) => exchange === '');
+
+describe('UploadService: answered now', () => {
+  it('optimizes new bytes, keeps the original and the result, and answers MISS', async () => {
+    expect(await upload()).toEqual({ kind: 'image', hash, data: RESULT.data, contentType: 'image/webp', cache: 'MISS' });
+    expect(optimize).toHaveBeenCalledWith(jpeg, 'photo.jpg', 'image/jpeg');
+    expect(store.objects.get(originalKey(hash, 'jpg'))).toMatchObject({ contentType: 'image/jpeg', metadata: { 'x-amz-meta-filename': 'photo.jpg' } });
+    expect(store.objects.get(watermarkedKey(hash, 'webp'))?.metadata).toEqual({ 'x-amz-meta-fingerprint': 'fp-1' });
+    expect(results.results.get(`fp-1:${hash}`)).toEqual({ data: RESULT.data, contentType: 'image/webp' });
+    expect(jobs.records.get(hash)).toMatchObject({ status: 'done', attempts: 0 });
+    expect(await uploads('optimized')).toBe(1);
+  });
+
+  it('takes the optimizer’s new settings as current', async () => {
+    optimize.mockResolvedValue({ ...RESULT, fingerprint: 'fp-2' });
+    await upload();
+    expect(fingerprint.update).toHaveBeenCalledWith('fp-2');
+    expect(results.results.has(`fp-2:${hash}`)).toBe(true);
+  });
+
+  it('still answers the image when keeping it fails, and logs each thing not kept', async () => {
+    results.fail('set');
+    jobs.fail('write');
+    store.fail('put');
+    store.objects.set(originalKey(hash, 'jpg'), { data: jpeg, contentType: 'image/jpeg', metadata: {} });
+    expect(await upload()).toMatchObject({ kind: 'image', cache: 'MISS' });
+    expect(log.warnings().map((line) => line.msg).sort()).toEqual(['job state not updated', 'result not cached', 'result not stored']);
+    expect(log.warnings()[0]).toMatchObject({ hash, correlationId: 'req-abcdefgh' });
+  });
+
+  it('answers a cached result as a HIT without calling the optimizer', async () => {
+    results.results.set(`fp-1:${hash}`, { data: Buffer.from('cached'), contentType: 'image/webp' });
+    expect(await upload()).toEqual({ kind: 'image', hash, data: Buffer.from('cached'), contentType: 'image/webp', cache: 'HIT' });
+    expect(optimize).not.toHaveBeenCalled();
+    expect(await uploads('cache_hit')).toBe(1);
+  });
+
+  it('answers from the store while Redis is down, and warms the cache with it', async () => {
+    results.fail('get');
+    jobs.fail('get');
+    store.objects.set(watermarkedKey(hash, 'webp'), { data: Buffer.from('stored'), contentType: 'image/webp', metadata: { 'x-amz-meta-fingerprint': 'fp-1' } });
+    expect(await upload()).toMatchObject({ kind: 'image', data: Buffer.from('stored'), cache: 'HIT' });
+    expect(results.results.get(`fp-1:${hash}`)?.data).toEqual(Buffer.from('stored'));
+  });
+
+  it('redoes a stored result of other settings', async () => {
+    results.fail('get');
+    store.objects.set(watermarkedKey(hash, 'webp'), { data: Buffer.from('old'), contentType: 'image/webp', metadata: { 'x-amz-meta-fingerprint': 'fp-0' } });
+    expect(await upload()).toMatchObject({ kind: 'image', cache: 'MISS' });
+  });
+
+  it('does not ask the store about bytes Redis has never seen', async () => {
+    const findResult = vi.spyOn(store, 'findResult');
+    await upload();
+    expect(findResult).not.toHaveBeenCalled();
+  });
+
+  it('treats a store that cannot look the result up as a miss, and logs it', async () => {
+    results.fail('get');
+    store.fail('findFirst');
+    expect(await upload()).toMatchObject({ kind: 'image', cache: 'MISS' });
+    expect(log.warnings().map((line) => line.msg)).toContain('object store lookup failed; treating as a miss');
+  });
+});
+
+describe('UploadService: refused', () => {
+  it('refuses what is not an image with 415 before any lookup', async () => {
+    const get = vi.spyOn(jobs, 'get');
+    expect(await problemOf(upload(Buffer.from('GIF? no, plain text')))).toMatchObject({ status: 415, slug: 'unsupported-type' });
+    expect(get).not.toHaveBeenCalled();
+    expect(await uploads('rejected')).toBe(1);
+  });
+
+  it('refuses with 422 what the optimizer rejects, removing the original it stored', async () => {
+    optimize.mockResolvedValue({ outcome: 'rejected', status: 422, detail: 'truncated' });
+    expect(await problemOf(upload())).toMatchObject({ status: 422, slug: 'undecodable', message: 'truncated' });
+    expect(store.objects.has(originalKey(hash, 'jpg'))).toBe(false);
+  });
+
+  it('keeps an original that was there before a 422, and logs a removal that failed', async () => {
+    optimize.mockResolvedValue({ outcome: 'rejected', status: 422, detail: 'truncated' });
+    store.fail('remove');
+    await problemOf(upload());
+    expect(log.warnings().map((line) => line.msg)).toEqual(['rejected original not removed']);
+    store.heal();
+    const remove = vi.spyOn(store, 'remove');
+    await problemOf(upload()); // the original is there from the first attempt now
+    expect(remove).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 and accepts nothing when the original cannot be stored', async () => {
+    store.fail('put');
+    expect(await problemOf(upload())).toMatchObject({ status: 503, slug: 'unavailable', retryAfterSeconds: 5 });
+    expect(optimize).not.toHaveBeenCalled();
+    expect(await uploads('failed')).toBe(1);
+  });
+});
+
+describe('UploadService: queued', () => {
+  beforeEach(() => {
+    optimize.mockResolvedValue(DOWN);
+  });
+
+  it('publishes the job message, and answers 202 once the broker confirmed it', async () => {
+    expect(await upload()).toEqual({ kind: 'queued', hash });
+    const [[, queue, body, options, timeoutMs]] = jobsPublished() as [PublishArgs];
+    expect(queue).toBe('watermark_retry');
+    expect(decodeJobMessage(body)).toMatchObject({ ok: true, value: { hash, original_key: originalKey(hash, 'jpg'), filename: 'photo.jpg', content_type: 'image/jpeg' } });
+    expect(options).toMatchObject({ persistent: true, messageId: hash, headers: { 'x-attempts': 0, 'x-correlation-id': 'req-abcdefgh' } });
+    expect(timeoutMs).toBe(1_000);
+    expect(jobs.records.get(hash)).toMatchObject({ status: 'pending' });
+    expect(await uploads('queued')).toBe(1);
+    expect(await metrics.jobsPublished.get()).toMatchObject({ values: [{ value: 1 }] });
+    const events = publish.mock.calls.filter(([exchange]) => exchange === 'watermark.events').map(([, , b]) => decodeJobEvent(b));
+    expect(events).toMatchObject([{ ok: true, value: { type: 'job.queued', hash, attempts: 0, correlationId: 'req-abcdefgh' } }]);
+  });
+
+  it('answers the same 202 for bytes with a job pending, without a second job or a call', async () => {
+    jobs.records.set(hash, { status: 'pending', attempts: 1, updatedAt: '' });
+    expect(await upload()).toEqual({ kind: 'queued', hash });
+    expect(optimize).not.toHaveBeenCalled();
+    expect(publish).not.toHaveBeenCalled();
+  });
+
+  it('publishes no second job when a racing upload claimed it first', async () => {
+    vi.spyOn(jobs, 'claimPending').mockResolvedValue(false);
+    expect(await upload()).toEqual({ kind: 'queued', hash });
+    expect(jobsPublished()).toEqual([]);
+  });
+
+  it('publishes without de-duplication while Redis is down', async () => {
+    jobs.fail('*');
+    expect(await upload()).toEqual({ kind: 'queued', hash });
+    expect(jobsPublished()).toHaveLength(1);
+    expect(log.warnings().map((line) => line.msg)).toContain('job state unavailable; publishing without de-duplication');
+  });
+
+  it('answers 503 and takes everything back when the broker refused the job', async () => {
+    publish.mockRejectedValueOnce(new PublishError('broker refused the message (nack)', 'refused'));
+    expect(await problemOf(upload())).toMatchObject({ status: 503, slug: 'unavailable' });
+    expect(jobs.records.has(hash)).toBe(false);
+    expect(store.objects.has(originalKey(hash, 'jpg'))).toBe(false);
+    expect(await uploads('failed')).toBe(1);
+  });
+
+  it('answers 503 unconfirmed and keeps the original when the job may still be queued', async () => {
+    publish.mockRejectedValueOnce(new PublishError('broker did not confirm within 1000 ms', 'unknown'));
+    expect(await problemOf(upload())).toMatchObject({ status: 503, slug: 'unconfirmed', retryAfterSeconds: 5 });
+    expect(jobs.records.has(hash)).toBe(false);
+    expect(store.objects.has(originalKey(hash, 'jpg'))).toBe(true);
+  });
+
+  it('logs a claim it could not give back, and what it could not clean up', async () => {
+    publish.mockRejectedValueOnce(new PublishError('broker is not connected'));
+    vi.spyOn(jobs, 'releasePending').mockRejectedValue(new Error('Connection is closed.'));
+    vi.spyOn(store, 'remove').mockRejectedValue(new Error('timed out'));
+    await problemOf(upload());
+    expect(log.warnings().map((line) => line.msg)).toEqual(['job not confirmed; answering 503', 'pending claim not released', 'original of a refused job not removed']);
+  });
+});

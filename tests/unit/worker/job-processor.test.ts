@@ -1,0 +1,146 @@
+/**
+ * JobProcessor over in-memory adapters and a scripted optimizer: its idempotency branches (what
+ * Redis and the store already know), how each optimizer outcome is classified, and what it keeps.
+ */
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { originalKey, watermarkedKey } from '../../../src/shared/content-address.js';
+import type { JobMessage } from '../../../src/shared/contracts/index.js';
+import type { OptimizeResult } from '../../../src/shared/optimizer-client.js';
+import { JobProcessor } from '../../../src/worker/job-processor.js';
+import { recordingLogger } from '../fakes/logger.js';
+import { MemoryJobRecords, MemoryObjectStore, MemoryResultCache } from '../fakes/state.js';
+
+const hash = '7'.repeat(64);
+const job: JobMessage = { hash, original_key: originalKey(hash, 'jpg'), filename: 'photo.jpg', content_type: 'image/jpeg', enqueued_at: '' };
+const OK: OptimizeResult = { outcome: 'ok', data: Buffer.from('watermarked'), contentType: 'image/webp', fingerprint: 'fp-new' };
+
+let store: MemoryObjectStore;
+let results: MemoryResultCache;
+let jobs: MemoryJobRecords;
+let log: ReturnType<typeof recordingLogger>;
+let optimizer: { optimize: ReturnType<typeof vi.fn<() => Promise<OptimizeResult>>>; isReady: ReturnType<typeof vi.fn<() => Promise<boolean>>> };
+let processor: JobProcessor;
+
+beforeEach(() => {
+  store = new MemoryObjectStore();
+  results = new MemoryResultCache();
+  jobs = new MemoryJobRecords();
+  log = recordingLogger();
+  optimizer = { optimize: vi.fn(async () => OK), isReady: vi.fn(async () => true) };
+  processor = new JobProcessor({ store, results, jobs, optimizer, logger: log.logger });
+  store.objects.set(job.original_key, { data: Buffer.from('original'), contentType: 'image/jpeg', metadata: {} });
+});
+
+function storeResult(fingerprint: string): void {
+  store.objects.set(watermarkedKey(hash, 'webp'), { data: Buffer.from('old result'), contentType: 'image/webp', metadata: { 'x-amz-meta-fingerprint': fingerprint } });
+}
+
+describe('JobProcessor idempotency', () => {
+  it('takes a job Redis knows as done for done, announcing nothing and touching nothing', async () => {
+    jobs.records.set(hash, { status: 'done', attempts: 1, updatedAt: '' });
+    store.fail('*');
+    expect(await processor.process(job, 0, true)).toEqual({ kind: 'done', alreadyDone: true, announce: false });
+    expect(optimizer.optimize).not.toHaveBeenCalled();
+  });
+
+  it('on a redelivery, finds the result the worker before stored, records it and announces it', async () => {
+    results.fingerprint = 'fp-old';
+    storeResult('fp-old');
+    expect(await processor.process(job, 2, true)).toEqual({ kind: 'done', alreadyDone: true, announce: true });
+    expect(jobs.records.get(hash)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(optimizer.optimize).not.toHaveBeenCalled();
+  });
+
+  it('asks the store when Redis cannot answer, even for a first delivery', async () => {
+    jobs.fail('*');
+    storeResult('fp-old');
+    // No current fingerprint known (Redis down): any stored result counts.
+    results.fail('*');
+    expect(await processor.process(job, 0, false)).toEqual({ kind: 'done', alreadyDone: true, announce: true });
+    expect(log.warnings()).toMatchObject([{ msg: 'job state not updated', hash }]);
+  });
+
+  it('redoes a stored result made with other settings', async () => {
+    results.fingerprint = 'fp-new';
+    storeResult('fp-old');
+    expect(await processor.process(job, 0, true)).toEqual({ kind: 'done', alreadyDone: false, announce: true });
+    expect(optimizer.optimize).toHaveBeenCalledOnce();
+  });
+
+  it('does not look in the store for a first delivery Redis knows nothing of', async () => {
+    storeResult('fp-new');
+    const findResult = vi.spyOn(store, 'findResult');
+    expect(await processor.process(job, 0, false)).toMatchObject({ kind: 'done', alreadyDone: false });
+    expect(findResult).not.toHaveBeenCalled();
+  });
+
+  it('waits for the store when it cannot say whether the job is done', async () => {
+    jobs.fail('get');
+    store.fail('findFirst');
+    expect(await processor.process(job, 0, false)).toEqual({
+      kind: 'failed',
+      failure: { kind: 'dependency-down', dependency: 'object store', detail: expect.stringContaining('object store unavailable') },
+    });
+  });
+});
+
+describe('JobProcessor outcomes', () => {
+  it('keeps the result in the store, the cache and the record, and counts the attempt', async () => {
+    expect(await processor.process(job, 1)).toEqual({ kind: 'done', alreadyDone: false, announce: true });
+    expect(optimizer.optimize).toHaveBeenCalledWith(Buffer.from('original'), 'photo.jpg', 'image/jpeg');
+    expect(store.objects.get(watermarkedKey(hash, 'webp'))).toMatchObject({ contentType: 'image/webp', metadata: { 'x-amz-meta-fingerprint': 'fp-new' } });
+    expect(results.results.get(`fp-new:${hash}`)).toEqual({ data: OK.data, contentType: 'image/webp' });
+    expect(results.fingerprint).toBe('fp-new');
+    expect(jobs.records.get(hash)).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('is done once the store has the result, whatever Redis says', async () => {
+    results.fail('set', 'setFingerprint');
+    jobs.fail('write');
+    expect(await processor.process(job, 0)).toMatchObject({ kind: 'done', alreadyDone: false });
+    expect(store.objects.has(watermarkedKey(hash, 'webp'))).toBe(true);
+  });
+
+  it('records a fingerprint once, and never the optimizer’s "unknown"', async () => {
+    const setFingerprint = vi.spyOn(results, 'setFingerprint');
+    await processor.process(job, 0);
+    await processor.process({ ...job }, 0);
+    expect(setFingerprint).toHaveBeenCalledTimes(1);
+    optimizer.optimize.mockResolvedValue({ ...OK, fingerprint: 'unknown' });
+    await processor.process(job, 0);
+    expect(setFingerprint).toHaveBeenCalledTimes(1);
+  });
+
+  it('fails for good when the original is gone', async () => {
+    store.objects.clear();
+    expect(await processor.process(job, 0)).toEqual({ kind: 'failed', failure: { kind: 'permanent', detail: `original ${job.original_key} does not exist` } });
+  });
+
+  it.each([
+    ['the original cannot be read', 'get'],
+    ['the result cannot be stored', 'put'],
+  ] as const)('waits for the store when %s', async (_case, op) => {
+    store.fail(op);
+    expect(await processor.process(job, 0)).toMatchObject({ kind: 'failed', failure: { kind: 'dependency-down', dependency: 'object store' } });
+  });
+
+  it('fails for good an image the optimizer rejects', async () => {
+    optimizer.optimize.mockResolvedValue({ outcome: 'rejected', status: 422, detail: 'truncated JPEG' });
+    expect(await processor.process(job, 0)).toEqual({ kind: 'failed', failure: { kind: 'permanent', detail: 'optimizer rejected the image: truncated JPEG' } });
+  });
+
+  it.each<[string, Exclude<OptimizeResult, { outcome: 'ok' }>, boolean, string]>([
+    ['a timeout from a healthy optimizer', { outcome: 'timeout', detail: 'slow' }, true, 'job-failed'],
+    ['a timeout from an optimizer that is down', { outcome: 'timeout', detail: 'slow' }, false, 'dependency-down'],
+    ['a 500 from a healthy optimizer', { outcome: 'unavailable', status: 500, detail: 'crashed on it' }, true, 'job-failed'],
+    ['a 500 from an optimizer that is down', { outcome: 'unavailable', status: 500, detail: 'crashed' }, false, 'dependency-down'],
+    ['a 503 (saturated)', { outcome: 'unavailable', status: 503, detail: 'busy' }, true, 'dependency-down'],
+    ['no answer at all', { outcome: 'unavailable', detail: 'ECONNREFUSED' }, true, 'dependency-down'],
+  ])('classifies %s', async (_case, outcome, ready, kind) => {
+    optimizer.optimize.mockResolvedValue(outcome);
+    optimizer.isReady.mockResolvedValue(ready);
+    const result = await processor.process(job, 0);
+    expect(result).toMatchObject({ kind: 'failed', failure: { kind, detail: outcome.detail } });
+    if (kind === 'dependency-down') expect(result).toMatchObject({ failure: { dependency: 'optimizer' } });
+  });
+});
