@@ -7,12 +7,6 @@ import sharp from 'sharp';
 import { HttpProblem } from '../shared/http/problem.js';
 import { SNIFF_BYTES, sniffImageType, type ImageType } from '../shared/image-type.js';
 
-export async function admitImage(data: Buffer, maxInputPixels: number): Promise<ImageType> {
-  const type = admitType(data);
-  await admitPixels(data, type, maxInputPixels);
-  return type;
-}
-
 /** The type, sniffed from the first bytes: 415 unless it is an image we can decode. Synchronous and cheap. */
 export function admitType(data: Buffer): ImageType {
   const type = sniffImageType(data.subarray(0, SNIFF_BYTES));

@@ -12,7 +12,6 @@ export interface ReceivedUpload {
   data: Buffer;
   hash: string;
   filename: string | undefined;
-  declaredType: string;
   /** Gives the upload's share of the memory budget back; call it once the request is answered. */
   release: () => void;
 }
@@ -42,10 +41,6 @@ export class UploadMemoryBudget {
   readonly #waiting: Array<{ bytes: number; grant: () => void }> = [];
 
   constructor(readonly limitBytes: number) {}
-
-  get usedBytes(): number {
-    return this.#used;
-  }
 
   /** Resolves once `bytes` are granted; the returned function gives them back (idempotent). */
   async acquire(bytes: number): Promise<() => void> {
@@ -121,7 +116,7 @@ function receive(req: IncomingMessage, options: ReadUploadOptions, declaredLengt
     const chunks: Buffer[] = [];
     const hasher = createHash('sha256');
     let received = 0;
-    let file: { filename: string | undefined; declaredType: string } | undefined;
+    let file: { filename: string | undefined } | undefined;
     let fileDone = false;
     let failed = false;
     let extraFiles = 0;
@@ -157,7 +152,7 @@ function receive(req: IncomingMessage, options: ReadUploadOptions, declaredLengt
         stream.resume();
         return;
       }
-      file = { filename: info.filename, declaredType: info.mimeType };
+      file = { filename: info.filename };
       stream.on('data', (chunk: Buffer) => {
         if (whole && received + chunk.length <= whole.length) chunk.copy(whole, received);
         else chunks.push(chunk);

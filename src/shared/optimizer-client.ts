@@ -11,7 +11,7 @@ import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
 
 export type OptimizeResult =
   | { outcome: 'ok'; data: Buffer; contentType: string; fingerprint: string }
-  /** The optimizer judged the image itself bad (422/413/400): permanent, never retried. */
+  /** The optimizer judged the image itself bad (422/415/413/400): permanent, never retried. */
   | { outcome: 'rejected'; status: number; detail: string }
   /** Refused, reset, 503-saturated or another 5xx (`status` set when it answered at all). */
   | { outcome: 'unavailable'; detail: string; status?: number }
