@@ -6,6 +6,7 @@
 import busboy from 'busboy';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { PROBLEMS } from '../shared/contracts/problems.js';
 import { HttpProblem } from '../shared/http/problem.js';
 
 export interface ReceivedUpload {
@@ -75,7 +76,7 @@ export async function readUpload(req: IncomingMessage, options: ReadUploadOption
   const { fieldName, maxBytes } = options;
   const contentType = req.headers['content-type'] ?? '';
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
-    throw new HttpProblem(400, 'not-multipart', `Expected a multipart/form-data body with a file field "${fieldName}"`);
+    throw new HttpProblem(PROBLEMS.notMultipart, `Expected a multipart/form-data body with a file field "${fieldName}"`);
   }
   const declared = Number(req.headers['content-length']);
   const declaredLength = Number.isFinite(declared) && declared >= 0 ? declared : undefined;
@@ -85,7 +86,7 @@ export async function readUpload(req: IncomingMessage, options: ReadUploadOption
   const release = options.budget ? await options.budget.acquire(Math.min(declaredLength ?? maxBytes, maxBytes + ENVELOPE_BYTES)) : () => undefined;
   if (req.destroyed) {
     release();
-    throw new HttpProblem(400, 'upload-aborted', 'The client closed the connection before the upload finished');
+    throw new HttpProblem(PROBLEMS.uploadAborted, 'The client closed the connection before the upload finished');
   }
   try {
     return { ...(await receive(req, options, declaredLength)), release };
@@ -106,7 +107,7 @@ function receive(req: IncomingMessage, options: ReadUploadOptions, declaredLengt
         defParamCharset: 'utf8',
       });
     } catch (err) {
-      reject(new HttpProblem(400, 'bad-multipart', `Malformed multipart request: ${(err as Error).message}`));
+      reject(new HttpProblem(PROBLEMS.badMultipart, `Malformed multipart request: ${(err as Error).message}`));
       return;
     }
 
@@ -121,7 +122,7 @@ function receive(req: IncomingMessage, options: ReadUploadOptions, declaredLengt
     let failed = false;
     let extraFiles = 0;
 
-    const idle = setTimeout(() => fail(new HttpProblem(408, 'upload-timeout', `No data received for ${idleTimeoutMs} ms`)), idleTimeoutMs);
+    const idle = setTimeout(() => fail(new HttpProblem(PROBLEMS.uploadTimeout, `No data received for ${idleTimeoutMs} ms`)), idleTimeoutMs);
     const touch = () => idle.refresh();
 
     function cleanup(): void {
@@ -140,12 +141,12 @@ function receive(req: IncomingMessage, options: ReadUploadOptions, declaredLengt
     }
 
     req.on('data', touch);
-    req.once('aborted', () => fail(new HttpProblem(400, 'upload-aborted', 'The client closed the connection before the upload finished')));
+    req.once('aborted', () => fail(new HttpProblem(PROBLEMS.uploadAborted, 'The client closed the connection before the upload finished')));
 
     parser.on('file', (name, stream, info) => {
       if (name !== fieldName) {
         stream.resume();
-        fail(new HttpProblem(400, 'wrong-field', `Expected the image in the multipart field "${fieldName}", got "${name.slice(0, 100)}"`));
+        fail(new HttpProblem(PROBLEMS.wrongField, `Expected the image in the multipart field "${fieldName}", got "${name.slice(0, 100)}"`));
         return;
       }
       if (file) {
@@ -166,20 +167,20 @@ function receive(req: IncomingMessage, options: ReadUploadOptions, declaredLengt
     });
     parser.on('filesLimit', () => {
       extraFiles += 1;
-      fail(new HttpProblem(400, 'several-files', `Send exactly one file in the field "${fieldName}"`));
+      fail(new HttpProblem(PROBLEMS.severalFiles, `Send exactly one file in the field "${fieldName}"`));
     });
-    parser.on('partsLimit', () => fail(new HttpProblem(400, 'too-many-parts', 'Too many multipart parts')));
-    parser.on('fieldsLimit', () => fail(new HttpProblem(400, 'too-many-fields', 'Too many multipart fields')));
-    parser.once('error', (err: Error) => fail(new HttpProblem(400, 'bad-multipart', `Malformed multipart request: ${err.message}`)));
+    parser.on('partsLimit', () => fail(new HttpProblem(PROBLEMS.tooManyParts, 'Too many multipart parts')));
+    parser.on('fieldsLimit', () => fail(new HttpProblem(PROBLEMS.tooManyFields, 'Too many multipart fields')));
+    parser.once('error', (err: Error) => fail(new HttpProblem(PROBLEMS.badMultipart, `Malformed multipart request: ${err.message}`)));
     parser.once('close', () => {
       if (failed) return;
       cleanup();
       if (!file) {
-        reject(new HttpProblem(400, 'missing-file', `No file in the multipart field "${fieldName}"`));
+        reject(new HttpProblem(PROBLEMS.missingFile, `No file in the multipart field "${fieldName}"`));
       } else if (!fileDone || extraFiles > 0) {
-        reject(new HttpProblem(400, 'bad-multipart', 'The multipart body ended before the file did'));
+        reject(new HttpProblem(PROBLEMS.badMultipart, 'The multipart body ended before the file did'));
       } else if (received === 0) {
-        reject(new HttpProblem(400, 'empty-file', 'The uploaded file is empty'));
+        reject(new HttpProblem(PROBLEMS.emptyFile, 'The uploaded file is empty'));
       } else {
         const data = !whole ? Buffer.concat(chunks, received) : chunks.length === 0 ? whole.subarray(0, received) : Buffer.concat([whole, ...chunks], received);
         resolve({ data, hash: hasher.digest('hex'), ...file });
@@ -190,5 +191,5 @@ function receive(req: IncomingMessage, options: ReadUploadOptions, declaredLengt
 }
 
 function tooLarge(maxBytes: number): HttpProblem {
-  return new HttpProblem(413, 'too-large', `The upload exceeds the limit of ${maxBytes} bytes`, { maxBytes });
+  return new HttpProblem(PROBLEMS.tooLarge, `The upload exceeds the limit of ${maxBytes} bytes`, { extensions: { maxBytes } });
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApiConfig } from '../shared/config.js';
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
 import { isImageHash } from '../shared/content-address.js';
+import { PROBLEMS } from '../shared/contracts/problems.js';
 import { HttpProblem, sendProblem } from '../shared/http/problem.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { EventsHub } from './events-hub.js';
@@ -40,12 +41,12 @@ const EVENTS_HEARTBEAT_MS = 15_000;
 
 function hashParam(req: Request): string {
   const hash = req.params.hash;
-  if (!isImageHash(hash)) throw new HttpProblem(400, 'bad-hash', 'The hash must be 64 lowercase hexadecimal characters');
+  if (!isImageHash(hash)) throw new HttpProblem(PROBLEMS.badHash, 'The hash must be 64 lowercase hexadecimal characters');
   return hash;
 }
 
 function notFound(hash: string): HttpProblem {
-  return new HttpProblem(404, 'unknown-image', `No upload is known for ${hash}`);
+  return new HttpProblem(PROBLEMS.unknownImage, `No upload is known for ${hash}`);
 }
 
 export function mountRoutes(app: Express, deps: RouteDependencies): void {
@@ -171,5 +172,5 @@ function correlationIdFrom(header: string | string[] | undefined): string {
 }
 
 function storeDown(err: unknown): never {
-  throw new HttpProblem(503, 'unavailable', `The object store cannot answer right now: ${(err as Error).message}`, {}, 5);
+  throw new HttpProblem(PROBLEMS.unavailable, `The object store cannot answer right now: ${(err as Error).message}`, { retryAfterSeconds: 5 });
 }

@@ -6,6 +6,7 @@
 import type { ApiConfig } from '../shared/config.js';
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
 import { originalKey, sanitizeFilename } from '../shared/content-address.js';
+import { PROBLEMS } from '../shared/contracts/problems.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJob, type RetryJob } from '../shared/job.js';
 import type { Logger } from '../shared/logger.js';
@@ -102,7 +103,7 @@ export class UploadService {
       case 'reject': {
         if (createdOriginal) await store.remove(key).catch(() => undefined);
         const detail = result.outcome === 'rejected' ? result.detail : 'The optimizer rejected the image';
-        throw new HttpProblem(422, 'undecodable', detail);
+        throw new HttpProblem(PROBLEMS.undecodable, detail);
       }
       case 'enqueue':
         log.info({ reason: 'detail' in result ? result.detail : result.outcome }, 'optimizer unavailable; queueing');
@@ -176,11 +177,9 @@ export class UploadService {
       if (failure === 'unknown') {
         // The broker may still enqueue it: keep the original so that job can finish, and say so.
         throw new HttpProblem(
-          503,
-          'unconfirmed',
+          PROBLEMS.unconfirmed,
           'The job queue did not confirm the job in time; it may still be processed. Upload the same image again later to learn its state',
-          {},
-          RETRY_AFTER_SECONDS,
+          { retryAfterSeconds: RETRY_AFTER_SECONDS },
         );
       }
       if (createdOriginal) await store.remove(job.original_key).catch(() => undefined);
@@ -194,6 +193,6 @@ export class UploadService {
 }
 
 function unavailable(detail: string): HttpProblem {
-  return new HttpProblem(503, 'unavailable', detail, {}, RETRY_AFTER_SECONDS);
+  return new HttpProblem(PROBLEMS.unavailable, detail, { retryAfterSeconds: RETRY_AFTER_SECONDS });
 }
 

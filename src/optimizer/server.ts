@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { optimizerEnv, type OptimizerConfig } from '../shared/config.js';
 import { runService } from '../shared/lifecycle.js';
+import { PROBLEMS } from '../shared/contracts/problems.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -129,10 +130,10 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
 
 function toHttpProblem(err: unknown, logger: Logger): unknown {
   if (err instanceof HttpProblem) return err;
-  if (err instanceof SaturatedError) return new HttpProblem(503, 'saturated', err.message, {}, RETRY_AFTER_SECONDS);
+  if (err instanceof SaturatedError) return new HttpProblem(PROBLEMS.saturated, err.message, { retryAfterSeconds: RETRY_AFTER_SECONDS });
   if (err instanceof UnprocessableImageError) {
     logger.info({ reason: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'unprocessable image');
-    return new HttpProblem(422, 'unprocessable-image', err.message);
+    return new HttpProblem(PROBLEMS.undecodable, err.message);
   }
   return err;
 }

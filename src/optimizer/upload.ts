@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
+import { PROBLEMS } from '../shared/contracts/problems.js';
 import { HttpProblem } from '../shared/http/problem.js';
 
 export interface ReadFileOptions {
@@ -64,7 +65,7 @@ export function readSingleFile(req: IncomingMessage, { fieldName, maxBytes, onFi
       });
       stream.on('limit', () => {
         chunks.length = 0;
-        fail(new HttpProblem(413, 'too-large', `The image exceeds the upload limit of ${maxBytes} bytes`, { maxBytes }));
+        fail(new HttpProblem(PROBLEMS.tooLarge, `The image exceeds the upload limit of ${maxBytes} bytes`, { extensions: { maxBytes } }));
       });
     });
     parser.on('field', (name) => {
@@ -95,5 +96,5 @@ export function readSingleFile(req: IncomingMessage, { fieldName, maxBytes, onFi
 }
 
 function badRequest(detail: string): HttpProblem {
-  return new HttpProblem(400, 'bad-request', detail);
+  return new HttpProblem(PROBLEMS.badRequest, detail);
 }

@@ -114,7 +114,7 @@ describe('POST /optimize', () => {
 
   it('answers 422 to bytes that are not an image', async () => {
     const problem = await expectProblem(await post(optimizer, imageForm(randomBytes(5_000))), 422);
-    expect(problem.type).toMatch(/unprocessable-image$/);
+    expect(problem.type).toMatch(/undecodable$/);
   });
 
   it('answers 422 to a truncated JPEG', async () => {
