@@ -6,16 +6,12 @@
 import sharp from 'sharp';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { HttpProblem } from '../shared/http/problem.js';
-import { SNIFF_BYTES, sniffImageType, type ImageType } from '../shared/image-type.js';
+import { SUPPORTED_FORMATS_WORDING, supportedImageType, type ImageType } from '../shared/image-type.js';
 
 /** The type, sniffed from the first bytes: 415 unless it is an image we can decode. Synchronous and cheap. */
 export function admitType(data: Buffer): ImageType {
-  const type = sniffImageType(data.subarray(0, SNIFF_BYTES));
-  // HEIC needs an HEVC decoder that sharp's bundled libvips does not ship: refuse it up front
-  // rather than accept a job that can only fail.
-  if (!type || type.format === 'heic') {
-    throw new HttpProblem(PROBLEMS.unsupportedType, 'The file is not a supported image (JPEG, PNG, WebP, AVIF, GIF or TIFF)');
-  }
+  const type = supportedImageType(data);
+  if (!type) throw new HttpProblem(PROBLEMS.unsupportedType, `The file is not a supported image (${SUPPORTED_FORMATS_WORDING})`);
   return type;
 }
 
