@@ -8,12 +8,13 @@ import type { ApiConfig } from '../shared/config.js';
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
 import { isImageHash } from '../shared/content-address.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
-import { HttpProblem, sendProblem } from '../shared/http/problem.js';
+import { readMultipartFile } from '../shared/http/multipart.js';
+import { HttpProblem } from '../shared/http/problem.js';
+import { UploadMemoryBudget } from '../shared/http/upload-budget.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { isFinal, readJobStatus, type JobStatusView } from './job-status.js';
-import { readUpload, UploadMemoryBudget } from './multipart.js';
 import type { UploadService } from './upload-service.js';
 
 export interface RouteDependencies {
@@ -56,37 +57,30 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
   app.post('/upload', async (req: Request, res: Response) => {
     const correlationId = correlationIdFrom(req.headers['x-request-id']);
     res.setHeader('X-Correlation-Id', correlationId);
-    try {
-      const upload = await readUpload(req, {
-        fieldName: 'image',
-        maxBytes: config.MAX_UPLOAD_BYTES,
-        idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
-        budget,
-      });
-      // The bytes stay in use until the answer is written (the 200 body may be the optimizer's result).
-      res.once('close', upload.release);
-      const outcome = await uploads.handle(upload, correlationId);
-      if (outcome.kind === 'queued') {
-        res
-          .status(202)
-          .location(`/status/${outcome.hash}`)
-          .json({ jobId: outcome.hash, status: 'pending', statusUrl: `/status/${outcome.hash}` });
-        return;
-      }
+    const upload = await readMultipartFile(req, {
+      fieldName: 'image',
+      maxBytes: config.MAX_UPLOAD_BYTES,
+      idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+      budget,
+      sha256: true,
+      // The public edge: a body left unread (413, bad multipart) is not drained from a possibly hostile sender.
+      unreadBody: 'close',
+    });
+    // The bytes stay in use until the answer is written (the 200 body may be the optimizer's result).
+    res.once('close', upload.release);
+    const outcome = await uploads.handle(upload, correlationId);
+    if (outcome.kind === 'queued') {
       res
-        .status(200)
-        .type(outcome.contentType)
-        .set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' })
-        .send(outcome.data);
-    } catch (err) {
-      if (err instanceof HttpProblem) {
-        // The body may be unread (413, bad multipart): close instead of draining a hostile sender.
-        if (!req.complete) res.setHeader('Connection', 'close');
-        sendProblem(res, err);
-        return;
-      }
-      throw err;
+        .status(202)
+        .location(`/status/${outcome.hash}`)
+        .json({ jobId: outcome.hash, status: 'pending', statusUrl: `/status/${outcome.hash}` });
+      return;
     }
+    res
+      .status(200)
+      .type(outcome.contentType)
+      .set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' })
+      .send(outcome.data);
   });
 
   app.get('/status/:hash', async (req: Request, res: Response) => {

@@ -7,6 +7,7 @@ import type { ApiConfig } from '../shared/config.js';
 import type { JobStateStore, ResultCache } from '../shared/cache.js';
 import { originalKey, sanitizeFilename } from '../shared/content-address.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
+import type { HashedFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJob, type RetryJob } from '../shared/job.js';
 import type { Logger } from '../shared/logger.js';
@@ -19,7 +20,6 @@ import { RETRY_QUEUE } from '../shared/broker/topology.js';
 import { formatFromMime, extensionForFormat } from '../shared/image-type.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { admitPixels, admitType } from './image-check.js';
-import type { ReceivedUpload } from './multipart.js';
 import { afterOptimizing, beforeOptimizing } from './upload-decision.js';
 
 export type UploadOutcome =
@@ -44,7 +44,7 @@ export class UploadService {
   constructor(private readonly deps: UploadDependencies) {}
 
   /** `correlationId` follows this upload into the job message, the worker's logs and the job events. */
-  async handle(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
+  async handle(upload: HashedFile, correlationId: string): Promise<UploadOutcome> {
     const { metrics } = this.deps;
     try {
       const outcome = await this.process(upload, correlationId);
@@ -57,9 +57,9 @@ export class UploadService {
     }
   }
 
-  private async process(upload: ReceivedUpload, correlationId: string): Promise<UploadOutcome> {
+  private async process(upload: HashedFile, correlationId: string): Promise<UploadOutcome> {
     const { store, jobs, optimizer, logger } = this.deps;
-    const hash = upload.hash;
+    const hash = upload.sha256;
     // 415 from the first bytes before any lookup; the result and the job are looked up together.
     const type = admitType(upload.data);
     const [redisHit, jobLookup] = await Promise.all([this.cachedResult(hash), jobs.get(hash).then((state) => ({ state }), () => undefined)]);

@@ -13,6 +13,12 @@ export interface ProblemOptions {
   extensions?: Record<string, unknown>;
   /** Sent as `Retry-After`: when a 503 is worth trying again. */
   retryAfterSeconds?: number;
+  /**
+   * The request body was left unread on purpose (multipart.ts, `unreadBody: 'close'`): unless it
+   * has arrived whole by the time we answer, the connection is closed after the answer instead of
+   * reading the rest of what a possibly hostile sender sends.
+   */
+  closeConnection?: boolean;
 }
 
 /** A typed error that maps to one problem response; thrown by handlers, rendered by the error middleware. */
@@ -28,6 +34,11 @@ export class HttpProblem extends Error {
 
   get status(): ProblemStatus {
     return this.type.status;
+  }
+
+  /** The same problem, answered on a connection that is then closed. */
+  closingConnection(): HttpProblem {
+    return new HttpProblem(this.type, this.message, { ...this.options, closeConnection: true });
   }
 
   toProblem(): ProblemDocument {
@@ -46,7 +57,8 @@ export function sendProblem(res: Response, problem: HttpProblem): void {
     res.destroy();
     return;
   }
-  const { retryAfterSeconds } = problem.options;
+  const { retryAfterSeconds, closeConnection } = problem.options;
   if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+  if (closeConnection && !res.req.complete) res.setHeader('Connection', 'close');
   res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toProblem()));
 }
