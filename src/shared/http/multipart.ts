@@ -165,9 +165,12 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
         stream.resume();
         return;
       }
-      if (name !== fieldName) {
+      // Whatever its types say, busboy gives no name for a part whose Content-Disposition has none.
+      const partName: string | undefined = name;
+      if (partName !== fieldName) {
         stream.resume();
-        fail(new HttpProblem(PROBLEMS.wrongField, `Expected the image in the multipart field "${fieldName}", got "${name.slice(0, 100)}"`));
+        const got = partName === undefined ? 'a file part without a name' : `"${partName.slice(0, 100)}"`;
+        fail(new HttpProblem(PROBLEMS.wrongField, `Expected the image in the multipart field "${fieldName}", got ${got}`));
         return;
       }
       const refusal = refuseFile?.();

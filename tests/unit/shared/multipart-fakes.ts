@@ -6,7 +6,8 @@ import type { MultipartRequest } from '../../../src/shared/http/multipart.js';
 export const BOUNDARY = 'xYzBoundary';
 
 export interface Part {
-  name: string;
+  /** Left out of the Content-Disposition when undefined, as a broken client might. */
+  name: string | undefined;
   /** A file part when set, a text field otherwise. */
   filename?: string;
   data: Buffer | string;
@@ -15,7 +16,8 @@ export interface Part {
 /** A multipart/form-data body; `closed: false` leaves out the final boundary. */
 export function multipartBody(parts: Part[], { closed = true } = {}): Buffer {
   const pieces = parts.flatMap((part) => {
-    const disposition = `form-data; name="${part.name}"${part.filename === undefined ? '' : `; filename="${part.filename}"`}`;
+    const name = part.name === undefined ? '' : `; name="${part.name}"`;
+    const disposition = `form-data${name}${part.filename === undefined ? '' : `; filename="${part.filename}"`}`;
     const type = part.filename === undefined ? '' : 'Content-Type: application/octet-stream\r\n';
     return [Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`), Buffer.from(part.data), Buffer.from('\r\n')];
   });

@@ -60,6 +60,11 @@ describe('readMultipartFile', () => {
     await expectProblem(readMultipartFile(req, options), PROBLEMS.wrongField, /field "image", got "file"/);
   });
 
+  it('400 wrong-field for a file part without a name', async () => {
+    const body = multipartBody([{ name: undefined, filename: 'a.jpg', data: image }]);
+    await expectProblem(readMultipartFile(fakeRequest(body), options), PROBLEMS.wrongField, /without a name/);
+  });
+
   it('400 missing-file when there is no file, saying so when the field holds text', async () => {
     await expectProblem(readMultipartFile(fakeRequest(multipartBody([{ name: 'note', data: 'x' }])), options), PROBLEMS.missingFile, /^No file in the multipart field "image"$/);
     const text = await expectProblem(readMultipartFile(fakeRequest(multipartBody([{ name: 'image', data: 'x' }])), options), PROBLEMS.missingFile);
