@@ -4,23 +4,14 @@
  * limit, so a pixel bomb is refused even when it would only have been queued.
  */
 import sharp from 'sharp';
+import { PROBLEMS } from '../shared/contracts/problems.js';
 import { HttpProblem } from '../shared/http/problem.js';
-import { SNIFF_BYTES, sniffImageType, type ImageType } from '../shared/image-type.js';
-
-export async function admitImage(data: Buffer, maxInputPixels: number): Promise<ImageType> {
-  const type = admitType(data);
-  await admitPixels(data, type, maxInputPixels);
-  return type;
-}
+import { SUPPORTED_FORMATS_WORDING, supportedImageType, type ImageType } from '../shared/image-type.js';
 
 /** The type, sniffed from the first bytes: 415 unless it is an image we can decode. Synchronous and cheap. */
 export function admitType(data: Buffer): ImageType {
-  const type = sniffImageType(data.subarray(0, SNIFF_BYTES));
-  // HEIC needs an HEVC decoder that sharp's bundled libvips does not ship: refuse it up front
-  // rather than accept a job that can only fail.
-  if (!type || type.format === 'heic') {
-    throw new HttpProblem(415, 'unsupported-type', 'The file is not a supported image (JPEG, PNG, WebP, AVIF, GIF or TIFF)');
-  }
+  const type = supportedImageType(data);
+  if (!type) throw new HttpProblem(PROBLEMS.unsupportedType, `The file is not a supported image (${SUPPORTED_FORMATS_WORDING})`);
   return type;
 }
 
@@ -32,14 +23,12 @@ export async function admitPixels(data: Buffer, type: ImageType, maxInputPixels:
     // Reads the header only; the decode itself happens in the optimizer.
     ({ width, height } = await sharp(data, { limitInputPixels: false }).metadata());
   } catch (err) {
-    throw new HttpProblem(422, 'undecodable', `The ${type.format} image cannot be decoded: ${(err as Error).message}`);
+    throw new HttpProblem(PROBLEMS.undecodable, `The ${type.format} image cannot be decoded: ${(err as Error).message}`);
   }
-  if (!width || !height) throw new HttpProblem(422, 'undecodable', 'The image declares no dimensions');
+  if (!width || !height) throw new HttpProblem(PROBLEMS.undecodable, 'The image declares no dimensions');
   if (width * height > maxInputPixels) {
-    throw new HttpProblem(422, 'too-many-pixels', `The image has ${width}x${height} pixels, more than the limit of ${maxInputPixels}`, {
-      width,
-      height,
-      maxInputPixels,
+    throw new HttpProblem(PROBLEMS.tooManyPixels, `The image has ${width}x${height} pixels, more than the limit of ${maxInputPixels}`, {
+      extensions: { width, height, maxInputPixels },
     });
   }
 }

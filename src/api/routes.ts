@@ -7,15 +7,17 @@ import { randomUUID } from 'node:crypto';
 import type { ApiConfig } from '../shared/config.js';
 import type { ResultCache } from '../shared/cache.js';
 import { isImageHash } from '../shared/content-address.js';
-import { HttpProblem, sendProblem } from '../shared/http/problem.js';
+import { PROBLEMS } from '../shared/contracts/problems.js';
 import type { JobStatus } from '../shared/contracts/index.js';
+import { readMultipartFile } from '../shared/http/multipart.js';
+import { HttpProblem, sendProblem } from '../shared/http/problem.js';
+import { UploadMemoryBudget } from '../shared/http/upload-budget.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { isFinal, readJobStatus } from './job-status.js';
-import { readUpload, UploadMemoryBudget } from './multipart.js';
 import type { UploadService } from './upload-service.js';
 
 export interface RouteDependencies {
@@ -44,12 +46,12 @@ const EVENTS_HEARTBEAT_MS = 15_000;
 
 function hashParam(req: Request): string {
   const hash = req.params.hash;
-  if (!isImageHash(hash)) throw new HttpProblem(400, 'bad-hash', 'The hash must be 64 lowercase hexadecimal characters');
+  if (!isImageHash(hash)) throw new HttpProblem(PROBLEMS.badHash, 'The hash must be 64 lowercase hexadecimal characters');
   return hash;
 }
 
 function notFound(hash: string): HttpProblem {
-  return new HttpProblem(404, 'unknown-image', `No upload is known for ${hash}`);
+  return new HttpProblem(PROBLEMS.unknownImage, `No upload is known for ${hash}`);
 }
 
 export function mountRoutes(app: Express, deps: RouteDependencies): void {
@@ -60,37 +62,30 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
   app.post('/upload', async (req: Request, res: Response) => {
     const correlationId = correlationIdFrom(req.headers['x-request-id']);
     res.setHeader('X-Correlation-Id', correlationId);
-    try {
-      const upload = await readUpload(req, {
-        fieldName: 'image',
-        maxBytes: config.MAX_UPLOAD_BYTES,
-        idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
-        budget,
-      });
-      // The bytes stay in use until the answer is written (the 200 body may be the optimizer's result).
-      res.once('close', upload.release);
-      const outcome = await uploads.handle(upload, correlationId);
-      if (outcome.kind === 'queued') {
-        res
-          .status(202)
-          .location(`/status/${outcome.hash}`)
-          .json({ jobId: outcome.hash, status: 'pending', statusUrl: `/status/${outcome.hash}` });
-        return;
-      }
+    const upload = await readMultipartFile(req, {
+      fieldName: 'image',
+      maxBytes: config.MAX_UPLOAD_BYTES,
+      idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+      budget,
+      sha256: true,
+      // The public edge: a body left unread (413, bad multipart) is not drained from a possibly hostile sender.
+      unreadBody: 'close',
+    });
+    // The bytes stay in use until the answer is written (the 200 body may be the optimizer's result).
+    res.once('close', upload.release);
+    const outcome = await uploads.handle(upload, correlationId);
+    if (outcome.kind === 'queued') {
       res
-        .status(200)
-        .type(outcome.contentType)
-        .set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' })
-        .send(outcome.data);
-    } catch (err) {
-      if (err instanceof HttpProblem) {
-        // The body may be unread (413, bad multipart): close instead of draining a hostile sender.
-        if (!req.complete) res.setHeader('Connection', 'close');
-        sendProblem(res, err);
-        return;
-      }
-      throw err;
+        .status(202)
+        .location(`/status/${outcome.hash}`)
+        .json({ jobId: outcome.hash, status: 'pending', statusUrl: `/status/${outcome.hash}` });
+      return;
     }
+    res
+      .status(200)
+      .type(outcome.contentType)
+      .set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' })
+      .send(outcome.data);
   });
 
   app.get('/status/:hash', async (req: Request, res: Response) => {
@@ -176,5 +171,5 @@ function correlationIdFrom(header: string | string[] | undefined): string {
 }
 
 function storeDown(err: unknown): never {
-  throw new HttpProblem(503, 'unavailable', `The object store cannot answer right now: ${(err as Error).message}`, {}, 5);
+  throw new HttpProblem(PROBLEMS.unavailable, `The object store cannot answer right now: ${(err as Error).message}`, { retryAfterSeconds: 5 });
 }

@@ -6,6 +6,8 @@
 import type { ApiConfig } from '../shared/config.js';
 import type { ResultCache } from '../shared/cache.js';
 import { originalKey, sanitizeFilename } from '../shared/content-address.js';
+import { PROBLEMS } from '../shared/contracts/problems.js';
+import type { HashedFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJobMessage, type JobMessage } from '../shared/contracts/index.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
@@ -19,7 +21,6 @@ import { RETRY_QUEUE } from '../shared/broker/topology.js';
 import { formatFromMime, extensionForFormat } from '../shared/image-type.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { admitPixels, admitType } from './image-check.js';
-import type { ReceivedUpload } from './multipart.js';
 import { afterOptimizing, beforeOptimizing } from './upload-decision.js';
 
 /**
@@ -49,7 +50,7 @@ export class UploadService {
   constructor(private readonly deps: UploadDependencies) {}
 
   /** `correlationId` follows this upload into the job message, the worker's logs and the job events. */
-  async handle(upload: ReceivedUpload, correlationId: string): Promise<UploadAnswer> {
+  async handle(upload: HashedFile, correlationId: string): Promise<UploadAnswer> {
     const { metrics } = this.deps;
     try {
       const outcome = await this.process(upload, correlationId);
@@ -62,9 +63,9 @@ export class UploadService {
     }
   }
 
-  private async process(upload: ReceivedUpload, correlationId: string): Promise<UploadAnswer> {
+  private async process(upload: HashedFile, correlationId: string): Promise<UploadAnswer> {
     const { store, jobs, optimizer, logger } = this.deps;
-    const hash = upload.hash;
+    const hash = upload.sha256;
     // 415 from the first bytes before any lookup; the result and the job are looked up together.
     const type = admitType(upload.data);
     const [redisHit, jobLookup] = await Promise.all([this.cachedResult(hash), jobs.get(hash).then((state) => ({ state }), () => undefined)]);
@@ -108,7 +109,7 @@ export class UploadService {
       case 'reject': {
         if (createdOriginal) await store.remove(key).catch(warnAndContinue(log, 'rejected original not removed'));
         const detail = result.outcome === 'rejected' ? result.detail : 'The optimizer rejected the image';
-        throw new HttpProblem(422, 'undecodable', detail);
+        throw new HttpProblem(PROBLEMS.undecodable, detail);
       }
       case 'enqueue':
         log.info({ reason: 'detail' in result ? result.detail : result.outcome }, 'optimizer unavailable; queueing');
@@ -183,11 +184,9 @@ export class UploadService {
       if (failure === 'unknown') {
         // The broker may still enqueue it: keep the original so that job can finish, and say so.
         throw new HttpProblem(
-          503,
-          'unconfirmed',
+          PROBLEMS.unconfirmed,
           'The job queue did not confirm the job in time; it may still be processed. Upload the same image again later to learn its state',
-          {},
-          RETRY_AFTER_SECONDS,
+          { retryAfterSeconds: RETRY_AFTER_SECONDS },
         );
       }
       if (createdOriginal) await store.remove(job.original_key).catch(warnAndContinue(logger, 'original of a refused job not removed'));
@@ -201,6 +200,6 @@ export class UploadService {
 }
 
 function unavailable(detail: string): HttpProblem {
-  return new HttpProblem(503, 'unavailable', detail, {}, RETRY_AFTER_SECONDS);
+  return new HttpProblem(PROBLEMS.unavailable, detail, { retryAfterSeconds: RETRY_AFTER_SECONDS });
 }
 

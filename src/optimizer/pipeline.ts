@@ -4,7 +4,7 @@
  * UnprocessableImageError (the caller answers 422 and never retries); anything else propagates.
  */
 import sharp from 'sharp';
-import { extensionForFormat, mimeForFormat, sniffImageType } from '../shared/image-type.js';
+import { SUPPORTED_FORMATS_WORDING, extensionForFormat, mimeForFormat, supportedImageType } from '../shared/image-type.js';
 import { outputSize } from './geometry.js';
 import { prepareLogo } from './logo.js';
 import { buildOverlay, measureText, type MarkParts } from './overlay.js';
@@ -34,7 +34,7 @@ export class UnprocessableImageError extends Error {
   }
 }
 
-/** What libvips decodes for us; the sniffed types map onto these, SVG/PDF/other loaders stay out. */
+/** sharp's names for what libvips decodes for us ('heif' is AVIF's container); SVG/PDF/other loaders stay out. */
 const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'gif', 'webp', 'heif', 'tiff']);
 
 export async function watermarkImage(
@@ -43,8 +43,8 @@ export async function watermarkImage(
   { maxInputPixels }: PipelineOptions,
 ): Promise<WatermarkedImage> {
   if (input.length === 0) throw new UnprocessableImageError('Input is empty');
-  if (!sniffImageType(input)) {
-    throw new UnprocessableImageError('Input is not a supported image type (JPEG, PNG, GIF, WebP, AVIF, HEIC or TIFF)');
+  if (!supportedImageType(input)) {
+    throw new UnprocessableImageError(`Input is not a supported image type (${SUPPORTED_FORMATS_WORDING})`);
   }
   const image = sharp(input, {
     limitInputPixels: maxInputPixels,

@@ -10,6 +10,8 @@ import type { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { optimizerEnv, type OptimizerConfig } from '../shared/config.js';
 import { runService } from '../shared/lifecycle.js';
+import { PROBLEMS } from '../shared/contracts/problems.js';
+import { readMultipartFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -18,7 +20,6 @@ import { AdmissionGate, SaturatedError } from './admission.js';
 import { measureText } from './overlay.js';
 import { UnprocessableImageError, watermarkImage } from './pipeline.js';
 import { settingsFingerprint, settingsFromConfig, type WatermarkSettings } from './settings.js';
-import { readSingleFile } from './upload.js';
 
 export interface RunningOptimizer {
   url: string;
@@ -81,13 +82,13 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
 
   app.post('/optimize', async (req: Request, res: Response) => {
     try {
-      const input = await readSingleFile(req, {
+      const { data: input } = await readMultipartFile(req, {
         fieldName: 'image',
         maxBytes: config.MAX_UPLOAD_BYTES,
+        // Its client is the api's keep-alive pool: answer on a connection that stays usable.
+        unreadBody: 'drain',
         // Refuse as soon as the file starts when already full: no point receiving megabytes to drop them.
-        onFileStart: () => {
-          if (gate.saturated) throw new SaturatedError();
-        },
+        refuseFile: () => (gate.saturated ? saturated(new SaturatedError()) : undefined),
       });
       // The real admission: the upload is in memory, CPU work is what the gate bounds.
       const image = await gate.tryRun(async () => {
@@ -129,12 +130,16 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
 
 function toHttpProblem(err: unknown, logger: Logger): unknown {
   if (err instanceof HttpProblem) return err;
-  if (err instanceof SaturatedError) return new HttpProblem(503, 'saturated', err.message, {}, RETRY_AFTER_SECONDS);
+  if (err instanceof SaturatedError) return saturated(err);
   if (err instanceof UnprocessableImageError) {
     logger.info({ reason: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'unprocessable image');
-    return new HttpProblem(422, 'unprocessable-image', err.message);
+    return new HttpProblem(PROBLEMS.undecodable, err.message);
   }
   return err;
+}
+
+function saturated(err: SaturatedError): HttpProblem {
+  return new HttpProblem(PROBLEMS.saturated, err.message, { retryAfterSeconds: RETRY_AFTER_SECONDS });
 }
 
 /**

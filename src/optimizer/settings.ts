@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, type OptimizerConfig } from '../shared/config.js';
-import { sniffImageType } from '../shared/image-type.js';
+import { SUPPORTED_FORMATS_WORDING, supportedImageType } from '../shared/image-type.js';
 import { prepareLogo } from './logo.js';
 
 /** Bump whenever pipeline code changes what it outputs for the same settings. */
@@ -18,7 +18,7 @@ export type OutputFormatSetting = OptimizerConfig['OUTPUT_FORMAT'];
 
 export interface WatermarkSettings {
   readonly text: string;
-  /** Raw bytes of the logo file (any supported raster type); drawn left of the text. */
+  /** Raw bytes of the logo file (one of SUPPORTED_FORMATS); drawn left of the text. */
   readonly logo?: Buffer;
   /** sharp gravity name: where the mark sits when not tiled. */
   readonly position: WatermarkPosition;
@@ -59,9 +59,9 @@ async function readLogo(path: string): Promise<Buffer> {
     const reason = err instanceof Error ? err.message : String(err);
     throw new ConfigError([`WATERMARK_LOGO_PATH: cannot read the logo file (${reason}) (received ${JSON.stringify(path)})`]);
   }
-  if (sniffImageType(bytes) === undefined) {
+  if (supportedImageType(bytes) === undefined) {
     throw new ConfigError([
-      `WATERMARK_LOGO_PATH: expected a PNG, JPEG, GIF, WebP, AVIF, HEIC or TIFF image, the file is not one (received ${JSON.stringify(path)})`,
+      `WATERMARK_LOGO_PATH: expected a ${SUPPORTED_FORMATS_WORDING} image, the file is not one (received ${JSON.stringify(path)})`,
     ]);
   }
   try {

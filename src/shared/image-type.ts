@@ -37,8 +37,25 @@ const MIME_TYPES: Record<ImageFormat, string> = {
   tiff: 'image/tiff',
 };
 
-/** Every MIME type `sniffImageType` can return (HEIF containers without a HEVC brand report image/heif). */
-export const SUPPORTED_IMAGE_MIME_TYPES: readonly string[] = Object.freeze([...Object.values(MIME_TYPES), 'image/heif']);
+const NAMES: Record<ImageFormat, string> = {
+  jpeg: 'JPEG',
+  png: 'PNG',
+  gif: 'GIF',
+  webp: 'WebP',
+  avif: 'AVIF',
+  heic: 'HEIC',
+  tiff: 'TIFF',
+};
+
+/**
+ * The formats this service accepts, in the order it names them. HEIC is recognised but not
+ * accepted: it needs an HEVC decoder that sharp's bundled libvips does not ship, so it is refused
+ * up front rather than accepted as work that can only fail.
+ */
+export const SUPPORTED_FORMATS: readonly ImageFormat[] = Object.freeze(['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff']);
+
+/** "JPEG, PNG, WebP, AVIF, GIF or TIFF": the list every refusal of an unsupported file names. */
+export const SUPPORTED_FORMATS_WORDING = wordList(SUPPORTED_FORMATS.map((format) => NAMES[format]));
 
 /** Every extension an original can be stored under. */
 export const ORIGINAL_EXTENSIONS: readonly string[] = Object.freeze(Object.values(EXTENSIONS));
@@ -70,6 +87,12 @@ const MAX_FTYP_BYTES = 256;
 const AVIF_BRANDS = new Set(['avif', 'avis']);
 const HEVC_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs']);
 const HEIF_BRANDS = new Set(['mif1', 'msf1', 'mif2', 'miaf']);
+
+/** The type of an upload, a logo or an optimizer input when it is one of SUPPORTED_FORMATS, else undefined. */
+export function supportedImageType(head: Uint8Array): ImageType | undefined {
+  const type = sniffImageType(head.subarray(0, SNIFF_BYTES));
+  return type && SUPPORTED_FORMATS.includes(type.format) ? type : undefined;
+}
 
 export function sniffImageType(head: Uint8Array): ImageType | undefined {
   const format = sniffFormat(head);
@@ -115,4 +138,8 @@ function startsWith(b: Uint8Array, prefix: readonly number[]): boolean {
 function ascii(b: Uint8Array, start: number, end: number): string {
   if (b.length < end) return '';
   return String.fromCharCode(...b.subarray(start, end));
+}
+
+function wordList(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }

@@ -7,11 +7,12 @@ import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, h
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch, request } from 'undici';
+import { problemDocumentSchema } from './contracts/problems.js';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
 
 export type OptimizeResult =
   | { outcome: 'ok'; data: Buffer; contentType: string; fingerprint: string }
-  /** The optimizer judged the image itself bad (422/413/400): permanent, never retried. */
+  /** The optimizer judged the image itself bad (422/415/413/400): permanent, never retried. */
   | { outcome: 'rejected'; status: number; detail: string }
   /** Refused, reset, 503-saturated or another 5xx (`status` set when it answered at all). */
   | { outcome: 'unavailable'; detail: string; status?: number }
@@ -164,11 +165,15 @@ function classifyNetworkError(err: unknown, timeoutMs: number): OptimizeResult {
   return { outcome: 'unavailable', detail: `optimizer unreachable: ${cause || (err as Error).message}` };
 }
 
+const problemDetailSchema = problemDocumentSchema.pick({ detail: true });
+
+/** The optimizer's problem+json detail, passed on to whoever asked; only the detail is relied upon. */
 function problemDetail(body: Buffer): string | undefined {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { detail?: unknown };
-    return typeof parsed.detail === 'string' ? parsed.detail : undefined;
+    parsed = JSON.parse(body.toString('utf8'));
   } catch {
     return undefined;
   }
+  return problemDetailSchema.safeParse(parsed).data?.detail;
 }

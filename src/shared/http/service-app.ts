@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { httpMetrics } from '../metrics.js';
+import { PROBLEMS } from '../contracts/problems.js';
 import { HttpProblem, sendProblem } from './problem.js';
 
 export type ReadinessCheck = () => Promise<Record<string, boolean>>;
@@ -67,21 +68,22 @@ export function createServiceApp({ service, registry, logger, readiness }: Servi
     },
     finish: () => {
       app.use((req, _res, next) => {
-        next(new HttpProblem(404, 'not-found', `No route for ${req.method} ${req.path.slice(0, 200)}`));
+        next(new HttpProblem(PROBLEMS.notFound, `No route for ${req.method} ${req.path.slice(0, 200)}`));
       });
       app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
         if (err instanceof HttpProblem) {
           sendProblem(res, err);
           return;
         }
-        // express.json()/raw parsers report their own status (400 malformed, 413 too large).
+        // Express reports a request it refused itself with a 4xx status: a malformed percent-encoding
+        // in the path is a 400. (No body parser is mounted, and express.static falls through.)
         const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) : 500;
         if (status >= 400 && status < 500) {
-          sendProblem(res, new HttpProblem(status, 'bad-request', err instanceof Error ? err.message : 'Bad request'));
+          sendProblem(res, new HttpProblem(PROBLEMS.badRequest, err instanceof Error ? err.message : 'Bad request'));
           return;
         }
         logger.error({ err }, 'unhandled error');
-        sendProblem(res, new HttpProblem(500, 'internal', 'The server failed to handle the request'));
+        sendProblem(res, new HttpProblem(PROBLEMS.internal, 'The server failed to handle the request'));
       });
     },
   };

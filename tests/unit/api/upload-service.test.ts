@@ -10,6 +10,7 @@ import { UploadService } from '../../../src/api/upload-service.js';
 import { PublishError } from '../../../src/shared/broker/publisher.js';
 import { originalKey, sha256Hex, watermarkedKey } from '../../../src/shared/content-address.js';
 import { decodeJobEvent, decodeJobMessage } from '../../../src/shared/contracts/index.js';
+import type { HashedFile } from '../../../src/shared/http/multipart.js';
 import { HttpProblem } from '../../../src/shared/http/problem.js';
 import { apiMetrics } from '../../../src/shared/metrics.js';
 import type { OptimizeResult } from '../../../src/shared/optimizer-client.js';
@@ -67,17 +68,19 @@ beforeEach(() => {
 });
 
 function upload(data: Buffer = jpeg) {
-  // Not annotated as ReceivedUpload: the test passes what the reader hands over, no more.
-  return service.handle({ data, hash: sha256Hex(data), filename: '../photo.jpg', declaredType: 'image/jpeg', release: () => undefined }, 'req-abcdefgh');
+  const file: HashedFile = { data, sha256: sha256Hex(data), filename: '../photo.jpg', release: () => undefined };
+  return service.handle(file, 'req-abcdefgh');
 }
 
-async function problemOf(answer: Promise<unknown>): Promise<HttpProblem> {
+/** What the client will see of the problem the upload was refused with. */
+async function problemOf(answer: Promise<unknown>): Promise<{ status: number; slug: string; message: string; retryAfterSeconds: number | undefined }> {
   const err = await answer.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(HttpProblem);
-  return err as HttpProblem;
+  const problem = err as HttpProblem;
+  return { status: problem.status, slug: problem.type.slug, message: problem.message, retryAfterSeconds: problem.options.retryAfterSeconds };
 }
 
 async function uploads(result: string): Promise<number> {

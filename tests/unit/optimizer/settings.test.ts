@@ -59,8 +59,8 @@ describe('settingsFromConfig', () => {
 
   it.each([
     ['a missing file', 'missing.png', /cannot read the logo file/],
-    ['a text file', 'logo.txt', /expected a PNG, JPEG/],
-    ['an SVG', 'logo.svg', /expected a PNG, JPEG/],
+    ['a text file', 'logo.txt', /expected a JPEG, PNG/],
+    ['an SVG', 'logo.svg', /expected a JPEG, PNG/],
     ['a truncated PNG', 'truncated.png', /cannot be decoded/],
   ])('refuses %s with an error naming WATERMARK_LOGO_PATH', async (_name, file, reason) => {
     const path = join(dir, file);

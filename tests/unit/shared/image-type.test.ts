@@ -1,10 +1,11 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  SUPPORTED_IMAGE_MIME_TYPES,
+  SUPPORTED_FORMATS_WORDING,
   extensionForFormat,
   formatFromMime,
   sniffImageType,
+  supportedImageType,
   type ImageFormat,
 } from '../../../src/shared/image-type.js';
 
@@ -122,11 +123,16 @@ describe('formatFromMime', () => {
   });
 });
 
-describe('SUPPORTED_IMAGE_MIME_TYPES', () => {
-  it('lists every type the sniffer can return and nothing scriptable', () => {
-    expect([...SUPPORTED_IMAGE_MIME_TYPES].sort()).toEqual(
-      ['image/avif', 'image/gif', 'image/heic', 'image/heif', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp'].sort(),
-    );
-    expect(SUPPORTED_IMAGE_MIME_TYPES).not.toContain('image/svg+xml');
+describe('supportedImageType', () => {
+  it('accepts what the service can decode and names it in one wording', async () => {
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    expect(supportedImageType(png)?.format).toBe('png');
+    expect(SUPPORTED_FORMATS_WORDING).toBe('JPEG, PNG, WebP, AVIF, GIF or TIFF');
+  });
+
+  it('refuses HEIC, which it recognises but cannot decode, and what it does not recognise', () => {
+    expect(sniffImageType(ftyp('heic'))?.format).toBe('heic');
+    expect(supportedImageType(ftyp('heic'))).toBeUndefined();
+    expect(supportedImageType(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBeUndefined();
   });
 });

@@ -1,0 +1,236 @@
+/**
+ * The one reader of a `multipart/form-data` upload, used by every service that takes an image: it
+ * receives the one file of a field while the body streams in, enforcing the size limit as bytes
+ * arrive (413 without reading the rest), hashing on the way when asked, and cutting off a sender
+ * that stalls. Every fault is a problem of the catalogue; what becomes of the body left unread
+ * after an early fault is the caller's choice (`unreadBody`).
+ */
+import busboy from 'busboy';
+import { createHash, type Hash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { PROBLEMS } from '../contracts/problems.js';
+import { HttpProblem } from './problem.js';
+import type { UploadMemoryBudget } from './upload-budget.js';
+
+/** What the reader needs of a request: an IncomingMessage is one, and so is a test's stream. */
+export interface MultipartRequest extends Readable {
+  readonly headers: IncomingHttpHeaders;
+  /** True once the whole body has arrived. */
+  readonly complete: boolean;
+}
+
+/**
+ * What becomes of the body left unread when the reader gives up early (413, wrong field, …):
+ * - `'close'`: stop reading, and close the connection once the problem is answered (unless the
+ *   body has arrived whole by then): a hostile sender gets none of our time. The api's choice, at
+ *   the public edge.
+ * - `'drain'`: read the rest and discard it, so the answer reaches a client that sends its whole
+ *   body before it reads, on a connection it keeps (a close mid-upload is reported as a network
+ *   error instead). The optimizer's choice, behind the api's keep-alive client.
+ */
+export type UnreadBody = 'close' | 'drain';
+
+export interface ReadFileOptions {
+  /** The multipart field that must carry the file. */
+  fieldName: string;
+  maxBytes: number;
+  unreadBody: UnreadBody;
+  /** A sender that sends nothing for this long is cut off with a 408 (slow-loris); no limit if unset. */
+  idleTimeoutMs?: number;
+  /**
+   * Bounds the bytes of all uploads held in memory at once: the body is read only once its share is
+   * granted. The caller gives the share back with `ReceivedFile.release` once it has answered.
+   */
+  budget?: UploadMemoryBudget;
+  /** Asked when the file part begins: a problem returned refuses the upload before its bytes are read. */
+  refuseFile?: () => HttpProblem | undefined;
+  /** Compute the SHA-256 of the file while it streams in. */
+  sha256?: boolean;
+}
+
+export interface ReceivedFile {
+  data: Buffer;
+  filename: string | undefined;
+  /** Gives the upload's share of the memory budget back (a no-op without a budget); idempotent. */
+  release: () => void;
+}
+
+export interface HashedFile extends ReceivedFile {
+  /** Lowercase hex. */
+  sha256: string;
+}
+
+/** Room for multipart boundaries and headers around the file itself. */
+const ENVELOPE_BYTES = 64 * 1024;
+
+/** Fields are ignored, parts and header pairs bounded: a body of a thousand tiny parts is refused, not parsed. */
+const LIMITS = { files: 1, fields: 20, fieldSize: 1024, parts: 30, headerPairs: 50 };
+
+const MULTIPART_TYPE = /^multipart\/form-data\s*;/i;
+
+export function readMultipartFile(req: MultipartRequest, options: ReadFileOptions & { sha256: true }): Promise<HashedFile>;
+export function readMultipartFile(req: MultipartRequest, options: ReadFileOptions): Promise<ReceivedFile>;
+export async function readMultipartFile(req: MultipartRequest, options: ReadFileOptions): Promise<ReceivedFile> {
+  try {
+    return await read(req, options);
+  } catch (err) {
+    if (options.unreadBody === 'drain') {
+      req.resume();
+      throw err;
+    }
+    req.pause();
+    throw err instanceof HttpProblem ? err.closingConnection() : err;
+  }
+}
+
+async function read(req: MultipartRequest, options: ReadFileOptions): Promise<ReceivedFile> {
+  const { fieldName, maxBytes, budget } = options;
+  if (!MULTIPART_TYPE.test(req.headers['content-type'] ?? '')) {
+    throw new HttpProblem(PROBLEMS.notMultipart, `Expected a multipart/form-data body with a file field "${fieldName}"`);
+  }
+  const declared = Number(req.headers['content-length']);
+  const declaredLength = Number.isFinite(declared) && declared >= 0 ? declared : undefined;
+  if (declaredLength !== undefined && declaredLength > maxBytes + ENVELOPE_BYTES) throw tooLarge(maxBytes);
+
+  // Without a Content-Length (chunked) the body may be as large as the limit: reserve that much.
+  const release = budget ? await budget.acquire(Math.min(declaredLength ?? maxBytes, maxBytes + ENVELOPE_BYTES)) : () => undefined;
+  try {
+    if (req.destroyed) throw aborted();
+    return { ...(await receive(req, options, declaredLength)), release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength: number | undefined): Promise<Omit<ReceivedFile, 'release'>> {
+  const { fieldName, maxBytes, idleTimeoutMs, refuseFile } = options;
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { ...LIMITS, fileSize: maxBytes }, defParamCharset: 'utf8' });
+    } catch (err) {
+      reject(malformed(err));
+      return;
+    }
+
+    // One buffer sized from Content-Length (the body bounds the file) instead of chunks joined at
+    // the end: an upload costs its size once in memory, not twice. Chunked bodies keep the chunks.
+    let whole = declaredLength !== undefined ? Buffer.allocUnsafe(Math.min(declaredLength, maxBytes)) : undefined;
+    let chunks: Buffer[] = [];
+    const hasher: Hash | undefined = options.sha256 ? createHash('sha256') : undefined;
+    let received = 0;
+    let file: { filename: string | undefined } | undefined;
+    let fileDone = false;
+    let textInField = false;
+    let failed = false;
+
+    const idle =
+      idleTimeoutMs === undefined ? undefined : setTimeout(() => fail(new HttpProblem(PROBLEMS.uploadTimeout, `No data received for ${idleTimeoutMs} ms`)), idleTimeoutMs);
+    const touch = () => idle?.refresh();
+    const onClose = () => {
+      if (!req.complete) fail(aborted());
+    };
+    const onError = () => fail(aborted());
+
+    function cleanup(): void {
+      clearTimeout(idle);
+      req.off('data', touch);
+      req.off('close', onClose);
+      req.off('error', onError);
+      req.unpipe(parser);
+    }
+
+    function fail(problem: HttpProblem): void {
+      if (failed) return;
+      failed = true;
+      cleanup();
+      // The bytes are no longer wanted: let them go with the budget share the caller gives back.
+      whole = undefined;
+      chunks = [];
+      reject(problem);
+    }
+
+    if (idle) req.on('data', touch);
+    // A client that goes away mid-upload never lets busboy finish: settle instead of hanging.
+    req.on('close', onClose);
+    req.on('error', onError);
+
+    parser.on('file', (name, stream, info) => {
+      // busboy destroys an open file stream with the parser's own error (a body that ends inside a
+      // file part): without a listener that error would be uncaught and take the process down.
+      stream.on('error', (err: unknown) => fail(malformed(err)));
+      if (failed || file) {
+        stream.resume();
+        return;
+      }
+      // Whatever its types say, busboy gives no name for a part whose Content-Disposition has none.
+      const partName: string | undefined = name;
+      if (partName !== fieldName) {
+        stream.resume();
+        const got = partName === undefined ? 'a file part without a name' : `"${partName.slice(0, 100)}"`;
+        fail(new HttpProblem(PROBLEMS.wrongField, `Expected the image in the multipart field "${fieldName}", got ${got}`));
+        return;
+      }
+      const refusal = refuseFile?.();
+      if (refusal) {
+        stream.resume();
+        fail(refusal);
+        return;
+      }
+      file = { filename: info.filename };
+      stream.on('data', (chunk: Buffer) => {
+        if (failed) return;
+        if (whole && received + chunk.length <= whole.length) chunk.copy(whole, received);
+        else chunks.push(chunk);
+        received += chunk.length;
+        hasher?.update(chunk);
+      });
+      stream.once('limit', () => fail(tooLarge(maxBytes)));
+      stream.once('end', () => {
+        fileDone = true;
+      });
+    });
+    parser.on('field', (name) => {
+      if (name === fieldName) textInField = true;
+    });
+    parser.on('filesLimit', () => fail(new HttpProblem(PROBLEMS.severalFiles, `Send exactly one file in the field "${fieldName}"`)));
+    parser.on('partsLimit', () => fail(new HttpProblem(PROBLEMS.tooManyParts, 'Too many multipart parts')));
+    parser.on('fieldsLimit', () => fail(new HttpProblem(PROBLEMS.tooManyFields, 'Too many multipart fields')));
+    parser.on('error', (err: unknown) => fail(malformed(err)));
+    parser.once('close', () => {
+      if (failed) return;
+      cleanup();
+      if (!file) {
+        const why = textInField ? `: "${fieldName}" is a text value, it must be a file` : '';
+        reject(new HttpProblem(PROBLEMS.missingFile, `No file in the multipart field "${fieldName}"${why}`));
+      } else if (!fileDone) {
+        reject(new HttpProblem(PROBLEMS.badMultipart, 'The multipart body ended before the file did'));
+      } else if (received === 0) {
+        reject(new HttpProblem(PROBLEMS.emptyFile, 'The uploaded file is empty'));
+      } else {
+        resolve({ data: joined(whole, chunks, received), filename: file.filename, ...(hasher ? { sha256: hasher.digest('hex') } : {}) });
+      }
+    });
+    req.pipe(parser);
+  });
+}
+
+/** The file's bytes: the preallocated buffer, then whatever did not fit in it. */
+function joined(whole: Buffer | undefined, chunks: Buffer[], received: number): Buffer {
+  if (!whole) return Buffer.concat(chunks, received);
+  return chunks.length === 0 ? whole.subarray(0, received) : Buffer.concat([whole, ...chunks], received);
+}
+
+function tooLarge(maxBytes: number): HttpProblem {
+  return new HttpProblem(PROBLEMS.tooLarge, `The upload exceeds the limit of ${maxBytes} bytes`, { extensions: { maxBytes } });
+}
+
+function aborted(): HttpProblem {
+  return new HttpProblem(PROBLEMS.uploadAborted, 'The client closed the connection before the upload finished');
+}
+
+function malformed(err: unknown): HttpProblem {
+  return new HttpProblem(PROBLEMS.badMultipart, `Malformed multipart request: ${err instanceof Error ? err.message : String(err)}`);
+}
