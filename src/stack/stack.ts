@@ -13,7 +13,7 @@ import { exitOnConfigError } from '../shared/lifecycle.js';
 import { serviceArgs } from '../shared/service-command.js';
 import { redactUrl } from '../shared/broker/connection.js';
 import { ensureRabbitMq, ensureRedis, MissingServiceError, waitForPort } from './local-services.js';
-import { SupervisedProcess } from './supervisor.js';
+import { SupervisedProcess } from '../shared/process/supervisor.js';
 import { readQueueScalerFile } from '../controller/local/local-controller.js';
 import { parseSpec } from '../controller/queue-scaler.js';
 

@@ -4,7 +4,7 @@
  * workers with SIGTERM, so each finishes the job in hand (graceful drain) before it exits; like a
  * terminating pod, a draining worker no longer counts and keeps its port until it is gone.
  */
-import { SupervisedProcess } from '../../stack/supervisor.js';
+import { SupervisedProcess } from '../../shared/process/supervisor.js';
 import { serviceArgs } from '../../shared/service-command.js';
 import type { ScaleReading, ScaleTarget } from './scale-target.js';
 

@@ -1,6 +1,8 @@
 /**
  * Runs a component as a child process and restarts it when it dies, the way Kubernetes restarts a
- * crashed pod: with a growing back-off (reset after a stable run), until told to stop.
+ * crashed pod: with a growing back-off (reset after a stable run), until told to stop. Shared
+ * infrastructure: the local stack supervises the services with it, and the local controller its
+ * worker processes, so neither imports the other.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
