@@ -41,10 +41,6 @@ export class LeaseElector {
     this.api = kubeConfig.makeApiClient(CoordinationV1Api);
   }
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
   start(): void {
     this.stopped = false;
     this.loop(0);
