@@ -9,7 +9,7 @@ import type { Logger } from '../shared/logger.js';
 import { SCALER_ERROR_REASONS, type ScalerErrorReason, type ScalerMetrics } from '../shared/metrics.js';
 import { conditionInputs, mergeConditions, type ReconcileFacts } from './conditions.js';
 import type { DepthSource, QueueDepth } from './depth/depth-source.js';
-import { InvalidSpecError, parseSpec, type Condition, type QueueScalerSpec, type QueueScalerStatus } from './queue-scaler.js';
+import { isInvalidSpec, type Condition, type InvalidSpec, type QueueScalerSpec, type QueueScalerStatus, type Scaler } from './queue-scaler.js';
 import { clamp, decideScale, type ScalingState } from './scaling.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from './targets/scale-target.js';
 
@@ -62,13 +62,14 @@ export class ScalerLoop {
 
   constructor(
     private readonly deps: ScalerLoopDependencies,
-    previousStatus?: QueueScalerStatus,
+    scaler: Scaler | InvalidSpec,
   ) {
     this.clock = deps.clock ?? Date.now;
     // Every error series exists at 0 from the start, so increase() sees the first error too.
     for (const reason of SCALER_ERROR_REASONS) deps.metrics.errors.inc({ scaler: deps.name, reason }, 0);
     // Conditions survive a controller restart with their transition times.
-    this.status = { ...previousStatus, conditions: previousStatus?.conditions ?? [] };
+    this.status = { ...scaler.status, conditions: scaler.status?.conditions ?? [] };
+    this.update(scaler);
   }
 
   get currentStatus(): QueueScalerStatus {
@@ -79,19 +80,14 @@ export class ScalerLoop {
     return this.spec;
   }
 
-  /** Applies a (new) spec; a change of generation reconciles at once. */
-  update(rawSpec: unknown, generation?: number): void {
+  /** Applies a (new) parsed QueueScaler; a change of generation reconciles at once. */
+  update(scaler: Scaler | InvalidSpec): void {
+    const { generation } = scaler.metadata;
     if (generation !== undefined && generation === this.generation && (this.spec || this.specError)) return;
     this.generation = generation;
     const previousRef = JSON.stringify(this.spec?.scaleTargetRef);
-    try {
-      this.spec = parseSpec(rawSpec);
-      this.specError = undefined;
-    } catch (err) {
-      if (!(err instanceof InvalidSpecError)) throw err;
-      this.spec = undefined;
-      this.specError = err.message;
-    }
+    this.spec = isInvalidSpec(scaler) ? undefined : scaler.spec;
+    this.specError = isInvalidSpec(scaler) ? scaler.message : undefined;
     if (this.spec && JSON.stringify(this.spec.scaleTargetRef) !== previousRef) {
       try {
         this.target = this.deps.makeTarget(this.spec);
