@@ -208,7 +208,7 @@ export class ScalerLoop {
       status,
       facts: {
         kind: 'scaled',
-        unackedKnown: depth.unacked !== undefined,
+        ...(depth.unacked === undefined ? { unackedUnknown: depth.unackedUnknown } : {}),
         active: decision.active,
         depth: decision.depth,
         activationMessages: spec.activationMessages,
