@@ -4,7 +4,7 @@
  * QueueScaler's status and Events. A replica that is not the leader keeps its cache warm and
  * does nothing else.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { ControllerConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
@@ -90,7 +90,7 @@ export async function startKubernetesController(
   );
 
   const elector = new LeaseElector(
-    kubeConfig,
+    kubeConfig.makeApiClient(CoordinationV1Api),
     {
       namespace: config.LEASE_NAMESPACE,
       name: config.LEASE_NAME,

@@ -12,6 +12,7 @@ import { ScalerLoop, type ScalerEvent, type StatusSink } from '../../../src/cont
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from '../../../src/controller/targets/scale-target.js';
 import { createLogger } from '../../../src/shared/logger.js';
 import { scalerMetrics } from '../../../src/shared/metrics.js';
+import { elapse, useFakeClock } from '../../helpers/fake-clock.js';
 
 const POLL_MS = 5_000;
 const T0 = '2030-01-01T00:00:00.000Z';
@@ -108,22 +109,12 @@ function world(first: Scaler | InvalidSpec, options: { replicas?: number; depth?
   return { loop, target, depth, sink, registry, makeTarget };
 }
 
-/** Lets the fake clock run `ms`, then lets the pass it started finish (the fakes answer at once). */
-async function elapse(ms: number): Promise<void> {
-  await vi.advanceTimersByTimeAsync(ms);
-  await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
 async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number | undefined> {
   const found = await registry.getSingleMetric(name)?.get();
   return found?.values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))?.value;
 }
 
-beforeEach(() => {
-  // setImmediate stays real: it is how a test waits for a pass whose fakes have all answered.
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-  vi.setSystemTime(new Date(T0));
-});
+beforeEach(() => useFakeClock(T0));
 afterEach(async () => {
   await Promise.all(loops.splice(0).map((loop) => loop.stop()));
   vi.useRealTimers();
