@@ -40,26 +40,23 @@ export async function startKubernetesController(
 
   const ensureLoop = (scaler: Scaler | InvalidSpec) => {
     const key = keyOf(scaler.metadata);
-    const loop = loops.get(key);
-    if (!loop) {
-      const namespace = scaler.metadata.namespace ?? 'default';
-      const created = new ScalerLoop(
-        {
-          name: key,
-          depth,
-          makeTarget: (spec) => new KubernetesScaleTarget(kubeConfig, namespace, spec.scaleTargetRef),
-          sink: new KubernetesStatusSink(kubeConfig, { namespace, name: scaler.metadata.name, uid: scaler.metadata.uid }, identity),
-          metrics,
-          logger: logger.child({ scaler: key }),
-          tolerance: config.SCALER_TOLERANCE,
-        },
-        scaler,
-      );
-      loops.set(key, created);
-      created.start();
-      return;
-    }
-    loop.update(scaler);
+    const running = loops.get(key);
+    if (running) return running.update(scaler);
+    const namespace = scaler.metadata.namespace ?? 'default';
+    const loop = new ScalerLoop(
+      {
+        name: key,
+        depth,
+        makeTarget: (spec) => new KubernetesScaleTarget(kubeConfig, namespace, spec.scaleTargetRef),
+        sink: new KubernetesStatusSink(kubeConfig, { namespace, name: scaler.metadata.name, uid: scaler.metadata.uid }, identity),
+        metrics,
+        logger: logger.child({ scaler: key }),
+        tolerance: config.SCALER_TOLERANCE,
+      },
+      scaler,
+    );
+    loops.set(key, loop);
+    loop.start();
   };
 
   const stopLoop = async (key: string) => {
