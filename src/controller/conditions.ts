@@ -20,7 +20,8 @@ export type ReconcileFacts =
   | { kind: 'target-unavailable'; message: string }
   | {
       kind: 'scaled';
-      unackedKnown: boolean;
+      /** Why unacked is unknown, when it is (the depth source's words); absent when it was counted. */
+      unackedUnknown?: string;
       active: boolean;
       depth: number;
       activationMessages: number;
@@ -56,13 +57,14 @@ export function conditionInputs(facts: ReconcileFacts): Partial<Record<Condition
     case 'target-unavailable':
       return { Ready: { status: 'False', reason: 'TargetUnavailable', message: facts.message } };
     case 'scaled': {
-      const ready: ConditionInput = facts.unackedKnown
-        ? { status: 'True', reason: 'ScalerReady', message: facts.reason }
-        : {
-            status: 'True',
-            reason: 'UnackedUnknown',
-            message: `the management API did not answer: depth from an AMQP passive declare counts ready messages only, unacked is unknown, so the scaler will not scale to zero (${facts.reason})`,
-          };
+      const ready: ConditionInput =
+        facts.unackedUnknown === undefined
+          ? { status: 'True', reason: 'ScalerReady', message: facts.reason }
+          : {
+              status: 'True',
+              reason: 'UnackedUnknown',
+              message: `unacked is unknown: ${facts.unackedUnknown}; the depth counts ready messages only (AMQP passive declare), so the scaler will not scale to zero (${facts.reason})`,
+            };
       const active: ConditionInput = facts.active
         ? { status: 'True', reason: 'QueueHasWork', message: `${facts.depth} messages (activation above ${facts.activationMessages}), or cooldown running` }
         : { status: 'False', reason: 'QueueIdle', message: `${facts.depth} messages, not above activationMessages ${facts.activationMessages}, cooldown over` };

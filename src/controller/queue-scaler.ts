@@ -1,6 +1,7 @@
 /**
- * The QueueScaler resource (docs/architecture.md, "QueueScaler contract"): its spec parsed once
- * into a typed struct with the same defaults and rules as the CRD schema, and the shape of its status.
+ * The QueueScaler resource (docs/architecture.md, "QueueScaler contract"): its spec parsed once, at the edge
+ * (the informer, the file reader), into a typed `Scaler` with the same defaults and rules as the
+ * CRD schema, or an `InvalidSpec` naming each bad field; and the shape of its status.
  * Kubernetes applies the CRD's defaults and validation; the local stack reads a file, so the
  * controller checks again and names the bad field either way.
  */
@@ -50,16 +51,20 @@ export const queueScalerSpecSchema = z
 export type QueueScalerSpec = z.infer<typeof queueScalerSpecSchema>;
 
 export class InvalidSpecError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid QueueScaler spec: ${problems.join('; ')}`);
+  constructor(readonly problems: readonly string[]) {
+    super(invalidSpecMessage(problems));
     this.name = 'InvalidSpecError';
   }
 }
 
-/** Parses a spec or throws InvalidSpecError naming each bad field and what it received. */
-export function parseSpec(raw: unknown): QueueScalerSpec {
+function invalidSpecMessage(problems: readonly string[]): string {
+  return `invalid QueueScaler spec: ${problems.join('; ')}`;
+}
+
+/** The one check of a spec against the schema: the typed spec, or each bad field and what it received. */
+function checkSpec(raw: unknown): { spec: QueueScalerSpec } | { problems: string[] } {
   const parsed = queueScalerSpecSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { spec: parsed.data };
   const problems = parsed.error.issues.map((issue) => {
     const received = issue.path.reduce<unknown>(
       (value, key) => (typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined),
@@ -67,7 +72,52 @@ export function parseSpec(raw: unknown): QueueScalerSpec {
     );
     return `spec.${issue.path.join('.')}: ${issue.message} (received ${received === undefined ? 'nothing' : JSON.stringify(received)})`;
   });
-  throw new InvalidSpecError(problems);
+  return { problems };
+}
+
+export interface ScalerMetadata {
+  name: string;
+  namespace?: string;
+  generation?: number;
+  resourceVersion?: string;
+  uid?: string;
+}
+
+/** A QueueScaler whose spec parsed: what a ScalerLoop runs. */
+export interface Scaler {
+  metadata: ScalerMetadata;
+  spec: QueueScalerSpec;
+  /** The status the resource carried when it was read, so conditions survive a controller restart. */
+  status?: QueueScalerStatus;
+}
+
+/** A QueueScaler whose spec did not parse: what is wrong, as the Ready condition says it. */
+export interface InvalidSpec {
+  metadata: ScalerMetadata;
+  status?: QueueScalerStatus;
+  /** One line per bad field: `spec.<path>: <rule> (received <value>)`. */
+  problems: readonly string[];
+  message: string;
+}
+
+export function isInvalidSpec(scaler: Scaler | InvalidSpec): scaler is InvalidSpec {
+  return 'problems' in scaler;
+}
+
+/** Parses a resource's spec: a Scaler, or an InvalidSpec naming each bad field and what it received. */
+export function parseScaler(object: QueueScalerObject): Scaler | InvalidSpec {
+  const { metadata, status } = object;
+  const known = { metadata, ...(status ? { status } : {}) };
+  const checked = checkSpec(object.spec);
+  if ('spec' in checked) return { ...known, spec: checked.spec };
+  return { ...known, problems: checked.problems, message: invalidSpecMessage(checked.problems) };
+}
+
+/** Parses a bare spec or throws InvalidSpecError: for checks of the schema itself (the CRD's tests). */
+export function parseSpec(raw: unknown): QueueScalerSpec {
+  const checked = checkSpec(raw);
+  if ('problems' in checked) throw new InvalidSpecError(checked.problems);
+  return checked.spec;
 }
 
 export type ConditionType = 'Ready' | 'Active' | 'ScalingLimited';
@@ -93,11 +143,11 @@ export interface QueueScalerStatus {
   observedGeneration?: number;
 }
 
-/** The resource as the Kubernetes API (or the local spec file) gives it. */
+/** The resource as the Kubernetes API (or the local spec file) gives it, its spec not checked yet. */
 export interface QueueScalerObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name?: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string };
+  metadata: ScalerMetadata;
   spec?: unknown;
   status?: QueueScalerStatus;
 }

@@ -1,15 +1,24 @@
 /**
  * The reconciler core, the same for Kubernetes and for local worker processes: one loop per
- * QueueScaler that, every pollingIntervalSeconds, reads the target and the queue, asks the pure
- * scaling function for the desired replicas, scales the target when they differ, and reports
- * status, conditions, events and metrics. Level-based: each pass reads the world afresh.
+ * QueueScaler that, every pollingIntervalSeconds, runs a stateless sync as sample-controller's
+ * handler does: it reads the world (the QueueScaler as last observed, the target's replicas, the
+ * queue's depth), computes the desired replicas with the pure scaling function, and writes the
+ * difference (a scale when they differ; status, conditions, events and metrics).
  * When the queue cannot be read, the replicas stay as they are (never to zero on an error).
  */
 import type { Logger } from '../shared/logger.js';
 import { SCALER_ERROR_REASONS, type ScalerErrorReason, type ScalerMetrics } from '../shared/metrics.js';
 import { conditionInputs, mergeConditions, type ReconcileFacts } from './conditions.js';
 import type { DepthSource, QueueDepth } from './depth/depth-source.js';
-import { InvalidSpecError, parseSpec, type Condition, type QueueScalerSpec, type QueueScalerStatus } from './queue-scaler.js';
+import {
+  isInvalidSpec,
+  SPEC_DEFAULTS,
+  type Condition,
+  type InvalidSpec,
+  type QueueScalerSpec,
+  type QueueScalerStatus,
+  type Scaler,
+} from './queue-scaler.js';
 import { clamp, decideScale, type ScalingState } from './scaling.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from './targets/scale-target.js';
 
@@ -29,7 +38,11 @@ export interface ScalerLoopDependencies {
   /** The `scaler` metric label: namespace/name in Kubernetes, the name locally. */
   name: string;
   depth: DepthSource;
-  /** Builds the target a spec points at; throws when the reference cannot be served. */
+  /**
+   * The target the spec points at, asked for at every pass (so a changed scaleTargetRef applies
+   * with nothing to invalidate): cheap, holding no state between passes. Throws when the
+   * reference cannot be served.
+   */
   makeTarget(spec: QueueScalerSpec): ScaleTarget;
   sink: StatusSink;
   metrics: ScalerMetrics;
@@ -38,22 +51,31 @@ export interface ScalerLoopDependencies {
   clock?: () => number;
 }
 
-export interface ReconcileReport {
-  facts: ReconcileFacts;
+/** What a pass decided, before it writes anything. */
+interface Plan {
+  replicas: number;
   status: QueueScalerStatus;
-  /** Replicas before and after this pass, when the target could be read. */
-  from?: number;
-  to?: number;
+  facts: ReconcileFacts;
+  /** The scaling function's decision; absent when the replicas are only held (the queue unreadable). */
+  decision?: { reason: string; depth: QueueDepth; scaling: ScalingState };
 }
 
 export class ScalerLoop {
-  private spec: QueueScalerSpec | undefined;
-  private specError: string | undefined;
-  private generation: number | undefined;
-  private target: ScaleTarget | undefined;
-  private targetError: Error | undefined;
-  private state: ScalingState | undefined;
+  /** The QueueScaler as last observed (the informer's cache, the file): each pass reads it afresh. */
+  private observed: Scaler | InvalidSpec;
+  /*
+   * The loop's memory, kept because no API can give it back:
+   * - scaling: the stabilization window's recent recommendations and when the queue last had work
+   *   (the cooldown). They are history, not the world's state: the HPA keeps them in memory too,
+   *   and a restarted controller seeds them afresh (scaling.ts), so losing them is safe.
+   * - status: the status as this loop last wrote it. The loop is the only writer of the status
+   *   subresource, and the informer's copy lags behind its own writes. Conditions keep their
+   *   lastTransitionTime from it, and a pass that cannot read the queue leaves the depth it last
+   *   read in place.
+   */
+  private scaling: ScalingState | undefined;
   private status: QueueScalerStatus;
+  // Scheduling, sample-controller's work queue: when the next pass runs, and whether one runs now.
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
@@ -62,13 +84,14 @@ export class ScalerLoop {
 
   constructor(
     private readonly deps: ScalerLoopDependencies,
-    previousStatus?: QueueScalerStatus,
+    scaler: Scaler | InvalidSpec,
   ) {
     this.clock = deps.clock ?? Date.now;
     // Every error series exists at 0 from the start, so increase() sees the first error too.
     for (const reason of SCALER_ERROR_REASONS) deps.metrics.errors.inc({ scaler: deps.name, reason }, 0);
+    this.observed = scaler;
     // Conditions survive a controller restart with their transition times.
-    this.status = { ...previousStatus, conditions: previousStatus?.conditions ?? [] };
+    this.status = { ...scaler.status, conditions: scaler.status?.conditions ?? [] };
   }
 
   get currentStatus(): QueueScalerStatus {
@@ -76,32 +99,18 @@ export class ScalerLoop {
   }
 
   get currentSpec(): QueueScalerSpec | undefined {
-    return this.spec;
+    return isInvalidSpec(this.observed) ? undefined : this.observed.spec;
   }
 
-  /** Applies a (new) spec; a change of generation reconciles at once. */
-  update(rawSpec: unknown, generation?: number): void {
-    if (generation !== undefined && generation === this.generation && (this.spec || this.specError)) return;
-    this.generation = generation;
-    const previousRef = JSON.stringify(this.spec?.scaleTargetRef);
-    try {
-      this.spec = parseSpec(rawSpec);
-      this.specError = undefined;
-    } catch (err) {
-      if (!(err instanceof InvalidSpecError)) throw err;
-      this.spec = undefined;
-      this.specError = err.message;
-    }
-    if (this.spec && JSON.stringify(this.spec.scaleTargetRef) !== previousRef) {
-      try {
-        this.target = this.deps.makeTarget(this.spec);
-        this.targetError = undefined;
-      } catch (err) {
-        this.target = undefined;
-        this.targetError = err as Error;
-      }
-    }
-    if (!this.stopped) this.schedule(0);
+  /**
+   * Observes the QueueScaler again. A new generation is synced at once; the same one (a watch
+   * event for the status this loop wrote) waits for the next poll.
+   */
+  update(scaler: Scaler | InvalidSpec): void {
+    const { generation } = scaler.metadata;
+    const changed = generation === undefined || generation !== this.observed.metadata.generation;
+    this.observed = scaler;
+    if (changed && !this.stopped) this.schedule(0);
   }
 
   start(): void {
@@ -116,82 +125,90 @@ export class ScalerLoop {
     await this.running;
   }
 
-  /** One pass; exported for tests and for the first pass at start. */
-  async reconcile(): Promise<ReconcileReport> {
-    const { logger, metrics, name } = this.deps;
-    const spec = this.spec;
-    if (!spec) return this.report({ kind: 'invalid-spec', message: this.specError ?? 'no spec' });
-    if (!this.target) return this.report({ kind: 'target-unavailable', message: this.targetError?.message ?? 'no target' });
+  /** One pass: read the world, compute, write the difference. */
+  private async sync(scaler: Scaler | InvalidSpec): Promise<void> {
+    if (isInvalidSpec(scaler)) return this.report(scaler, { kind: 'invalid-spec', message: scaler.message });
+    const { spec } = scaler;
+    const { metrics, name } = this.deps;
 
+    // Read: the target (built from the spec as it is now), its replicas, the queue.
+    let target: ScaleTarget;
     let reading: ScaleReading;
     try {
-      reading = await this.target.read();
+      target = this.deps.makeTarget(spec);
+      reading = await target.read();
     } catch (err) {
-      return this.report(targetFacts(err));
+      return this.report(scaler, targetFacts(err));
     }
     metrics.currentReplicas.set({ scaler: name }, reading.statusReplicas);
-
-    let depth: QueueDepth;
-    try {
-      depth = await this.deps.depth.read({ vhost: spec.vhost, queue: spec.queue });
-    } catch (err) {
-      // Keep what runs: an unreadable queue is not an empty queue. Only the spec's bounds still
-      // apply (as with the HPA): below minReplicas or above maxReplicas is wrong whatever the depth.
-      const kept = clamp(reading.specReplicas, spec.minReplicas, spec.maxReplicas);
-      metrics.desiredReplicas.set({ scaler: name }, kept);
-      this.status = { ...this.status, currentReplicas: reading.statusReplicas, desiredReplicas: kept };
-      const facts: ReconcileFacts = { kind: 'depth-unavailable', message: (err as Error).message, currentReplicas: kept };
-      if (kept === reading.specReplicas) return this.report(facts);
-      try {
-        await this.target.scale(kept);
-      } catch (scaleErr) {
-        return this.report(targetFacts(scaleErr));
-      }
-      return this.report(facts, reading.specReplicas, kept);
+    const depth = await this.readDepth(spec);
+    if (!('unavailable' in depth)) {
+      metrics.queueMessages.set({ queue: spec.queue, state: 'ready' }, depth.ready);
+      if (depth.unacked !== undefined) metrics.queueMessages.set({ queue: spec.queue, state: 'unacked' }, depth.unacked);
     }
-    metrics.queueMessages.set({ queue: spec.queue, state: 'ready' }, depth.ready);
-    if (depth.unacked !== undefined) metrics.queueMessages.set({ queue: spec.queue, state: 'unacked' }, depth.unacked);
 
+    // Compute.
     const now = this.clock();
+    const plan = 'unavailable' in depth ? this.hold(spec, reading, depth.unavailable) : this.decide(spec, reading, depth, now);
+    if (plan.decision) this.scaling = plan.decision.scaling;
+    metrics.desiredReplicas.set({ scaler: name }, plan.replicas);
+    this.status = plan.status;
+
+    // Write the difference.
+    const from = reading.specReplicas;
+    if (plan.replicas !== from) {
+      try {
+        await target.scale(plan.replicas);
+      } catch (err) {
+        return this.report(scaler, targetFacts(err));
+      }
+      if (plan.decision) await this.announce(target, from, plan.replicas, plan.decision, now);
+    }
+    return this.report(scaler, plan.facts);
+  }
+
+  private async readDepth(spec: QueueScalerSpec): Promise<QueueDepth | { unavailable: string }> {
+    try {
+      return await this.deps.depth.read({ vhost: spec.vhost, queue: spec.queue });
+    } catch (err) {
+      return { unavailable: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /**
+   * Keep what runs: an unreadable queue is not an empty queue. Only the spec's bounds still apply
+   * (as with the HPA): below minReplicas or above maxReplicas is wrong whatever the depth.
+   */
+  private hold(spec: QueueScalerSpec, reading: ScaleReading, message: string): Plan {
+    const kept = clamp(reading.specReplicas, spec.minReplicas, spec.maxReplicas);
+    return {
+      replicas: kept,
+      status: { ...this.status, currentReplicas: reading.statusReplicas, desiredReplicas: kept },
+      facts: { kind: 'depth-unavailable', message, currentReplicas: kept },
+    };
+  }
+
+  private decide(spec: QueueScalerSpec, reading: ScaleReading, depth: QueueDepth, now: number): Plan {
     const decision = decideScale(
       { ...spec, tolerance: this.deps.tolerance },
       { ready: depth.ready, unacked: depth.unacked, currentReplicas: reading.specReplicas, now },
-      this.state,
+      this.scaling,
     );
-    this.state = decision.state;
-    const from = reading.specReplicas;
-    const to = decision.desiredReplicas;
-    metrics.desiredReplicas.set({ scaler: name }, to);
-    this.status = {
+    const status: QueueScalerStatus = {
       ...this.status,
       queueDepth: decision.depth,
       readyMessages: depth.ready,
-      unackedMessages: depth.unacked,
       currentReplicas: reading.statusReplicas,
-      desiredReplicas: to,
+      desiredReplicas: decision.desiredReplicas,
     };
-    if (depth.unacked === undefined) delete this.status.unackedMessages;
-
-    if (to !== from) {
-      try {
-        await this.target.scale(to);
-      } catch (err) {
-        return this.report(targetFacts(err), from, from);
-      }
-      const direction = to > from ? 'up' : 'down';
-      metrics.scalingEvents.inc({ scaler: name, direction });
-      this.status.lastScaleTime = new Date(now).toISOString();
-      const unacked = depth.unacked === undefined ? 'unacked unknown' : `${depth.unacked} unacked`;
-      const message = `${this.target.description}: ${from} → ${to} replicas (${depth.ready} ready, ${unacked}; ${decision.reason})`;
-      logger.info({ from, to, ready: depth.ready, unacked: depth.unacked, source: depth.source, reason: decision.reason }, 'scaled');
-      await this.deps.sink.event({ type: 'Normal', reason: direction === 'up' ? 'ScaledUp' : 'ScaledDown', message }).catch((err: Error) =>
-        logger.warn({ err: err.message }, 'event not recorded'),
-      );
-    }
-    return this.report(
-      {
+    if (depth.unacked === undefined) delete status.unackedMessages;
+    else status.unackedMessages = depth.unacked;
+    return {
+      replicas: decision.desiredReplicas,
+      status,
+      facts: {
         kind: 'scaled',
-        unackedKnown: depth.unacked !== undefined,
+        ...(depth.unacked === undefined ? { unackedUnknown: depth.unackedUnknown } : {}),
         active: decision.active,
         depth: decision.depth,
         activationMessages: spec.activationMessages,
@@ -201,35 +218,43 @@ export class ScalerLoop {
         rawReplicas: decision.rawReplicas,
         reason: decision.reason,
       },
-      from,
-      to,
+      decision: { reason: decision.reason, depth, scaling: decision.state },
+    };
+  }
+
+  /** A scale the scaler decided: counted, timed in the status, logged, and an Event. */
+  private async announce(target: ScaleTarget, from: number, to: number, decision: NonNullable<Plan['decision']>, now: number): Promise<void> {
+    const { logger, metrics, name } = this.deps;
+    const { depth, reason } = decision;
+    const direction = to > from ? 'up' : 'down';
+    metrics.scalingEvents.inc({ scaler: name, direction });
+    this.status = { ...this.status, lastScaleTime: new Date(now).toISOString() };
+    const unacked = depth.unacked === undefined ? 'unacked unknown' : `${depth.unacked} unacked`;
+    const message = `${target.description}: ${from} → ${to} replicas (${depth.ready} ready, ${unacked}; ${reason})`;
+    logger.info({ from, to, ready: depth.ready, unacked: depth.unacked, source: depth.source, reason }, 'scaled');
+    await this.deps.sink.event({ type: 'Normal', reason: direction === 'up' ? 'ScaledUp' : 'ScaledDown', message }).catch((err: Error) =>
+      logger.warn({ err: err.message }, 'event not recorded'),
     );
   }
 
-  private async report(facts: ReconcileFacts, from?: number, to?: number): Promise<ReconcileReport> {
+  /** Conditions from this pass's facts, a Warning when Ready turns bad, and the status written. */
+  private async report(scaler: Scaler | InvalidSpec, facts: ReconcileFacts): Promise<void> {
     const { metrics, name } = this.deps;
-    if (this.spec) {
-      metrics.minReplicas.set({ scaler: name }, this.spec.minReplicas);
-      metrics.maxReplicas.set({ scaler: name }, this.spec.maxReplicas);
+    const { generation } = scaler.metadata;
+    if (!isInvalidSpec(scaler)) {
+      metrics.minReplicas.set({ scaler: name }, scaler.spec.minReplicas);
+      metrics.maxReplicas.set({ scaler: name }, scaler.spec.maxReplicas);
     }
     if (facts.kind !== 'scaled') metrics.errors.inc({ scaler: name, reason: errorReason(facts.kind) });
     const before = this.status.conditions.find((c) => c.type === 'Ready');
-    const conditions: Condition[] = mergeConditions(
-      this.status.conditions,
-      conditionInputs(facts),
-      new Date(this.clock()).toISOString(),
-      this.generation,
-    );
-    this.status = { ...this.status, conditions, ...(this.generation !== undefined ? { observedGeneration: this.generation } : {}) };
+    const conditions: Condition[] = mergeConditions(this.status.conditions, conditionInputs(facts), new Date(this.clock()).toISOString(), generation);
+    this.status = { ...this.status, conditions, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
     const ready = conditions.find((c) => c.type === 'Ready');
     if (ready && ready.status !== 'True' && (before?.status !== ready.status || before.reason !== ready.reason)) {
       this.deps.logger.warn({ reason: ready.reason, message: ready.message }, 'scaler not ready');
       await this.deps.sink.event({ type: 'Warning', reason: ready.reason, message: ready.message }).catch(() => undefined);
     }
-    await this.deps.sink.write(this.status).catch((err: Error) =>
-      this.deps.logger.warn({ err: err.message }, 'status not written'),
-    );
-    return { facts, status: this.status, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+    await this.deps.sink.write(this.status).catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'status not written'));
   }
 
   private schedule(delayMs: number): void {
@@ -244,14 +269,18 @@ export class ScalerLoop {
       this.rerun = true;
       return;
     }
-    const pass = this.reconcile().catch((err: unknown) => this.deps.logger.error({ err, scaler: this.deps.name }, 'reconcile failed'));
+    const pass = this.sync(this.observed).catch((err: unknown) => this.deps.logger.error({ err, scaler: this.deps.name }, 'reconcile failed'));
     this.running = pass;
     await pass;
     this.running = undefined;
     const again = this.rerun;
     this.rerun = false;
-    if (!this.stopped) this.schedule(again ? 0 : (this.spec?.pollingIntervalSeconds ?? 5) * 1000);
+    if (!this.stopped) this.schedule(again ? 0 : pollingSeconds(this.observed) * 1000);
   }
+}
+
+function pollingSeconds(scaler: Scaler | InvalidSpec): number {
+  return isInvalidSpec(scaler) ? SPEC_DEFAULTS.pollingIntervalSeconds : scaler.spec.pollingIntervalSeconds;
 }
 
 function errorReason(kind: Exclude<ReconcileFacts['kind'], 'scaled'>): ScalerErrorReason {

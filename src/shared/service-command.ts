@@ -1,8 +1,10 @@
 /**
- * How a service process is started: `node <flags> bin/nws-watermark.js <component>`. The local
- * stack, the workers the local controller spawns, the tests and the bench all build their command
- * lines here, and the container image's ENTRYPOINT carries the same flags (a unit test compares
- * them), so what is measured is what ships.
+ * How a service process is started: `node <flags> bin/nws-watermark.js <component>`. Every service
+ * process started from this repository gets its command line from `serviceArgs`: the local stack,
+ * the workers the local controller spawns, and in the tests `spawnComponent` (integration, bench,
+ * observability) and the chaos world. The bench's ceiling is no service, only the optimizer's
+ * pipeline in a fork: it takes SERVICE_NODE_FLAGS. The container image's ENTRYPOINT carries the same
+ * flags (a unit test compares them), so what is tested and measured is what ships.
  */
 import { fileURLToPath } from 'node:url';
 

@@ -13,9 +13,8 @@ import { exitOnConfigError } from '../shared/lifecycle.js';
 import { serviceArgs } from '../shared/service-command.js';
 import { redactUrl } from '../shared/broker/connection.js';
 import { ensureRabbitMq, ensureRedis, MissingServiceError, waitForPort } from './local-services.js';
-import { SupervisedProcess } from './supervisor.js';
-import { readQueueScalerFile } from '../controller/local/local-controller.js';
-import { parseSpec } from '../controller/queue-scaler.js';
+import { SupervisedProcess } from '../shared/process/supervisor.js';
+import { readQueueScalerFile, requireValid } from '../controller/local/queue-scaler-file.js';
 
 const stackEnv = z.object({
   RABBITMQ_URL: commonEnv.RABBITMQ_URL,
@@ -31,7 +30,6 @@ const stackEnv = z.object({
   QUEUE_SCALER_FILE: z.string().min(1).default(fileURLToPath(new URL('../../config/local-queuescaler.yaml', import.meta.url))),
 });
 type StackConfig = z.infer<typeof stackEnv>;
-
 
 export interface Stack {
   processes: Map<string, SupervisedProcess>;
@@ -62,14 +60,15 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
   processes.set('optimizer', component('optimizer', 'optimizer', { PORT: String(config.OPTIMIZER_PORT) }));
   processes.set('api', component('api', 'api', { PORT: String(config.API_PORT) }));
   // Read now so a bad file stops the stack with its message, not a crash-looping controller.
-  const scaler = readQueueScalerFile(resolve(config.QUEUE_SCALER_FILE));
-  const scalerSpec = parseSpec(scaler.spec);
+  const scalerFile = resolve(config.QUEUE_SCALER_FILE);
+  const scaler = requireValid(scalerFile, readQueueScalerFile(scalerFile));
+  const scalerSpec = scaler.spec;
   processes.set(
     'controller',
     component('controller', 'controller', {
       PORT: String(config.CONTROLLER_PORT),
       CONTROLLER_MODE: 'local',
-      QUEUE_SCALER_FILE: resolve(config.QUEUE_SCALER_FILE),
+      QUEUE_SCALER_FILE: scalerFile,
       WORKER_PORT: String(config.WORKER_PORT),
     }),
   );
@@ -89,7 +88,7 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
     'object store': `${s3Endpoint}${embeddedS3 ? ` (embedded s3rver, data in ${resolve(config.STACK_DATA_DIR, 's3')})` : ''}`,
     rabbitmq: `${redactUrl(config.RABBITMQ_URL)} (${rabbit})`,
     redis: `${config.REDIS_URL} (${redis})`,
-    autoscaler: `${scalerSpec.minReplicas}..${scalerSpec.maxReplicas} workers from the depth of ${scalerSpec.queue} (${scalerSpec.messagesPerReplica} messages per worker; QueueScaler "${scaler.metadata.name}" in ${resolve(config.QUEUE_SCALER_FILE)})`,
+    autoscaler: `${scalerSpec.minReplicas}..${scalerSpec.maxReplicas} workers from the depth of ${scalerSpec.queue} (${scalerSpec.messagesPerReplica} messages per worker; QueueScaler "${scaler.metadata.name}" in ${scalerFile})`,
     controller: `http://127.0.0.1:${config.CONTROLLER_PORT} (/metrics, /scalers)`,
     workers: `health and metrics on ports ${config.WORKER_PORT}..${config.WORKER_PORT + Math.max(scalerSpec.maxReplicas - 1, 0)}`,
   };

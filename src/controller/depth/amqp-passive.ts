@@ -19,7 +19,13 @@ export class AmqpPassiveDepth implements DepthSource {
     channel.on('error', () => undefined);
     try {
       const info = await channel.checkQueue(ref.queue);
-      return { ready: info.messageCount, unacked: undefined, consumers: info.consumerCount, source: 'AMQP passive declare' };
+      return {
+        ready: info.messageCount,
+        unacked: undefined,
+        unackedUnknown: 'an AMQP passive declare does not count unacked messages',
+        consumers: info.consumerCount,
+        source: 'AMQP passive declare',
+      };
     } catch (err) {
       if (/NOT_FOUND|404/.test((err as Error).message)) throw new QueueNotFoundError(ref, 'AMQP');
       throw err;

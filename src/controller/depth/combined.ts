@@ -2,8 +2,9 @@
  * The depth source the controller uses: asks the management API and AMQP at once and keeps the
  * best of each. Ready comes from AMQP when it answers (live: a backlog is seen at the next poll,
  * not one statistics interval later); unacked comes from the management API. When the management
- * API is down, unacked is unknown (the status says so and the scaler will not go to zero); when
- * both fail, the read fails and the replicas stay as they are.
+ * API fails (down, or a 404 for a queue its statistics do not know yet), unacked is unknown: the
+ * status says what the management API answered, and the scaler will not go to zero. When both
+ * fail, the read fails and the replicas stay as they are.
  */
 import type { DepthSource, QueueDepth, QueueRef } from './depth-source.js';
 
@@ -17,19 +18,26 @@ export class CombinedDepth implements DepthSource {
     const [http, live] = await Promise.allSettled([this.management.read(ref), this.amqp.read(ref)]);
     if (http.status === 'fulfilled' && live.status === 'fulfilled') {
       return {
+        ...http.value, // unacked, and why it is unknown if it is
         ready: live.value.ready,
-        unacked: http.value.unacked,
         consumers: live.value.consumers ?? http.value.consumers,
         source: 'AMQP (ready) + management API (unacked)',
       };
     }
     if (http.status === 'fulfilled') return http.value;
-    if (live.status === 'fulfilled') return live.value;
-    const reason = (r: PromiseRejectedResult) => (r.reason instanceof Error ? r.reason.message : String(r.reason));
-    throw new Error(`management API: ${reason(http as PromiseRejectedResult)}; AMQP: ${reason(live as PromiseRejectedResult)}`);
+    const management = reason(http);
+    if (live.status === 'fulfilled') {
+      const { ready, consumers, source } = live.value;
+      return { ready, unacked: undefined, unackedUnknown: management, consumers, source };
+    }
+    throw new Error(`${management}; AMQP: ${reason(live)}`);
   }
 
   async close(): Promise<void> {
     await Promise.all([this.management.close(), this.amqp.close()]);
   }
+}
+
+function reason(result: PromiseRejectedResult): string {
+  return result.reason instanceof Error ? result.reason.message : String(result.reason);
 }

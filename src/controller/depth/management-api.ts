@@ -1,7 +1,8 @@
 /**
  * Queue depth from the RabbitMQ management HTTP API (GET /api/queues/{vhost}/{queue}): ready and
  * unacked counts, which AMQP alone cannot give. The numbers are as fresh as the broker's
- * statistics interval (collect_statistics_interval, 5 s by default).
+ * statistics interval (collect_statistics_interval, 5 s by default): a queue declared a moment ago
+ * is a 404 until they catch up. Each error says whether the API answered, and what.
  */
 import { QueueNotFoundError, type DepthSource, type QueueDepth, type QueueRef } from './depth-source.js';
 
@@ -9,6 +10,8 @@ export interface ManagementApiOptions {
   /** e.g. http://guest:guest@127.0.0.1:15672; credentials in the URL become basic auth. */
   url: string;
   timeoutMs?: number;
+  /** The HTTP client; tests pass a fake. */
+  fetch?: typeof fetch;
 }
 
 interface QueueInfo {
@@ -21,6 +24,7 @@ export class ManagementApiDepth implements DepthSource {
   private readonly base: string;
   private readonly authorization: string | undefined;
   private readonly timeoutMs: number;
+  private readonly fetch: typeof fetch;
 
   constructor(options: ManagementApiOptions) {
     const url = new URL(options.url);
@@ -31,20 +35,29 @@ export class ManagementApiDepth implements DepthSource {
     url.password = '';
     this.base = url.toString().replace(/\/$/, '');
     this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.fetch = options.fetch ?? fetch;
   }
 
   async read(ref: QueueRef): Promise<QueueDepth> {
     const url = `${this.base}/api/queues/${encodeURIComponent(ref.vhost)}/${encodeURIComponent(ref.queue)}`;
-    const res = await fetch(url, {
-      headers: { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    if (res.status === 404) throw new QueueNotFoundError(ref, 'management API');
-    if (!res.ok) throw new Error(`management API answered ${res.status} for ${ref.vhost}/${ref.queue}`);
+    const where = `queue "${ref.queue}" in vhost "${ref.vhost}"`;
+    let res: Response;
+    try {
+      res = await this.fetch(url, {
+        headers: { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new Error(`the management API did not answer for ${where} (${this.failure(err)})`);
+    }
+    if (res.status === 404) {
+      throw new QueueNotFoundError(ref, 'management API', `the management API answered 404 for ${where}: not known yet or missing`);
+    }
+    if (!res.ok) throw new Error(`the management API answered ${res.status} for ${where}`);
     const info = (await res.json()) as QueueInfo;
     // A queue the stats collector has not reported on yet has no counts: not known, not zero.
     if (typeof info.messages_ready !== 'number' || typeof info.messages_unacknowledged !== 'number') {
-      throw new Error(`management API has no message counts yet for ${ref.vhost}/${ref.queue}`);
+      throw new Error(`the management API answered for ${where} without message counts: its statistics have not caught up yet`);
     }
     return {
       ready: info.messages_ready,
@@ -55,4 +68,11 @@ export class ManagementApiDepth implements DepthSource {
   }
 
   async close(): Promise<void> {}
+
+  /** Why a request got no answer: the timeout, or the network error under fetch's "fetch failed". */
+  private failure(err: unknown): string {
+    if (!(err instanceof Error)) return String(err);
+    if (err.name === 'TimeoutError') return `no answer within ${this.timeoutMs} ms`;
+    return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+  }
 }

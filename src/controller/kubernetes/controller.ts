@@ -4,13 +4,13 @@
  * QueueScaler's status and Events. A replica that is not the leader keeps its cache warm and
  * does nothing else.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { ControllerConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { SCALER_ERROR_REASONS, type ScalerMetrics } from '../../shared/metrics.js';
 import type { DepthSource } from '../depth/depth-source.js';
-import type { QueueScalerObject, QueueScalerStatus } from '../queue-scaler.js';
+import type { InvalidSpec, QueueScalerStatus, Scaler, ScalerMetadata } from '../queue-scaler.js';
 import { ScalerLoop } from '../scaler-loop.js';
 import { KubernetesScaleTarget } from '../targets/kubernetes-scale.js';
 import { LeaseElector } from './leader-election.js';
@@ -24,8 +24,6 @@ export interface RunningKubernetesController {
   stop(): Promise<void>;
 }
 
-type Scaler = QueueScalerObject & { metadata: { name: string } };
-
 export async function startKubernetesController(
   config: ControllerConfig,
   deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; kubeConfig?: KubeConfig },
@@ -34,35 +32,31 @@ export async function startKubernetesController(
   const kubeConfig = deps.kubeConfig ?? new KubeConfig();
   if (!deps.kubeConfig) kubeConfig.loadFromDefault();
   const identity = config.POD_NAME || `${hostname()}-${process.pid}`;
-  const known = new Map<string, Scaler>();
+  const known = new Map<string, Scaler | InvalidSpec>();
   const loops = new Map<string, ScalerLoop>();
   let leading = false;
 
-  const keyOf = (s: Scaler) => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`;
+  const keyOf = (metadata: ScalerMetadata) => `${metadata.namespace ?? 'default'}/${metadata.name}`;
 
-  const ensureLoop = (scaler: Scaler) => {
-    const key = keyOf(scaler);
-    let loop = loops.get(key);
-    if (!loop) {
-      const namespace = scaler.metadata.namespace ?? 'default';
-      loop = new ScalerLoop(
-        {
-          name: key,
-          depth,
-          makeTarget: (spec) => new KubernetesScaleTarget(kubeConfig, namespace, spec.scaleTargetRef),
-          sink: new KubernetesStatusSink(kubeConfig, { namespace, name: scaler.metadata.name, uid: scaler.metadata.uid }, identity),
-          metrics,
-          logger: logger.child({ scaler: key }),
-          tolerance: config.SCALER_TOLERANCE,
-        },
-        scaler.status,
-      );
-      loops.set(key, loop);
-      loop.update(scaler.spec, scaler.metadata.generation);
-      loop.start();
-      return;
-    }
-    loop.update(scaler.spec, scaler.metadata.generation);
+  const ensureLoop = (scaler: Scaler | InvalidSpec) => {
+    const key = keyOf(scaler.metadata);
+    const running = loops.get(key);
+    if (running) return running.update(scaler);
+    const namespace = scaler.metadata.namespace ?? 'default';
+    const loop = new ScalerLoop(
+      {
+        name: key,
+        depth,
+        makeTarget: (spec) => new KubernetesScaleTarget(kubeConfig, namespace, spec.scaleTargetRef),
+        sink: new KubernetesStatusSink(kubeConfig, { namespace, name: scaler.metadata.name, uid: scaler.metadata.uid }, identity),
+        metrics,
+        logger: logger.child({ scaler: key }),
+        tolerance: config.SCALER_TOLERANCE,
+      },
+      scaler,
+    );
+    loops.set(key, loop);
+    loop.start();
   };
 
   const stopLoop = async (key: string) => {
@@ -81,19 +75,19 @@ export async function startKubernetesController(
     config.WATCH_NAMESPACE,
     {
       upsert: (scaler) => {
-        known.set(keyOf(scaler), scaler);
+        known.set(keyOf(scaler.metadata), scaler);
         if (leading) ensureLoop(scaler);
       },
-      remove: (scaler) => {
-        known.delete(keyOf(scaler));
-        void stopLoop(keyOf(scaler));
+      remove: (metadata) => {
+        known.delete(keyOf(metadata));
+        void stopLoop(keyOf(metadata));
       },
     },
     logger,
   );
 
   const elector = new LeaseElector(
-    kubeConfig,
+    kubeConfig.makeApiClient(CoordinationV1Api),
     {
       namespace: config.LEASE_NAMESPACE,
       name: config.LEASE_NAME,

@@ -6,7 +6,7 @@
  * Every write carries the resourceVersion read, so two candidates racing get one 409.
  * A leader that cannot renew steps down before its lease could expire for the others.
  */
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../shared/logger.js';
 import { apiMessage, statusCode } from './api-errors.js';
 
@@ -18,13 +18,15 @@ export interface LeaseOptions {
   renewSeconds: number;
 }
 
+/** The Lease calls the elector makes, as CoordinationV1Api offers them (a test passes a fake). */
+export type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
+
 export interface LeadershipCallbacks {
   onStartedLeading(): void;
   onStoppedLeading(): void;
 }
 
 export class LeaseElector {
-  private readonly api: CoordinationV1Api;
   private leading = false;
   private lastRenewAt = 0;
   private observed: { resourceVersion: string | undefined; at: number } | undefined;
@@ -33,17 +35,11 @@ export class LeaseElector {
   private running: Promise<void> | undefined;
 
   constructor(
-    kubeConfig: KubeConfig,
+    private readonly api: LeaseApi,
     private readonly options: LeaseOptions,
     private readonly callbacks: LeadershipCallbacks,
     private readonly logger: Logger,
-  ) {
-    this.api = kubeConfig.makeApiClient(CoordinationV1Api);
-  }
-
-  get isLeader(): boolean {
-    return this.leading;
-  }
+  ) {}
 
   start(): void {
     this.stopped = false;

@@ -1,18 +1,26 @@
 /**
  * A list-and-watch cache of QueueScalers (the client's informer) that restarts itself: the
  * client's informer stops on any error (a failed list, a watch refused, the API server gone),
- * so it is started again with a growing back-off until a list succeeds.
+ * so it is started again with a growing back-off until a list succeeds. It is the controller's
+ * edge: each added or updated QueueScaler is parsed here, once, into a Scaler or an InvalidSpec.
  */
 import { CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import type { Logger } from '../../shared/logger.js';
-import { QUEUE_SCALER_GROUP, QUEUE_SCALER_PLURAL, QUEUE_SCALER_VERSION, type QueueScalerObject } from '../queue-scaler.js';
+import {
+  parseScaler,
+  QUEUE_SCALER_GROUP,
+  QUEUE_SCALER_PLURAL,
+  QUEUE_SCALER_VERSION,
+  type InvalidSpec,
+  type QueueScalerObject,
+  type Scaler,
+  type ScalerMetadata,
+} from '../queue-scaler.js';
 import { apiMessage } from './api-errors.js';
 
-type Scaler = QueueScalerObject & { metadata: { name: string } };
-
 export interface InformerHandlers {
-  upsert(scaler: Scaler): void;
-  remove(scaler: Scaler): void;
+  upsert(scaler: Scaler | InvalidSpec): void;
+  remove(metadata: ScalerMetadata): void;
 }
 
 export class QueueScalerInformer {
@@ -32,20 +40,20 @@ export class QueueScalerInformer {
     const api = kubeConfig.makeApiClient(CustomObjectsApi);
     const base = `/apis/${QUEUE_SCALER_GROUP}/${QUEUE_SCALER_VERSION}`;
     const path = namespace ? `${base}/namespaces/${namespace}/${QUEUE_SCALER_PLURAL}` : `${base}/${QUEUE_SCALER_PLURAL}`;
-    const list = async (): Promise<KubernetesListObject<Scaler>> => {
+    const list = async (): Promise<KubernetesListObject<QueueScalerObject>> => {
       const params = { group: QUEUE_SCALER_GROUP, version: QUEUE_SCALER_VERSION, plural: QUEUE_SCALER_PLURAL };
       // The generated client types custom object lists as `any`: this is the shape the API returns.
       const result = (namespace
         ? await api.listNamespacedCustomObject({ ...params, namespace })
-        : await api.listClusterCustomObject(params)) as KubernetesListObject<Scaler>;
+        : await api.listClusterCustomObject(params)) as KubernetesListObject<QueueScalerObject>;
       this.listed = true;
       this.failures = 0;
       return result;
     };
-    this.informer = makeInformer<Scaler>(kubeConfig, path, list);
-    this.informer.on('add', (obj) => handlers.upsert(obj));
-    this.informer.on('update', (obj) => handlers.upsert(obj));
-    this.informer.on('delete', (obj) => handlers.remove(obj));
+    this.informer = makeInformer<QueueScalerObject>(kubeConfig, path, list);
+    this.informer.on('add', (obj) => handlers.upsert(parseScaler(obj)));
+    this.informer.on('update', (obj) => handlers.upsert(parseScaler(obj)));
+    this.informer.on('delete', (obj) => handlers.remove(obj.metadata));
     this.informer.on('error', (err: unknown) => this.restart(err));
   }
 

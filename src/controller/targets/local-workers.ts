@@ -4,10 +4,9 @@
  * workers with SIGTERM, so each finishes the job in hand (graceful drain) before it exits; like a
  * terminating pod, a draining worker no longer counts and keeps its port until it is gone.
  */
-import { SupervisedProcess } from '../../stack/supervisor.js';
+import { SupervisedProcess } from '../../shared/process/supervisor.js';
 import { serviceArgs } from '../../shared/service-command.js';
 import type { ScaleReading, ScaleTarget } from './scale-target.js';
-
 
 export interface LocalWorkersOptions {
   /** Environment of every worker (broker, Redis, S3, optimizer…); PORT is set per worker. */
@@ -43,11 +42,6 @@ export class LocalWorkers implements ScaleTarget {
       const stopped = worker.process.stop().finally(() => this.draining.delete(worker.slot));
       this.draining.set(worker.slot, stopped);
     }
-  }
-
-  /** Ports of the running workers, for the start-up summary and tests. */
-  get ports(): number[] {
-    return this.running.map((w) => this.options.basePort + w.slot);
   }
 
   /** Stops every worker (each drains) and waits for all of them, draining ones included. */

@@ -98,7 +98,6 @@ export class BrokerConnection extends EventEmitter {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.blockedReason = undefined;
-    this.emit('disconnected');
     if (this.closing) return;
     this.options.logger.warn('broker connection lost; reconnecting');
     this.scheduleReconnect();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ObjectStore } from '../../../src/shared/object-store.js';
 import { serviceArgs } from '../../../src/shared/service-command.js';
 import { waitForPort } from '../../../src/stack/local-services.js';
-import { SupervisedProcess } from '../../../src/stack/supervisor.js';
+import { SupervisedProcess } from '../../../src/shared/process/supervisor.js';
 import { freePort } from '../../helpers/harness.js';
 import { waitReady } from '../../helpers/processes.js';
 import { DedicatedRabbitMq } from './dedicated-rabbitmq.js';

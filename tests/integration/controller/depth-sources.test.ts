@@ -51,6 +51,7 @@ describe('queue depth sources', () => {
   it('report a missing queue as an error, not as zero', async () => {
     const ref = { vhost: vhost.name, queue: 'absent' };
     await expect(management.read(ref)).rejects.toBeInstanceOf(QueueNotFoundError);
+    await expect(management.read(ref)).rejects.toThrow(`the management API answered 404 for queue "absent" in vhost "${vhost.name}"`);
     await expect(amqp.read(ref)).rejects.toBeInstanceOf(QueueNotFoundError);
     await expect(combined.read(ref)).rejects.toThrow(/not found/);
   });

@@ -2,13 +2,13 @@
  * The optimizer over real HTTP on a free port: the /optimize contract (200, 400, 413, 422, 503),
  * /settings, /metrics, the probes, and the CLI entry's clean stop.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOptimizer, type RunningOptimizer } from '../../../src/optimizer/server.js';
 import { loadConfig, optimizerEnv } from '../../../src/shared/config.js';
 import { createLogger } from '../../../src/shared/logger.js';
+import { spawnComponent } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
 import { alphaPng, gradientJpeg } from '../../unit/optimizer/fixtures.js';
 
@@ -191,20 +191,14 @@ describe('probes', () => {
 
 describe('runOptimizer', () => {
   it('starts from the environment, logs its URL, and exits 0 on SIGTERM after draining', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', "(await import('./src/optimizer/server.ts')).runOptimizer()"],
-      { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '2000' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const url = await waitFor(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output)?.[1], { what: 'the optimizer URL in its log', timeoutMs: 30_000 });
+    // Through the CLI with the services' Node flags, as the image and the stack start it.
+    const child = spawnComponent('optimizer', { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '2000' });
+    const output = () => child.output.join('');
+    const url = await waitFor(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output())?.[1], { what: 'the optimizer URL in its log', timeoutMs: 30_000 });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(output).toMatch(/"msg":"stopping"/);
-    expect(output).toMatch(/"msg":"stopped"/);
+    expect(await child.exited).toBe(0);
+    expect(output()).toMatch(/"msg":"stopping"/);
+    expect(output()).toMatch(/"msg":"stopped"/);
   });
 });

@@ -10,18 +10,22 @@ describe('conditions', () => {
   });
 
   it('says unacked is unknown when only AMQP answered, while staying Ready', () => {
+    const answered = 'the management API answered 404 for queue "jobs" in vhost "/": not known yet or missing';
     const inputs = conditionInputs({
-      kind: 'scaled', unackedKnown: false, active: true, depth: 3, activationMessages: 0, limitedBy: undefined,
+      kind: 'scaled', unackedUnknown: answered, active: true, depth: 3, activationMessages: 0, limitedBy: undefined,
       minReplicas: 0, maxReplicas: 4, rawReplicas: 1, reason: 'steady',
     });
     expect(inputs.Ready).toMatchObject({ status: 'True', reason: 'UnackedUnknown' });
     expect(inputs.Ready?.message).toMatch(/unacked is unknown/);
+    // It says what the management API answered, not that it did not answer.
+    expect(inputs.Ready?.message).toContain(answered);
+    expect(inputs.Ready?.message).not.toMatch(/did not answer/);
     expect(inputs.ScalingLimited).toMatchObject({ status: 'False' });
   });
 
   it('reports ScalingLimited when maxReplicas caps the recommendation', () => {
     const inputs = conditionInputs({
-      kind: 'scaled', unackedKnown: true, active: true, depth: 300, activationMessages: 0, limitedBy: 'max',
+      kind: 'scaled', active: true, depth: 300, activationMessages: 0, limitedBy: 'max',
       minReplicas: 0, maxReplicas: 4, rawReplicas: 30, reason: 'scale up',
     });
     expect(inputs.ScalingLimited).toMatchObject({ status: 'True', reason: 'TooManyReplicas' });

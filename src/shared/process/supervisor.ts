@@ -1,9 +1,10 @@
 /**
  * Runs a component as a child process and restarts it when it dies, the way Kubernetes restarts a
- * crashed pod: with a growing back-off (reset after a stable run), until told to stop.
+ * crashed pod: with a growing back-off (reset after a stable run), until told to stop. Shared
+ * infrastructure: the local stack supervises the services with it, and the local controller its
+ * worker processes, so neither imports the other.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 
 export interface SupervisedSpec {
@@ -22,7 +23,7 @@ export interface SupervisorOptions {
   stopGraceMs?: number;
 }
 
-export class SupervisedProcess extends EventEmitter {
+export class SupervisedProcess {
   private child: ChildProcess | undefined;
   private stopping = false;
   private failuresInARow = 0;
@@ -36,7 +37,6 @@ export class SupervisedProcess extends EventEmitter {
     readonly spec: SupervisedSpec,
     options: SupervisorOptions = {},
   ) {
-    super();
     this.backoffMs = options.backoffMs ?? [250, 1_000, 2_000, 5_000, 10_000, 30_000];
     this.stableAfterMs = options.stableAfterMs ?? 30_000;
     this.stopGraceMs = options.stopGraceMs ?? 15_000;
@@ -81,11 +81,9 @@ export class SupervisedProcess extends EventEmitter {
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => output(spec.name, line));
     }
-    child.once('spawn', () => this.emit('spawn', child.pid));
     child.once('error', (err) => output(spec.name, `failed to start: ${err.message}`));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      this.emit('exit', code, signal);
       if (this.stopping) return;
       const ranMs = Date.now() - this.startedAt;
       this.failuresInARow = ranMs >= this.stableAfterMs ? 0 : this.failuresInARow + 1;
