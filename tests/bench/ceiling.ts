@@ -26,7 +26,7 @@ export interface CeilingRun {
   machineCores: number;
 }
 
-type Request = { inputs: Buffer[]; amount: number; concurrency: number };
+interface Request { inputs: Buffer[]; amount: number; concurrency: number }
 type Reply = { ok: true; run: CeilingRun } | { ok: false; error: string };
 
 const CHILD_FLAG = 'NWS_BENCH_CEILING_CHILD';
@@ -89,7 +89,7 @@ if (process.env[CHILD_FLAG] === '1' && process.send) {
   process.on('message', (request: Request) => {
     runCeiling({ ...request, inputs: request.inputs.map((input) => Buffer.from(input.buffer, input.byteOffset, input.byteLength)) }).then(
       (run) => process.send!({ ok: true, run } satisfies Reply),
-      (err: Error) => process.send!({ ok: false, error: err.message } satisfies Reply),
+      (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
     );
   });
   process.on('disconnect', () => process.exit(0));

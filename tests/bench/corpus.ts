@@ -82,7 +82,7 @@ export async function generated(megapixels: number, seed = megapixels): Promise<
 }
 
 async function load(name: string, data: Buffer): Promise<CorpusImage> {
-  const { width = 0, height = 0 } = await sharp(data).metadata();
+  const { width, height } = await sharp(data).metadata();
   return { name, data, width, height };
 }
 

@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 /** Resident set of a process now and its peak since start (or since `resetPeak`), in MB. */
 export function rss(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0);
+  const kb = (field: string) => Number((new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status))?.[1] ?? 0);
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 

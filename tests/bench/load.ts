@@ -63,7 +63,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
       },
       (err: unknown, result: autocannon.Result) => {
         if (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
+          reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
           return;
         }
         // autocannon notices that `amount` is reached only on its next one-second tick: time the run

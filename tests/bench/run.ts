@@ -24,11 +24,11 @@ const started = Date.now();
 const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
 function machine() {
-  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? 'unknown';
+  const cpu = (/^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8')))?.[1] ?? 'unknown';
   return {
     cpus: availableParallelism(),
     cpu,
-    memoryGb: Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/^MemTotal:\s+(\d+)/m)?.[1] ?? 0) / 1024 / 1024),
+    memoryGb: Math.round(Number((/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8')))?.[1] ?? 0) / 1024 / 1024),
     node: process.version,
     libvips: sharp.versions.vips,
     sharp: sharp.versions.sharp,
@@ -52,7 +52,7 @@ async function imageOfSize(bytes: number, base: CorpusImage): Promise<CorpusImag
  * (in process, or the optimizer alone for a drain); the share is the optimizer's part of the CPU
  * everything used. On a saturated machine throughput / ceiling is about share × busy cores of each.
  */
-function cpuTable(what: string, rows: Array<[string, Record<string, number>]>): string[] {
+function cpuTable(what: string, rows: [string, Record<string, number>][]): string[] {
   const processes = ['optimizer', 'api', 'worker', 's3', 'redis', 'rabbitmq', 'bench'].filter((p) => rows.some(([, cpu]) => cpu[p] !== undefined));
   const lines = [`| ${what}: CPU ms each | alone | ${processes.join(' | ')} | optimizer share |`, `|---|--:|${processes.map(() => '--:|').join('')}--:|`];
   for (const [label, cpu] of rows) {

@@ -334,7 +334,7 @@ describe('RBAC of the controller', () => {
     for (const file of sourceFiles(dir)) {
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(/\b((?:read|list|create|replace|patch|delete|get|watch)(?:Namespaced|Cluster)\w+|makeInformer)\s*[(<]/g)) {
-        const call = m[1] as string;
+        const call = m[1]!;
         const mapped = CALLS[call];
         if (!mapped) throw new Error(`${file} calls ${call}, unknown to this test: add it to CALLS and to the chart's Role`);
         const key = `${mapped[0]} ${mapped[1]}`;
@@ -369,7 +369,7 @@ describe('RBAC of the controller', () => {
   });
 
   it('derives get and patch on the /scale of every kind the CRD lets a QueueScaler target from the calls in the code', () => {
-    type Schema = { properties: Record<string, Schema>; enum?: string[] };
+    interface Schema { properties: Record<string, Schema>; enum?: string[] }
     const version = (crd().spec.versions as { name: string; schema: { openAPIV3Schema: Schema } }[]).find((v) => v.name === 'v1alpha1');
     const kinds = version?.schema.openAPIV3Schema.properties.spec?.properties.scaleTargetRef?.properties.kind?.enum ?? [];
     expect(kinds).toContain('StatefulSet');
@@ -434,7 +434,7 @@ describe('network policies', () => {
             result.external += 1;
             continue;
           }
-          for (const p of pods.filter((pod) => selects(peer.podSelector, pod.labels))) result.components.add(p.labels['app.kubernetes.io/component'] as string);
+          for (const p of pods.filter((pod) => selects(peer.podSelector, pod.labels))) result.components.add(p.labels['app.kubernetes.io/component']!);
         }
       }
     }

@@ -146,7 +146,7 @@ export function containerEnv(container: any, secrets: Map<string, Record<string,
     } else if (e.valueFrom) {
       throw new Error(`${container.name}: ${e.name} uses an unexpected valueFrom`);
     } else {
-      env[e.name] = String(e.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
+      env[e.name] = (e.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
     }
   }
   return env;

@@ -128,7 +128,10 @@ describe.skipIf(unavailable !== undefined)('the nws-watermark image', () => {
     // An unknown command prints the usage, which names every component, and exits 64.
     const usage = await docker('run', '--rm', TAG, 'no-such-component').then(
       () => ({ code: 0, text: '' }),
-      (err: { code: number; stderr: string }) => ({ code: err.code, text: err.stderr }),
+      (err: unknown) => {
+        const failed = err as { code: number; stderr: string };
+        return { code: failed.code, text: failed.stderr };
+      },
     );
     expect(usage.code).toBe(64);
     for (const component of ['api', 'optimizer', 'worker', 'controller']) expect(usage.text).toMatch(new RegExp(`^\\s+${component}\\s`, 'm'));

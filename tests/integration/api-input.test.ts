@@ -34,7 +34,7 @@ async function expectProblem(res: Response, status: number, detail?: RegExp): Pr
   if (detail) expect(problem.detail).toMatch(detail);
 }
 
-function formWith(parts: Array<[string, Blob, string?]>): FormData {
+function formWith(parts: [string, Blob, string?][]): FormData {
   const form = new FormData();
   for (const [name, blob, filename] of parts) form.append(name, blob, filename);
   return form;
@@ -224,7 +224,7 @@ describe('upload input', () => {
     // Every original kept has its result: no rejected upload left an original, a job or a pending state.
     const originals = await h.store.list('original/', 1000);
     const results = new Set((await h.store.list('watermarked/', 1000)).map((k) => k.split('/')[1]!.split('.')[0]));
-    expect(originals.filter((k) => !results.has(k.split('/')[1]!.split('.')[0]!))).toEqual([]);
+    expect(originals.filter((k) => !results.has(k.split('/')[1]!.split('.')[0]))).toEqual([]);
     await channel.close();
   });
 });

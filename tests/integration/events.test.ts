@@ -16,12 +16,12 @@ beforeAll(async () => {
 afterAll(async () => h?.cleanup());
 
 /** Reads an SSE stream to its end (the server closes it at done/failed) and returns the status events. */
-async function readEvents(url: string, onFirst?: () => void | Promise<void>): Promise<Array<{ status: string; url?: string }>> {
+async function readEvents(url: string, onFirst?: () => void | Promise<void>): Promise<{ status: string; url?: string }[]> {
   const res = await fetch(url, { signal: AbortSignal.timeout(20_000) });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/event-stream');
   const decoder = new TextDecoder();
-  const events: Array<{ status: string; url?: string }> = [];
+  const events: { status: string; url?: string }[] = [];
   let buffer = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });
@@ -31,7 +31,7 @@ async function readEvents(url: string, onFirst?: () => void | Promise<void>): Pr
       buffer = buffer.slice(boundary + 2);
       const data = block.split('\n').find((line) => line.startsWith('data: '));
       if (block.includes('event: status') && data) {
-        events.push(JSON.parse(data.slice(6)));
+        events.push(JSON.parse(data.slice(6)) as (typeof events)[number]);
         if (events.length === 1) await onFirst?.();
       }
     }

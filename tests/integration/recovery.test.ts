@@ -39,7 +39,7 @@ function connectionsOf(vhost: string): Set<string> {
   return new Set(out.split('\n').filter((line) => line.startsWith(`${vhost}\t`)).map((line) => line.slice(vhost.length + 1)));
 }
 
-function logLines(child: ChildComponent): Array<Record<string, unknown>> {
+function logLines(child: ChildComponent): Record<string, unknown>[] {
   return child.output
     .join('')
     .split('\n')
@@ -137,10 +137,10 @@ describe('recovery', () => {
   it('carries the correlation id into the job message and the job events', async () => {
     const channel = await h.broker.createChannel();
     await channel.purgeQueue(RETRY_QUEUE); // jobs left by the circuit test above
-    const events: Array<Record<string, unknown>> = [];
+    const events: Record<string, unknown>[] = [];
     const { queue } = await channel.assertQueue('', { exclusive: true });
     await channel.bindQueue(queue, 'watermark.events', 'job.*');
-    await channel.consume(queue, (m) => m && events.push(JSON.parse(m.content.toString())), { noAck: true });
+    await channel.consume(queue, (m) => m && events.push(JSON.parse(m.content.toString()) as Record<string, unknown>), { noAck: true });
     const { jobId } = await queued(540, { 'X-Request-Id': 'trace-recovery-0002' });
     const message = await waitFor(async () => (await channel.get(RETRY_QUEUE, { noAck: false })) || undefined, { what: 'the job message' });
     expect(message.properties.headers?.['x-correlation-id']).toBe('trace-recovery-0002');

@@ -65,7 +65,7 @@ describe('retry worker', () => {
     const events = await h.broker.createChannel();
     const { queue } = await events.assertQueue('', { exclusive: true });
     await events.bindQueue(queue, 'watermark.events', 'job.done');
-    await events.consume(queue, (m) => m && done.push(JSON.parse(m.content.toString()).hash), { noAck: true });
+    await events.consume(queue, (m) => m && done.push((JSON.parse(m.content.toString()) as { hash: string }).hash), { noAck: true });
 
     const second = await h.startWorker();
     await waitFor(async () => (await statusOf(hash)).status === 'done', { what: 'job done' });
@@ -149,12 +149,12 @@ describe('retry worker', () => {
     const events = await h.broker.createChannel();
     const { queue } = await events.assertQueue('', { exclusive: true });
     await events.bindQueue(queue, 'watermark.events', 'job.done');
-    await events.consume(queue, (m) => m && done.push(JSON.parse(m.content.toString()).hash), { noAck: true });
+    await events.consume(queue, (m) => m && done.push((JSON.parse(m.content.toString()) as { hash: string }).hash), { noAck: true });
     await h.startOptimizer();
     await h.startWorker();
     await waitFor(async () => (await depth(RETRY_QUEUE)) === 0 && (await statusOf(hash)).status === 'done', { what: 'both copies consumed' });
     // Give a second job.done every chance to arrive before counting.
-    await waitFor(async () => (await fetch(`${h.workers.at(-1)!.url}/metrics`).then((r) => r.text())).match(/watermark_jobs_acked_total\{[^}]*\} (\d+)/)?.[1] === '2', { what: 'two acks' });
+    await waitFor(async () => (/watermark_jobs_acked_total\{[^}]*\} (\d+)/.exec((await fetch(`${h.workers.at(-1)!.url}/metrics`).then((r) => r.text()))))?.[1] === '2', { what: 'two acks' });
     await events.close();
     expect(done.filter((x) => x === hash)).toHaveLength(1);
     expect((await h.store.list(`watermarked/${hash}.`, 10)).length).toBe(1);

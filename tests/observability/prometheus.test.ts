@@ -296,8 +296,8 @@ describe('observability against a real Prometheus', () => {
     const at = await waitFor(async () => {
       const r = await query(settled);
       return r.data?.result.length === 1 ? r.data.result[0]!.value[0] : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250, what: 'Prometheus to scrape the retries, the dead letters and the waiting message' }).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${await targetHealth()}\nworkers:\n${await allWorkerMetrics().then((t) => t.split('\n').filter((l) => /^watermark_jobs_(dead|retried)/.test(l)).join('\n'))}`);
+    }, { timeoutMs: 30_000, intervalMs: 250, what: 'Prometheus to scrape the retries, the dead letters and the waiting message' }).catch(async (err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${await targetHealth()}\nworkers:\n${await allWorkerMetrics().then((t) => t.split('\n').filter((l) => /^watermark_jobs_(dead|retried)/.test(l)).join('\n'))}`);
     });
     // Windows covering the whole traffic, so rates and quantiles have data.
     const window = `${Math.ceil(at - startedAt / 1000) + 15}s`;

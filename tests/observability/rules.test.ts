@@ -24,7 +24,7 @@ async function promtool(...args: string[]): Promise<{ code: number; output: stri
     return { code: 0, output: stdout + stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error("promtool not found: install Debian's prometheus package (scripts/install-system-deps.sh)");
+    if (e.code === 'ENOENT') throw new Error("promtool not found: install Debian's prometheus package (scripts/install-system-deps.sh)", { cause: err });
     return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
   }
 }

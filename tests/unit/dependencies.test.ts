@@ -33,7 +33,7 @@ function allSpecifiersAreTypes(elements: ts.NodeArray<ts.ImportSpecifier | ts.Ex
 function isErasedImport(node: ts.ImportDeclaration): boolean {
   const clause = node.importClause;
   if (!clause) return false; // import 'side-effect'
-  if (clause.isTypeOnly) return true; // import type … from
+  if (clause.phaseModifier === ts.SyntaxKind.TypeKeyword) return true; // import type … from
   if (clause.name) return false; // a default import is a value
   const bindings = clause.namedBindings;
   return bindings !== undefined && ts.isNamedImports(bindings) && allSpecifiersAreTypes(bindings.elements);
@@ -101,7 +101,9 @@ function resolveRelative(from: string, specifier: string): string | undefined {
 /** The server build's files: tsconfig.build.json's own, then every file they import at run time (as tsc follows them). */
 function serverBuildFiles(): string[] {
   const configPath = join(REPO, 'tsconfig.build.json');
-  const { config, error } = ts.readConfigFile(configPath, (path) => readFileSync(path, 'utf8'));
+  const read = ts.readConfigFile(configPath, (path) => readFileSync(path, 'utf8'));
+  const config: unknown = read.config;
+  const error = read.error;
   if (error) throw new Error(ts.flattenDiagnosticMessageText(error.messageText, '\n'));
   const parsed = ts.parseJsonConfigFileContent(config, ts.sys, REPO, undefined, configPath);
   const files = new Set(parsed.fileNames.filter((f) => !f.endsWith('.d.ts')).map((f) => resolve(f)));

@@ -38,7 +38,7 @@ export async function autoscaler(world: BenchWorld, image: CorpusImage, opts: { 
   );
   const desired = async () => {
     const text = await fetch(`${controller.url}/metrics`).then((r) => r.text(), () => '');
-    const m = text.match(/^watermark_scaler_desired_replicas\{[^}]*scaler="bench"[^}]*\} (\d+)$/m);
+    const m = /^watermark_scaler_desired_replicas\{[^}]*scaler="bench"[^}]*\} (\d+)$/m.exec(text);
     return m ? Number(m[1]) : 0;
   };
   const until = async (check: () => Promise<boolean>, timeoutMs: number, what: string) => {

@@ -65,7 +65,7 @@ export async function cacheHit(world: BenchWorld, image: CorpusImage, opts: { ru
     const load = (url: string, connections: number, seconds: number) =>
       runLoad({ url: `${url}/upload`, connections, durationS: seconds, headers: { 'content-type': MULTIPART_TYPE }, body: () => body });
     for (const target of targets) await load(target.url, CONNECTIONS, 2); // warm-up
-    const runs: Record<string, Array<LoadResult & { cpu: Record<string, number> }>> = { hit: [], bare: [], bareWithReply: [] };
+    const runs: Record<string, (LoadResult & { cpu: Record<string, number> })[]> = { hit: [], bare: [], bareWithReply: [] };
     for (let run = 0; run < opts.runs; run += 1) {
       for (const target of targets) {
         const meter = new CpuMeter({ server: target.pid, bench: process.pid, ...target.daemons });
@@ -80,7 +80,7 @@ export async function cacheHit(world: BenchWorld, image: CorpusImage, opts: { ru
     }
     const singleHit = await load(api.url, 1, opts.seconds);
     const singleBare = await load(bare.url, 1, opts.seconds);
-    const summary = (r: Array<LoadResult & { cpu: Record<string, number> }>): Endpoint => ({
+    const summary = (r: (LoadResult & { cpu: Record<string, number> })[]): Endpoint => ({
       perSecond: median(r.map((x) => x.perSecond)),
       p50: median(r.map((x) => x.p50)),
       p99: median(r.map((x) => x.p99)),

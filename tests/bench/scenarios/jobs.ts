@@ -27,7 +27,7 @@ export async function publishJobs(world: BenchWorld, hashes: string[]): Promise<
 /** Counts `job.done` events (one per job, by contract) with the time each arrived. */
 export class DoneClock {
   readonly done = new Map<string, number>();
-  private waiters: Array<() => void> = [];
+  private waiters: (() => void)[] = [];
   private constructor(private readonly channel: Channel) {}
 
   static async open(world: BenchWorld): Promise<DoneClock> {

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
 
 type Json = Record<string, unknown>;
-type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; required?: string[]; default?: unknown; minimum?: number; minLength?: number; enum?: unknown[]; 'x-kubernetes-validations'?: { rule: string; message: string }[] };
+interface Schema { type?: string; properties?: Record<string, Schema>; items?: Schema; required?: string[]; default?: unknown; minimum?: number; minLength?: number; enum?: unknown[]; 'x-kubernetes-validations'?: { rule: string; message: string }[] }
 
 export interface LoggedRequest {
   method: string;
@@ -77,7 +77,7 @@ export class ApiServerStandIn {
   async start(): Promise<void> {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as AddressInfo).port;
+    this.port = (this.server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
@@ -220,7 +220,7 @@ export class ApiServerStandIn {
     const gv = `/apis/${this.group}/${this.version}`;
     let match: RegExpMatchArray | null;
 
-    if ((match = p.match(new RegExp(`^${gv}(?:/namespaces/([^/]+))?/${this.plural}$`)))) {
+    if ((match = new RegExp(`^${gv}(?:/namespaces/([^/]+))?/${this.plural}$`).exec(p))) {
       const namespace = match[1];
       this.authorize(entry, m === 'GET' ? (url.searchParams.get('watch') ? 'watch' : 'list') : m.toLowerCase(), this.plural, namespace ?? '*');
       if (m !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `${m} is not allowed here in this stand-in`);
@@ -228,7 +228,7 @@ export class ApiServerStandIn {
       const items = [...this.objects.entries()].filter(([k]) => k.startsWith(namespace ? `qs/${namespace}/` : 'qs/')).map(([, v]) => v);
       return { code: 200, body: { apiVersion: `${this.group}/${this.version}`, kind: 'QueueScalerList', metadata: { resourceVersion: String(this.rv) }, items } };
     }
-    if ((match = p.match(new RegExp(`^${gv}/namespaces/([^/]+)/${this.plural}/([^/]+)(/status)?$`)))) {
+    if ((match = new RegExp(`^${gv}/namespaces/([^/]+)/${this.plural}/([^/]+)(/status)?$`).exec(p))) {
       const [, namespace, name, status] = match as unknown as [string, string, string, string | undefined];
       const key = `qs/${namespace}/${name}`;
       if (m === 'GET') return { code: 200, body: this.mustGet(key) };
@@ -246,7 +246,7 @@ export class ApiServerStandIn {
       if (problems.length) throw new ApiError(422, 'Invalid', problems.join('; '));
       return { code: 200, body: this.store('MODIFIED', key, next) };
     }
-    if ((match = p.match(/^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/))) {
+    if ((match = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/.exec(p))) {
       const [, namespace, name] = match as unknown as [string, string, string];
       const key = `deploy/${namespace}/${name}`;
       if (m !== 'GET' && m !== 'PATCH') throw new ApiError(405, 'MethodNotAllowed', `${m} is not served by this stand-in`);
@@ -264,7 +264,7 @@ export class ApiServerStandIn {
       const stored = this.store(undefined, key, { ...current, spec: { replicas } });
       return { code: 200, body: scaleOf(stored) };
     }
-    if ((match = p.match(/^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/))) {
+    if ((match = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(p))) {
       const [, namespace, name] = match as unknown as [string, string, string | undefined];
       if (!name && m === 'POST') {
         this.authorize(entry, 'create', 'leases', namespace);
@@ -295,7 +295,7 @@ export class ApiServerStandIn {
       }
       throw new ApiError(405, 'MethodNotAllowed', `${m} is not served by this stand-in`);
     }
-    if ((match = p.match(/^\/api\/v1\/namespaces\/([^/]+)\/events$/))) {
+    if ((match = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(p))) {
       const namespace = match[1]!;
       if (m !== 'POST') throw new ApiError(405, 'MethodNotAllowed', `${m} is not served by this stand-in`);
       this.authorize(entry, 'create', 'events', namespace);
@@ -306,14 +306,14 @@ export class ApiServerStandIn {
       const involved = (event.involvedObject ?? {}) as Json;
       if (involved.namespace !== namespace) throw new ApiError(422, 'Invalid', 'involvedObject.namespace: Invalid value: does not match event.namespace');
       if (!event.reason || !event.message || !['Normal', 'Warning'].includes(event.type as string)) throw new ApiError(422, 'Invalid', 'reason, message and type Normal|Warning are required');
-      for (const f of ['firstTimestamp', 'lastTimestamp']) if (event[f] !== undefined && !TIME.test(String(event[f]))) throw new ApiError(400, 'BadRequest', `${f}: not RFC 3339`);
+      for (const f of ['firstTimestamp', 'lastTimestamp']) if (event[f] !== undefined && !(typeof event[f] === 'string' && TIME.test(event[f]))) throw new ApiError(400, 'BadRequest', `${f}: not RFC 3339`);
       return { code: 201, body: this.store(undefined, `event/${namespace}/${meta.name as string}`, event) };
     }
     throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${m} ${p})`);
   }
 
   private watch(url: URL, namespace: string | undefined, res: ServerResponse): 'streaming' {
-    const from = Number(url.searchParams.get('resourceVersion') || this.rv);
+    const from = Number(url.searchParams.get('resourceVersion') ?? this.rv);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders(); // the real server answers a watch at once, before any event
     const oldest = this.history[0]?.rv ?? this.rv;
@@ -370,14 +370,15 @@ export class ApiServerStandIn {
       throw new ApiError(415, 'UnsupportedMediaType', 'this stand-in applies merge patches only');
     }
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new ApiError(400, 'BadRequest', 'a merge patch must be a JSON object');
-    return mergePatch(target, patch as Json);
+    return mergePatch(target, patch);
   }
 
   private checkLease(lease: Json): void {
     const spec = (lease.spec ?? {}) as Json;
     for (const f of ['acquireTime', 'renewTime']) {
-      if (spec[f] !== undefined && spec[f] !== null && !MICRO_TIME.test(String(spec[f]))) {
-        throw new ApiError(400, 'BadRequest', `spec.${f}: parsing time "${String(spec[f])}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse`);
+      const time = spec[f];
+      if (time !== undefined && time !== null && !(typeof time === 'string' && MICRO_TIME.test(time))) {
+        throw new ApiError(400, 'BadRequest', `spec.${f}: parsing time ${JSON.stringify(time)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse`);
       }
     }
     if (spec.leaseDurationSeconds !== undefined && (!Number.isInteger(spec.leaseDurationSeconds) || (spec.leaseDurationSeconds as number) <= 0)) {
@@ -405,12 +406,12 @@ function scaleOf(deployment: Json): Json {
 /** RFC 7386. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Json = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
-  for (const [k, v] of Object.entries(patch as Json)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+  const out = new Map(typeof target === 'object' && target !== null && !Array.isArray(target) ? Object.entries(target) : []);
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) out.delete(k);
+    else out.set(k, mergePatch(out.get(k), v));
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 function applyDefaults(schema: Schema, value: unknown): unknown {
@@ -441,7 +442,7 @@ function validate(schema: Schema, value: unknown, path: string): string[] {
     for (const [k, child] of Object.entries(schema.properties ?? {})) if (obj[k] !== undefined) problems.push(...validate(child, obj[k], `${path}.${k}`));
     for (const k of Object.keys(obj)) if (schema.properties && !(k in schema.properties)) problems.push(`${path}.${k}: unknown field`);
     for (const rule of schema['x-kubernetes-validations'] ?? []) {
-      const cel = rule.rule.match(/^self\.(\w+) <= self\.(\w+)$/);
+      const cel = /^self\.(\w+) <= self\.(\w+)$/.exec(rule.rule);
       if (!cel) throw new Error(`the stand-in cannot evaluate the CEL rule ${rule.rule}`);
       if (!((obj[cel[1]!] as number) <= (obj[cel[2]!] as number))) problems.push(`${path}: Invalid value: ${rule.message}`);
     }

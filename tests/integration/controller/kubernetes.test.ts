@@ -14,7 +14,7 @@ import { waitFor } from '../../helpers/wait.js';
 import { ApiServerStandIn } from './api-server-stand-in.js';
 import { createVhost, ensureManagementApi, publish, type TestVhost } from './broker.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- API objects read in assertions
+type Json = Record<string, any>; // API objects read by path in assertions (eslint.config.js)
 
 let api: ApiServerStandIn;
 let vhost: TestVhost;
@@ -40,7 +40,7 @@ async function startController(user: string): Promise<ChildComponent> {
   return child;
 }
 
-const scaler = (ns: string, name: string) => api.scaler(ns, name) as Json | undefined;
+const scaler = (ns: string, name: string): Json | undefined => api.scaler(ns, name);
 const condition = (ns: string, name: string, type: string) => (scaler(ns, name)?.status?.conditions as Json[] | undefined)?.find((c) => c.type === type);
 
 function spec(queue: string, extra: Json = {}): Json {
@@ -91,7 +91,7 @@ describe('controller against the Kubernetes API', () => {
   });
 
   it('records a Kubernetes Event on the QueueScaler for the scale', async () => {
-    const event = await waitFor(() => api.events('team-a').find((e) => e.reason === 'ScaledUp') as Json | undefined, { what: 'a ScaledUp event' });
+    const event = await waitFor(() => api.events('team-a').find((e) => e.reason === 'ScaledUp'), { what: 'a ScaledUp event' });
     expect(event.involvedObject).toMatchObject({ kind: 'QueueScaler', name: 'workers', namespace: 'team-a', apiVersion: 'watermark.nws.io/v1alpha1' });
     expect(event.message).toContain('1 → 5');
   });
@@ -167,7 +167,7 @@ describe('controller against the Kubernetes API', () => {
     const leader = controllers[0]!;
     leader.kill('SIGTERM');
     expect(await leader.exited).toBe(0);
-    await waitFor(() => ((api.lease('ops', 'nws-watermark-controller') as Json).spec.holderIdentity === 'ctl-b'), { timeoutMs: 15_000, what: 'ctl-b to hold the lease' });
+    await waitFor(() => (api.lease('ops', 'nws-watermark-controller') as { spec: { holderIdentity?: string } }).spec.holderIdentity === 'ctl-b', { timeoutMs: 15_000, what: 'ctl-b to hold the lease' });
     await publish(vhost.connection, 'jobs-f', 20); // 32 messages: 4 replicas
     await waitFor(() => api.replicas('team-f', 'worker') === 4, { timeoutMs: 15_000, what: 'ctl-b scaling' });
     const last = api.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/team-f/deployments/worker/scale')).at(-1);

@@ -76,7 +76,7 @@ async function startSlowProxy(target: number): Promise<string> {
 
 async function desired(): Promise<number | undefined> {
   const text = await fetch(`${controllerUrl}/metrics`).then((r) => r.text());
-  const m = text.match(/^watermark_scaler_desired_replicas\{[^}]*scaler="autoscale"[^}]*\} (\d+)$/m);
+  const m = /^watermark_scaler_desired_replicas\{[^}]*scaler="autoscale"[^}]*\} (\d+)$/m.exec(text);
   return m ? Number(m[1]) : undefined;
 }
 
@@ -159,7 +159,7 @@ describe('local autoscaling', () => {
 
     const done = doneLines();
     expect(done.filter((l) => l.includes('"redelivered":true'))).toEqual([]);
-    expect(new Set(done.map((l) => l.match(/"hash":"([0-9a-f]{64})"/)?.[1])).size).toBe(JOBS);
+    expect(new Set(done.map((l) => (/"hash":"([0-9a-f]{64})"/.exec(l))?.[1])).size).toBe(JOBS);
     // A worker stopped by a scale-down while it held a job finished that job before exiting.
     const lines = output().split('\n');
     const drainedBusy = ['worker-2', 'worker-3', 'worker-4'].filter((name) => {

@@ -47,7 +47,9 @@ class FakeDepth implements DepthSource {
     if (this.next instanceof Error) throw this.next;
     return this.next;
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    // nothing to release
+  }
 }
 
 class FakeSink implements StatusSink {

@@ -39,7 +39,7 @@ export class FakeConfirmChannel extends EventEmitter {
 
 export class FakeConsumerChannel extends EventEmitter {
   readonly acked: ConsumeMessage[] = [];
-  readonly nacked: Array<{ message: ConsumeMessage; requeue: boolean }> = [];
+  readonly nacked: { message: ConsumeMessage; requeue: boolean }[] = [];
   readonly consumers: string[] = [];
   readonly cancelled: string[] = [];
   prefetched: number | undefined;

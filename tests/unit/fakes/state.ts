@@ -12,7 +12,7 @@ import { ObjectNotFoundError, ObjectStoreUnavailableError, type ObjectStore, typ
 class Faults<Op extends string> {
   private readonly failing = new Set<Op | '*'>();
 
-  fail(...ops: Array<Op | '*'>): void {
+  fail(...ops: (Op | '*')[]): void {
     for (const op of ops) this.failing.add(op);
   }
 

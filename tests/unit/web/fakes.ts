@@ -39,7 +39,7 @@ export function image(bytes: number[], headers: Record<string, string> = {}): Re
 
 export class FakeEventSource implements EventSourceLike {
   closed = false;
-  private readonly listeners = new Map<string, Array<(event: Event) => void>>();
+  private readonly listeners = new Map<string, ((event: Event) => void)[]>();
 
   constructor(readonly url: string) {}
 

@@ -10,7 +10,7 @@ function setup(route: Route, { eventSource = true } = {}) {
   const clock = new FakeClock();
   const sources = fakeEventSources();
   const { fetch, calls } = fakeFetch(route);
-  const statuses: Array<[JobStatus, FollowMode]> = [];
+  const statuses: [JobStatus, FollowMode][] = [];
   const modes: FollowMode[] = [];
   const options: FollowOptions = {
     createEventSource: eventSource ? sources.create : null,
@@ -180,7 +180,7 @@ describe('followJob falling back to polling', () => {
   });
 
   it('keeps polling through network errors and 5xx answers', async () => {
-    const answers: Array<() => Response> = [
+    const answers: (() => Response)[] = [
       () => {
         throw new TypeError('fetch failed');
       },

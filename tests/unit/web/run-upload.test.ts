@@ -33,7 +33,7 @@ function scriptedFollow(job: FinishedJob, attempts?: number): FollowFn {
 describe('runUpload', () => {
   it('shows a synchronous result with its size, hash and elapsed time', async () => {
     const prepared: Blob[] = [];
-    const t = deps(() => image(Array(1536).fill(7), { 'X-Cache': 'MISS', 'X-Image-Hash': HASH }), neverFollow, {
+    const t = deps(() => image(Array<number>(1536).fill(7), { 'X-Cache': 'MISS', 'X-Image-Hash': HASH }), neverFollow, {
       prepare: async (blob) => {
         prepared.push(blob);
         t.tick(30);

@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 /** A probe that answers from `answers` in turn (the last one repeats), counting its calls. */
-function probe(...answers: Array<boolean | Error>) {
+function probe(...answers: (boolean | Error)[]) {
   const fn = vi.fn(async () => {
     const answer = answers[Math.min(fn.mock.calls.length - 1, answers.length - 1)];
     if (answer instanceof Error) throw answer;

@@ -13,7 +13,7 @@ function answering(status: number, body: unknown = {}): { fetch: typeof fetch; u
   const urls: string[] = [];
   const headers: Headers[] = [];
   const fake: typeof fetch = async (input, init) => {
-    urls.push(String(input));
+    urls.push(input instanceof Request ? input.url : input.toString());
     headers.push(new Headers(init?.headers));
     return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   };
@@ -58,7 +58,7 @@ describe('ManagementApiDepth', () => {
 
   it('names its timeout when no answer came in time', async () => {
     const hanging: typeof fetch = (_input, init) =>
-      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error)));
     const depth = new ManagementApiDepth({ url: 'http://rabbit:15672', timeoutMs: 20, fetch: hanging });
     await expect(depth.read(ref)).rejects.toThrow('(no answer within 20 ms)');
   });

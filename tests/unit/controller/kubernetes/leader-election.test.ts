@@ -26,7 +26,7 @@ class FakeLeases implements LeaseApi {
   beforeNextWrite: (() => void) | undefined;
   private version = 0;
 
-  async readNamespacedLease(_param: { name: string; namespace: string }): Promise<V1Lease> {
+  async readNamespacedLease(): Promise<V1Lease> {
     this.calls.push('read');
     const err = this.readErrors.shift();
     if (err) throw err;
@@ -68,7 +68,10 @@ class FakeLeases implements LeaseApi {
 
   private store(body: V1Lease): V1Lease {
     this.version += 1;
-    this.lease = structuredClone({ ...body, metadata: { ...body.metadata, resourceVersion: String(this.version) } });
+    // The API server answers JSON: what is stored is plain data, as the client parses it.
+    const stored = structuredClone(body);
+    stored.metadata = Object.assign({}, stored.metadata, { resourceVersion: String(this.version) });
+    this.lease = stored;
     return structuredClone(this.lease);
   }
 }

@@ -113,7 +113,7 @@ describe('ConfirmPublisher', () => {
     await publisher.attach();
     const done = failureOf(publish());
     await vi.advanceTimersByTimeAsync(TIMEOUT_MS - 1);
-    channel().last; // sent, still waiting
+    expect(channel().last).toBeDefined(); // sent, still waiting
     await vi.advanceTimersByTimeAsync(1);
     expect(await done).toEqual({ failure: 'unknown', message: `broker did not confirm within ${TIMEOUT_MS} ms` });
   });
