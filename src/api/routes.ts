@@ -8,7 +8,7 @@ import type { ApiConfig } from '../shared/config.js';
 import type { ResultCache } from '../shared/cache.js';
 import { isImageHash } from '../shared/content-address.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
-import type { JobStatus } from '../shared/contracts/index.js';
+import { acceptedJob, type JobStatus } from '../shared/contracts/index.js';
 import { readMultipartFile } from '../shared/http/multipart.js';
 import { HttpProblem, sendProblem } from '../shared/http/problem.js';
 import { UploadMemoryBudget } from '../shared/http/upload-budget.js';
@@ -75,10 +75,8 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     res.once('close', upload.release);
     const outcome = await uploads.handle(upload, correlationId);
     if (outcome.kind === 'queued') {
-      res
-        .status(202)
-        .location(`/status/${outcome.hash}`)
-        .json({ jobId: outcome.hash, status: 'pending', statusUrl: `/status/${outcome.hash}` });
+      const accepted = acceptedJob(outcome.hash);
+      res.status(202).location(accepted.statusUrl).json(accepted);
       return;
     }
     res

@@ -2,6 +2,7 @@
  * The api's upload and image endpoints, seen from the page. HTTP outcomes become a discriminated
  * union the UI switches on (image now, queued job, or an RFC 9457 problem); only an abort rejects.
  */
+import type { AcceptedJob } from '../../shared/contracts/index.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -27,10 +28,9 @@ export interface ImageResponse {
   cache: CacheOutcome | null;
 }
 
-export interface QueuedResponse {
+/** The 202's job (the api's `AcceptedJob`): which job to follow, and where. */
+export interface QueuedResponse extends Pick<AcceptedJob, 'jobId' | 'statusUrl'> {
   kind: 'queued';
-  jobId: string;
-  statusUrl: string;
 }
 
 export interface ProblemResponse {

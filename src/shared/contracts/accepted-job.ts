@@ -1,0 +1,26 @@
+/**
+ * The accepted job: the body of `202 Accepted` from `POST /upload` when the optimizer could not
+ * take the image and the job was confirmed by the broker. The client follows `statusUrl` (or
+ * `/events/{jobId}`) until the job is done or failed. The api builds it here; the web page imports
+ * the type only.
+ */
+import { z } from 'zod';
+import { ImageHashSchema, JSON_OBJECT } from './fields.js';
+
+export const AcceptedJobSchema = z.object(
+  {
+    /** The job's id: the SHA-256 of the uploaded bytes. */
+    jobId: ImageHashSchema,
+    status: z.literal('pending'),
+    /** Where to follow it: `/status/{jobId}`. */
+    statusUrl: z.string(),
+  },
+  JSON_OBJECT,
+);
+
+export type AcceptedJob = z.output<typeof AcceptedJobSchema>;
+
+/** The 202 body for a job, in the one shape clients read. */
+export function acceptedJob(hash: string): AcceptedJob {
+  return { jobId: hash, status: 'pending', statusUrl: `/status/${hash}` };
+}
