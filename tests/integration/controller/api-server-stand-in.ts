@@ -14,6 +14,10 @@ import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
 
 type Json = Record<string, unknown>;
+
+/** The workloads with a /scale subresource the controller may target, and their store keys. */
+export type WorkloadResource = 'deployments' | 'statefulsets';
+const WORKLOAD_KEYS: Record<WorkloadResource, string> = { deployments: 'deploy', statefulsets: 'sts' };
 interface Schema { type?: string; properties?: Record<string, Schema>; items?: Schema; required?: string[]; default?: unknown; minimum?: number; minLength?: number; enum?: unknown[]; 'x-kubernetes-validations'?: { rule: string; message: string }[] }
 
 export interface LoggedRequest {
@@ -134,8 +138,12 @@ export class ApiServerStandIn {
     this.store(undefined, `deploy/${namespace}/${name}`, { metadata: { name, namespace }, spec: { replicas } });
   }
 
-  replicas(namespace: string, name: string): number | undefined {
-    return ((this.objects.get(`deploy/${namespace}/${name}`)?.spec as Json | undefined)?.replicas as number | undefined);
+  createStatefulSet(namespace: string, name: string, replicas: number): void {
+    this.store(undefined, `sts/${namespace}/${name}`, { metadata: { name, namespace }, spec: { replicas } });
+  }
+
+  replicas(namespace: string, name: string, resource: WorkloadResource = 'deployments'): number | undefined {
+    return ((this.objects.get(`${WORKLOAD_KEYS[resource]}/${namespace}/${name}`)?.spec as Json | undefined)?.replicas as number | undefined);
   }
 
   /** Someone else writes the Deployment right before the next /scale patch arrives. */
@@ -246,13 +254,13 @@ export class ApiServerStandIn {
       if (problems.length) throw new ApiError(422, 'Invalid', problems.join('; '));
       return { code: 200, body: this.store('MODIFIED', key, next) };
     }
-    if ((match = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/.exec(p))) {
-      const [, namespace, name] = match as unknown as [string, string, string];
-      const key = `deploy/${namespace}/${name}`;
+    if ((match = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)\/scale$/.exec(p))) {
+      const [, namespace, resource, name] = match as unknown as [string, string, WorkloadResource, string];
+      const key = `${WORKLOAD_KEYS[resource]}/${namespace}/${name}`;
       if (m !== 'GET' && m !== 'PATCH') throw new ApiError(405, 'MethodNotAllowed', `${m} is not served by this stand-in`);
-      this.authorize(entry, m === 'GET' ? 'get' : 'patch', 'deployments/scale', namespace);
+      this.authorize(entry, m === 'GET' ? 'get' : 'patch', `${resource}/scale`, namespace);
       const deployment = this.objects.get(key);
-      if (!deployment) throw new ApiError(404, 'NotFound', `deployments.apps "${name}" not found`);
+      if (!deployment) throw new ApiError(404, 'NotFound', `${resource}.apps "${name}" not found`);
       if (m === 'GET') return { code: 200, body: scaleOf(deployment) };
       this.beforeScalePatch.shift()?.();
       const current = this.mustGet(key);

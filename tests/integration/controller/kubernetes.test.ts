@@ -74,6 +74,16 @@ describe('controller against the Kubernetes API', () => {
     expect(patches[0]?.body).toMatchObject({ metadata: { resourceVersion: expect.any(String) }, spec: { replicas: 5 } });
   });
 
+  it('scales a StatefulSet through its /scale the same way', async () => {
+    api.createStatefulSet('team-s', 'worker', 1);
+    await publish(vhost.connection, 'jobs-s', 25);
+    api.createScaler('team-s', 'workers', spec('jobs-s', { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'worker' } }));
+    await waitFor(() => api.replicas('team-s', 'worker', 'statefulsets') === 3, { timeoutMs: 15_000, what: '3 replicas (25 messages, 10 per replica)' });
+    const patches = api.requests.filter((r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/team-s/statefulsets/worker/scale');
+    expect(patches[0]).toMatchObject({ contentType: 'application/merge-patch+json', status: 200, user: 'ctl-a' });
+    expect(patches[0]?.body).toMatchObject({ metadata: { resourceVersion: expect.any(String) }, spec: { replicas: 3 } });
+  });
+
   it('writes status through the status subresource, with conditions and observedGeneration', async () => {
     const status = await waitFor(() => {
       const s = scaler('team-a', 'workers')?.status as Json | undefined;
