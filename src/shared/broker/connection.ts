@@ -6,6 +6,7 @@
  */
 import amqp, { type ChannelModel } from 'amqplib';
 import { EventEmitter } from 'node:events';
+import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../logger.js';
 
 export type ConnectionSetup = (connection: ChannelModel) => Promise<void>;
@@ -105,8 +106,7 @@ export class BrokerConnection extends EventEmitter {
 
   private scheduleReconnect(): void {
     if (this.closing) return;
-    const delays = this.options.reconnectDelaysMs ?? [100, 250, 500, 1000, 2000];
-    const delay = delays[Math.min(this.attempt, delays.length - 1)] ?? 1000;
+    const delay = backoffDelay(this.options.reconnectDelaysMs ?? [100, 250, 500, 1000, 2000], this.attempt, 1_000);
     this.attempt += 1;
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
   }

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { backoffDelay } from '../backoff.js';
 
 export interface SupervisedSpec {
   name: string;
@@ -87,7 +88,7 @@ export class SupervisedProcess {
       if (this.stopping) return;
       const ranMs = Date.now() - this.startedAt;
       this.failuresInARow = ranMs >= this.stableAfterMs ? 0 : this.failuresInARow + 1;
-      const delay = this.backoffMs[Math.min(this.failuresInARow, this.backoffMs.length - 1)] ?? 1_000;
+      const delay = backoffDelay(this.backoffMs, this.failuresInARow, 1_000);
       output(spec.name, `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
       this.restartTimer = setTimeout(() => this.spawnChild(), delay);
     });
