@@ -3,7 +3,7 @@
  * every result; the api remembers the last one (and keeps it in Redis) so cache lookups still work
  * while the optimizer is down or before the api has called it once.
  */
-import type { Logger } from '../shared/logger.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ResultCache } from '../shared/cache.js';
 
 export class FingerprintTracker {
@@ -31,6 +31,6 @@ export class FingerprintTracker {
     if (fingerprint === this.current || fingerprint === 'unknown') return;
     if (this.current) this.logger.info({ from: this.current, to: fingerprint }, 'watermark settings changed');
     this.current = fingerprint;
-    await this.cache.setFingerprint(fingerprint).catch((err: Error) => this.logger.warn({ err: err.message }, 'could not persist fingerprint'));
+    await this.cache.setFingerprint(fingerprint).catch(warnAndContinue(this.logger, 'could not persist fingerprint'));
   }
 }

@@ -19,6 +19,7 @@ import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { isFinal, readJobStatus } from './job-status.js';
 import type { UploadService } from './upload-service.js';
+import { errorMessage } from '../shared/errors.js';
 
 export interface RouteDependencies {
   config: Pick<ApiConfig, 'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS'>;
@@ -171,5 +172,5 @@ function correlationIdFrom(header: string | string[] | undefined): string {
 }
 
 function storeDown(err: unknown): never {
-  throw new HttpProblem(PROBLEMS.unavailable, `The object store cannot answer right now: ${(err as Error).message}`, { retryAfterSeconds: 5 });
+  throw new HttpProblem(PROBLEMS.unavailable, `The object store cannot answer right now: ${errorMessage(err)}`, { retryAfterSeconds: 5 });
 }

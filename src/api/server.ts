@@ -14,7 +14,7 @@ import { declareTopology } from '../shared/broker/topology.js';
 import { apiEnv, type ApiConfig } from '../shared/config.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
 import { runService } from '../shared/lifecycle.js';
-import { createLogger, type Logger } from '../shared/logger.js';
+import { createLogger, warnAndContinue, type Logger } from '../shared/logger.js';
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
 import { OptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
@@ -58,7 +58,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   await publisher.attach();
   await events.attach();
   void broker.start();
-  await store.ensureBucket(config.S3_REGION).catch((err: Error) => logger.warn({ err: err.message }, 'bucket not ensured yet'));
+  await store.ensureBucket(config.S3_REGION).catch(warnAndContinue(logger, 'bucket not ensured yet'));
   await fingerprint.load(() => optimizer.fetchFingerprint());
 
   const service = createServiceApp({

@@ -20,6 +20,7 @@ import { AdmissionGate, SaturatedError } from './admission.js';
 import { measureText } from './overlay.js';
 import { UnprocessableImageError, watermarkImage } from './pipeline.js';
 import { settingsFingerprint, settingsFromConfig, type WatermarkSettings } from './settings.js';
+import { errorMessage } from '../shared/errors.js';
 
 export interface RunningOptimizer {
   url: string;
@@ -132,7 +133,7 @@ function toHttpProblem(err: unknown, logger: Logger): unknown {
   if (err instanceof HttpProblem) return err;
   if (err instanceof SaturatedError) return saturated(err);
   if (err instanceof UnprocessableImageError) {
-    logger.info({ reason: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'unprocessable image');
+    logger.info({ reason: err.message, cause: err.cause === undefined ? undefined : errorMessage(err.cause) }, 'unprocessable image');
     return new HttpProblem(PROBLEMS.undecodable, err.message);
   }
   return err;

@@ -1,5 +1,6 @@
 /** Structured JSON logs (pino), one logger per service with its name bound. */
 import { pino, type Logger } from 'pino';
+import { errorMessage } from './errors.js';
 
 export type { Logger };
 
@@ -8,7 +9,7 @@ export type { Logger };
  * failure is logged at warn with why, never swallowed, and the chain resolves.
  */
 export function warnAndContinue(log: Logger, msg: string): (err: unknown) => void {
-  return (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, msg);
+  return (err) => log.warn({ err: errorMessage(err) }, msg);
 }
 
 export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch, request } from 'undici';
 import { problemDocumentSchema } from './contracts/problems.js';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
+import { errorMessage } from './errors.js';
 
 export type OptimizeResult =
   | { outcome: 'ok'; data: Buffer; contentType: string; fingerprint: string }
@@ -161,8 +162,9 @@ function classifyNetworkError(err: unknown, timeoutMs: number): OptimizeResult {
   if (name === 'TimeoutError' || name === 'AbortError') {
     return { outcome: 'timeout', detail: `optimizer did not answer within ${timeoutMs} ms` };
   }
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : '';
-  return { outcome: 'unavailable', detail: `optimizer unreachable: ${cause || (err as Error).message}` };
+  // fetch rejects with a bare "fetch failed": the network error that says why is its cause.
+  const cause = err instanceof Error && err.cause !== undefined ? errorMessage(err.cause) : '';
+  return { outcome: 'unavailable', detail: `optimizer unreachable: ${cause || errorMessage(err)}` };
 }
 
 const problemDetailSchema = problemDocumentSchema.pick({ detail: true });

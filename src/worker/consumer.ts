@@ -26,6 +26,7 @@ import type { ObjectStore } from '../shared/object-store.js';
 import { DependencyGate, type Probe } from './dependency-gate.js';
 import type { JobProcessor } from './job-processor.js';
 import { decide, type Dependency, type JobFailure, type RetryDecision, type RetryPolicy } from './retry-policy.js';
+import { errorMessage } from '../shared/errors.js';
 
 export interface ConsumerOptions {
   prefetch: number;
@@ -215,7 +216,7 @@ export class RetryConsumer {
       return true;
     } catch (err) {
       // Could not move it: hand it back to the queue rather than lose it.
-      log.warn({ queue, err: (err as Error).message }, 'republish failed; requeueing');
+      log.warn({ queue, err: errorMessage(err) }, 'republish failed; requeueing');
       this.nack(channel, message, true);
       return false;
     }
@@ -226,7 +227,7 @@ export class RetryConsumer {
     // The failure record below still answers `failed` once the Redis record is gone.
     await jobs.markFailed(hash, attempts, error).catch(warnAndContinue(log, 'job state not updated'));
     const record = encodeFailureRecord({ hash, attempts, error, at: new Date().toISOString() });
-    await store.put(failureRecordKey(hash), record, 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'failure record not stored'));
+    await store.put(failureRecordKey(hash), record, 'application/json').catch(warnAndContinue(log, 'failure record not stored'));
     await publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error, correlationId }, log);
   }
 
@@ -238,7 +239,7 @@ export class RetryConsumer {
     this.waitingFor = undefined;
     if (this.stopping) return;
     this.deps.logger.info({ dependency }, 'dependency back; resuming consumption');
-    await this.consume().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'could not resume consuming'));
+    await this.consume().catch(warnAndContinue(this.deps.logger, 'could not resume consuming'));
   }
 
   private ack(channel: Channel, message: ConsumeMessage): void {
@@ -247,7 +248,7 @@ export class RetryConsumer {
       this.deps.metrics.acked.inc();
     } catch (err) {
       // The channel died after the outcome was kept: the broker redelivers, and the job is idempotent.
-      this.deps.logger.warn({ err: (err as Error).message }, 'ack failed; the job will be redelivered');
+      this.deps.logger.warn({ err: errorMessage(err) }, 'ack failed; the job will be redelivered');
     }
   }
 

@@ -10,6 +10,7 @@ import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js
 import type { OptimizerClient } from '../shared/optimizer-client.js';
 import { extensionForFormat, formatFromMime } from '../shared/image-type.js';
 import type { JobFailure } from './retry-policy.js';
+import { errorMessage } from '../shared/errors.js';
 
 /** `announce`: whether job.done still has to be published (false when a duplicate finds it done already). */
 export type ProcessResult = { kind: 'done'; alreadyDone: boolean; announce: boolean } | { kind: 'failed'; failure: JobFailure };
@@ -49,7 +50,7 @@ export class JobProcessor {
           return { kind: 'done', alreadyDone: true, announce: true };
         }
       } catch (err) {
-        return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+        return failed({ kind: 'dependency-down', dependency: 'object store', detail: errorMessage(err) });
       }
     }
 
@@ -58,7 +59,7 @@ export class JobProcessor {
       original = await store.get(job.original_key);
     } catch (err) {
       if (err instanceof ObjectNotFoundError) return failed({ kind: 'permanent', detail: `original ${job.original_key} does not exist` });
-      return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+      return failed({ kind: 'dependency-down', dependency: 'object store', detail: errorMessage(err) });
     }
 
     const result = await optimizer.optimize(original, job.filename, job.content_type);
@@ -83,7 +84,7 @@ export class JobProcessor {
       // The store is the record: the job is done only once the result is there.
       await store.putResult(job.hash, ext, result.data, result.contentType, result.fingerprint);
     } catch (err) {
-      return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+      return failed({ kind: 'dependency-down', dependency: 'object store', detail: errorMessage(err) });
     }
     // The result is in the store, so these three only speed up later reads: sent together, not one after another.
     await Promise.all([

@@ -5,6 +5,7 @@
  */
 import amqp, { type ChannelModel } from 'amqplib';
 import { QueueNotFoundError, type DepthSource, type QueueDepth, type QueueRef } from './depth-source.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export class AmqpPassiveDepth implements DepthSource {
   private readonly connections = new Map<string, Promise<ChannelModel>>();
@@ -27,7 +28,7 @@ export class AmqpPassiveDepth implements DepthSource {
         source: 'AMQP passive declare',
       };
     } catch (err) {
-      if (/NOT_FOUND|404/.test((err as Error).message)) throw new QueueNotFoundError(ref, 'AMQP');
+      if (/NOT_FOUND|404/.test(errorMessage(err))) throw new QueueNotFoundError(ref, 'AMQP');
       throw err;
     } finally {
       await channel.close().catch(() => undefined);

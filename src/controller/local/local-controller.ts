@@ -12,6 +12,7 @@ import type { QueueScalerStatus, Scaler } from '../queue-scaler.js';
 import { ScalerLoop, type ScalerEvent, type StatusSink } from '../scaler-loop.js';
 import { LocalWorkers } from '../targets/local-workers.js';
 import { readQueueScalerFile, requireValid } from './queue-scaler-file.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export interface RunningLocalController {
   scalers(): Record<string, { spec: unknown; status: QueueScalerStatus }>;
@@ -75,7 +76,7 @@ export function startLocalController(
       logger.info({ file, generation }, 'spec file changed; applying it');
       loop.update(withGeneration(next, generation));
     } catch (err) {
-      logger.error({ err: (err as Error).message }, 'spec file unreadable; keeping the previous spec');
+      logger.error({ err: errorMessage(err) }, 'spec file unreadable; keeping the previous spec');
     }
   };
   watchFile(file, { interval: 500 }, reload);

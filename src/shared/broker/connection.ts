@@ -8,6 +8,7 @@ import amqp, { type ChannelModel } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../logger.js';
+import { errorMessage } from '../errors.js';
 
 export type ConnectionSetup = (connection: ChannelModel) => Promise<void>;
 
@@ -87,7 +88,7 @@ export class BrokerConnection extends EventEmitter {
       logger.info({ broker: redactUrl(url) }, 'broker connected');
       this.emit('connected', connection);
     } catch (err) {
-      logger.warn({ err: (err as Error).message, attempt: this.attempt }, 'broker connection failed; retrying');
+      logger.warn({ err: errorMessage(err), attempt: this.attempt }, 'broker connection failed; retrying');
       const failed = this.connection;
       this.connection = undefined;
       await failed?.close().catch(() => undefined);

@@ -7,6 +7,7 @@ import { encodeJobEvent, type JobEvent } from '../contracts/index.js';
 import type { Logger } from '../logger.js';
 import { EVENTS_EXCHANGE } from './topology.js';
 import type { MessagePublisher } from './publisher.js';
+import { errorMessage } from '../errors.js';
 
 export async function publishJobEvent(publisher: MessagePublisher, event: Omit<JobEvent, 'at'>, logger: Logger): Promise<void> {
   try {
@@ -17,6 +18,6 @@ export async function publishJobEvent(publisher: MessagePublisher, event: Omit<J
       mandatory: false,
     }, 2_000);
   } catch (err) {
-    logger.warn({ err: (err as Error).message, event: event.type, hash: event.hash }, 'job event not published');
+    logger.warn({ err: errorMessage(err), event: event.type, hash: event.hash }, 'job event not published');
   }
 }
