@@ -15,12 +15,13 @@ export class FingerprintTracker {
   ) {}
 
   async load(fetchFromOptimizer: () => Promise<string | undefined>): Promise<void> {
+    // An optimizer that cannot say is the usual case at start (it may start later): the Redis copy answers.
     const fromOptimizer = await fetchFromOptimizer().catch(() => undefined);
     if (fromOptimizer) {
       await this.update(fromOptimizer);
       return;
     }
-    this.current = await this.cache.getFingerprint().catch(() => undefined);
+    this.current = await this.cache.getFingerprint().catch(warnAndContinue(this.logger, 'settings fingerprint not known yet; no cache hits until the optimizer answers'));
   }
 
   get value(): string | undefined {

@@ -144,7 +144,7 @@ export class UploadService {
       return undefined;
     });
     if (!stored || stored.fingerprint !== current) return undefined;
-    await results.set(hash, current, stored).catch(() => undefined);
+    await results.set(hash, current, stored).catch(warnAndContinue(logger, 'stored result not cached again'));
     return { data: stored.data, contentType: stored.contentType };
   }
 

@@ -251,7 +251,7 @@ export class ScalerLoop {
     const ready = conditions.find((c) => c.type === 'Ready');
     if (ready && ready.status !== 'True' && (before?.status !== ready.status || before.reason !== ready.reason)) {
       this.deps.logger.warn({ reason: ready.reason, message: ready.message }, 'scaler not ready');
-      await this.deps.sink.event({ type: 'Warning', reason: ready.reason, message: ready.message }).catch(() => undefined);
+      await this.deps.sink.event({ type: 'Warning', reason: ready.reason, message: ready.message }).catch(warnAndContinue(this.deps.logger, 'event not recorded'));
     }
     await this.deps.sink.write(this.status).catch(warnAndContinue(this.deps.logger, 'status not written'));
   }

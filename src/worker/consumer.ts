@@ -90,6 +90,7 @@ export class RetryConsumer {
     // acks before it: closing the connection straight away can overtake them and requeue done jobs.
     const channel = this.channel;
     this.channel = undefined;
+    // Already closed with its connection: the broker requeued what was unacked, nothing is left to do.
     await channel?.close().catch(() => undefined);
   }
 
@@ -125,6 +126,7 @@ export class RetryConsumer {
   private async cancelConsumer(): Promise<void> {
     const { channel, consumerTag } = this;
     this.consumerTag = undefined;
+    // A cancel fails only on a dead channel, which delivers nothing more anyway.
     if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
   }
 

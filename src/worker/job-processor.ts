@@ -33,6 +33,7 @@ export class JobProcessor {
   /** `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job). */
   async process(job: JobMessage, attempts: number, redelivered = false): Promise<ProcessResult> {
     const { store, results, optimizer, jobs } = this.deps;
+    const logger = this.deps.logger.child({ hash: job.hash });
     const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });
 
     // Idempotency: a job whose result is already kept is done, not redone. Redis says so cheaply
@@ -44,6 +45,7 @@ export class JobProcessor {
     if (redelivered || known === undefined) {
       try {
         const existing = await store.findResult(job.hash);
+        // Redis down (the state update that follows logs it): a stored result then counts as current.
         const current = await results.getFingerprint().catch(() => undefined);
         if (existing && (!current || existing.fingerprint === current)) {
           await this.markDone(job, attempts);
@@ -88,7 +90,7 @@ export class JobProcessor {
     }
     // The result is in the store, so these three only speed up later reads: sent together, not one after another.
     await Promise.all([
-      results.set(job.hash, result.fingerprint, { data: result.data, contentType: result.contentType }).catch(() => undefined),
+      results.set(job.hash, result.fingerprint, { data: result.data, contentType: result.contentType }).catch(warnAndContinue(logger, 'result not cached')),
       this.recordFingerprint(result.fingerprint),
       this.markDone(job, attempts + 1),
     ]);

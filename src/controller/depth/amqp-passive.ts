@@ -31,6 +31,7 @@ export class AmqpPassiveDepth implements DepthSource {
       if (/NOT_FOUND|404/.test(errorMessage(err))) throw new QueueNotFoundError(ref, 'AMQP');
       throw err;
     } finally {
+      // A failed passive declare closes the channel itself: a second close can only fail.
       await channel.close().catch(() => undefined);
     }
   }
@@ -38,6 +39,7 @@ export class AmqpPassiveDepth implements DepthSource {
   async close(): Promise<void> {
     const all = [...this.connections.values()];
     this.connections.clear();
+    // At shutdown: a connection that never opened, or already died, has nothing to release.
     await Promise.all(all.map((c) => c.then((conn) => conn.close()).catch(() => undefined)));
   }
 

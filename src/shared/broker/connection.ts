@@ -62,6 +62,7 @@ export class BrokerConnection extends EventEmitter {
     clearTimeout(this.reconnectTimer);
     const connection = this.connection;
     this.connection = undefined;
+    // A connection the broker already dropped refuses to close: there is nothing left to release.
     await connection?.close().catch(() => undefined);
   }
 
@@ -91,6 +92,7 @@ export class BrokerConnection extends EventEmitter {
       logger.warn({ err: errorMessage(err), attempt: this.attempt }, 'broker connection failed; retrying');
       const failed = this.connection;
       this.connection = undefined;
+      // Half set up and being replaced: its close failing changes nothing, the reconnect follows.
       await failed?.close().catch(() => undefined);
       this.scheduleReconnect();
     }
