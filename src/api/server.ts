@@ -13,7 +13,7 @@ import { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { declareTopology } from '../shared/broker/topology.js';
 import { apiEnv, type ApiConfig } from '../shared/config.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { runService } from '../shared/lifecycle.js';
+import { drainGraceMs, runService, type RunningService } from '../shared/lifecycle.js';
 import { createLogger, warnAndContinue, type Logger } from '../shared/logger.js';
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
 import { OptimizerClient } from '../shared/optimizer-client.js';
@@ -24,11 +24,8 @@ import { mountRoutes } from './routes.js';
 import { UploadService } from './upload-service.js';
 import type { Registry } from 'prom-client';
 
-export interface RunningApi {
-  url: string;
-  port: number;
+export interface RunningApi extends RunningService {
   registry: Registry;
-  stop(): Promise<void>;
 }
 
 /** The built web page: dist/web next to dist/api (or src/api when run from source). */
@@ -105,5 +102,5 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
 }
 
 export function runApi(): Promise<void> {
-  return runService('api', apiEnv, startApi);
+  return runService({ name: 'api', schema: apiEnv, start: startApi, graceMs: drainGraceMs });
 }

@@ -5,22 +5,28 @@
  */
 import type { ControllerConfig } from '../shared/config.js';
 import { controllerEnv } from '../shared/config.js';
+import type { Registry } from 'prom-client';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { runService } from '../shared/lifecycle.js';
+import { runService, type RunningService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, scalerMetrics } from '../shared/metrics.js';
 import { AmqpPassiveDepth } from './depth/amqp-passive.js';
 import { CombinedDepth } from './depth/combined.js';
 import { ManagementApiDepth } from './depth/management-api.js';
-import { startKubernetesController } from './kubernetes/controller.js';
-import { startLocalController } from './local/local-controller.js';
+import type { ControllerMode } from './controller-mode.js';
+import { kubernetesMode } from './kubernetes/controller.js';
+import { localMode } from './local/local-controller.js';
 
 /** Variables that are the controller's own and must not leak into the workers it spawns. */
 const CONTROLLER_ONLY = ['PORT', 'CONTROLLER_MODE', 'QUEUE_SCALER_FILE', 'WORKER_PORT', 'RABBITMQ_MANAGEMENT_URL', 'SCALER_TOLERANCE'];
 
-export interface RunningController {
-  url: string;
-  stop(): Promise<void>;
+/** The environment the local workers get: the controller's own, minus what is only the controller's. */
+function workerEnvFrom(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !CONTROLLER_ONLY.includes(key)));
+}
+
+export interface RunningController extends RunningService {
+  registry: Registry;
 }
 
 export async function startController(
@@ -32,25 +38,14 @@ export async function startController(
   const metrics = scalerMetrics(registry);
   const depth = new CombinedDepth(new ManagementApiDepth({ url: config.RABBITMQ_MANAGEMENT_URL }), new AmqpPassiveDepth(config.RABBITMQ_URL));
 
-  let scalers: () => Record<string, unknown>;
-  let ready: () => Record<string, boolean>;
-  let stopMode: () => Promise<void>;
-  if (config.CONTROLLER_MODE === 'local') {
-    const workerEnv = Object.fromEntries(Object.entries(env).filter(([key]) => !CONTROLLER_ONLY.includes(key)));
-    const local = startLocalController(config, { logger, metrics, depth, workerEnv });
-    scalers = local.scalers;
-    ready = () => ({ scaler: true });
-    stopMode = () => local.stop();
-  } else {
-    const cluster = await startKubernetesController(config, { logger, metrics, depth });
-    scalers = () => ({ leader: cluster.leader, scalers: cluster.scalers() });
-    ready = () => ({ 'QueueScaler cache': cluster.synced });
-    stopMode = () => cluster.stop();
-  }
+  const mode: ControllerMode =
+    config.CONTROLLER_MODE === 'local'
+      ? localMode(config, { logger, metrics, depth, workerEnv: workerEnvFrom(env) })
+      : await kubernetesMode(config, { logger, metrics, depth });
 
-  const service = createServiceApp({ service: 'controller', registry, logger, readiness: async () => ready() });
+  const service = createServiceApp({ service: 'controller', registry, logger, readiness: async () => mode.readiness() });
   service.app.get('/scalers', (_req, res) => {
-    res.json(scalers());
+    res.json(mode.scalers());
   });
   service.finish();
   const server = await listen(service.app, config.PORT, config.HOST);
@@ -58,9 +53,11 @@ export async function startController(
 
   return {
     url: server.url,
+    port: server.port,
+    registry,
     async stop() {
       service.markNotReady();
-      await stopMode();
+      await mode.stop();
       await depth.close();
       await server.close(1_000);
     },
@@ -69,7 +66,10 @@ export async function startController(
 
 export function runController(): Promise<void> {
   // Locally the controller waits for its workers to drain, each within SHUTDOWN_GRACE_MS.
-  return runService('controller', controllerEnv, startController, (config) =>
-    config.SHUTDOWN_GRACE_MS + (config.CONTROLLER_MODE === 'local' ? 3_000 : 0),
-  );
+  return runService({
+    name: 'controller',
+    schema: controllerEnv,
+    start: startController,
+    graceMs: (config) => config.SHUTDOWN_GRACE_MS + (config.CONTROLLER_MODE === 'local' ? 3_000 : 0),
+  });
 }

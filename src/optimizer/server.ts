@@ -9,7 +9,7 @@ import type { Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { optimizerEnv, type OptimizerConfig } from '../shared/config.js';
-import { runService } from '../shared/lifecycle.js';
+import { drainGraceMs, runService, type RunningService } from '../shared/lifecycle.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { readMultipartFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
@@ -22,16 +22,12 @@ import { UnprocessableImageError, watermarkImage } from './pipeline.js';
 import { settingsFingerprint, settingsFromConfig, type WatermarkSettings } from './settings.js';
 import { errorMessage } from '../shared/errors.js';
 
-export interface RunningOptimizer {
-  url: string;
-  port: number;
+export interface RunningOptimizer extends RunningService {
   registry: Registry;
   settings: WatermarkSettings;
   fingerprint: string;
-  /** Turns /readyz to 503 so load balancers stop sending work before close() drains. */
+  /** Turns /readyz to 503 at once; stop() does it first, then waits SHUTDOWN_DELAY_MS and drains. */
   markNotReady(): void;
-  /** Marks not ready, stops accepting, lets in-flight requests finish within graceMs. */
-  close(graceMs?: number): Promise<void>;
 }
 
 /** What GET /settings answers: the settings minus the logo bytes, plus the fingerprint. */
@@ -115,6 +111,7 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
 
   service.finish();
   const server = await listen(app, config.PORT, config.HOST);
+  logger.info({ url: server.url, fingerprint }, `optimizer listening on ${server.url}`);
   return {
     url: server.url,
     port: server.port,
@@ -122,9 +119,11 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
     settings,
     fingerprint,
     markNotReady: service.markNotReady,
-    close: async (graceMs?: number) => {
+    async stop() {
       service.markNotReady();
-      await server.close(graceMs);
+      // Load balancers see /readyz false and stop sending before the server stops accepting.
+      await delay(config.SHUTDOWN_DELAY_MS);
+      await server.close(config.SHUTDOWN_GRACE_MS);
     },
   };
 }
@@ -155,17 +154,6 @@ function configureSharp(concurrentImages: number): void {
   sharp.cache(false);
 }
 
-/** CLI entry (`nws-watermark optimizer`): configuration from the environment, clean stop on SIGTERM/SIGINT. */
 export function runOptimizer(): Promise<void> {
-  return runService('optimizer', optimizerEnv, async (config, logger) => {
-    const optimizer = await startOptimizer(config, logger);
-    logger.info({ url: optimizer.url, fingerprint: optimizer.fingerprint }, `optimizer listening on ${optimizer.url}`);
-    return {
-      stop: async () => {
-        optimizer.markNotReady();
-        await delay(config.SHUTDOWN_DELAY_MS);
-        await optimizer.close(config.SHUTDOWN_GRACE_MS);
-      },
-    };
-  });
+  return runService({ name: 'optimizer', schema: optimizerEnv, start: startOptimizer, graceMs: drainGraceMs });
 }

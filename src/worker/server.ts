@@ -8,7 +8,7 @@ import { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { declareTopology } from '../shared/broker/topology.js';
 import { workerEnv, type WorkerConfig } from '../shared/config.js';
 import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { runService } from '../shared/lifecycle.js';
+import { drainGraceMs, runService, type RunningService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, workerMetrics } from '../shared/metrics.js';
 import { OptimizerClient } from '../shared/optimizer-client.js';
@@ -16,12 +16,9 @@ import { createStateAdapters } from '../shared/state.js';
 import { RetryConsumer } from './consumer.js';
 import { JobProcessor } from './job-processor.js';
 
-export interface RunningWorker {
-  url: string;
-  port: number;
+export interface RunningWorker extends RunningService {
   registry: Registry;
   consumer: RetryConsumer;
-  stop(): Promise<void>;
 }
 
 export async function startWorker(config: WorkerConfig, logger: Logger = createLogger('worker', config.LOG_LEVEL)): Promise<RunningWorker> {
@@ -84,5 +81,5 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
 }
 
 export function runWorker(): Promise<void> {
-  return runService('worker', workerEnv, startWorker);
+  return runService({ name: 'worker', schema: workerEnv, start: startWorker, graceMs: drainGraceMs });
 }

@@ -8,16 +8,12 @@ import type { ControllerConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ScalerMetrics } from '../../shared/metrics.js';
 import type { DepthSource } from '../depth/depth-source.js';
-import type { QueueScalerStatus, Scaler } from '../queue-scaler.js';
+import type { ControllerMode } from '../controller-mode.js';
+import type { Scaler } from '../queue-scaler.js';
 import { ScalerLoop, type ScalerEvent, type StatusSink } from '../scaler-loop.js';
 import { LocalWorkers } from '../targets/local-workers.js';
 import { readQueueScalerFile, requireValid } from './queue-scaler-file.js';
 import { errorMessage } from '../../shared/errors.js';
-
-export interface RunningLocalController {
-  scalers(): Record<string, { spec: unknown; status: QueueScalerStatus }>;
-  stop(): Promise<void>;
-}
 
 /** Locally a spec without vhost means the broker's own: the vhost of RABBITMQ_URL, as the workers use. */
 function brokerVhost(rabbitUrl: string): string {
@@ -38,10 +34,11 @@ class LogSink implements StatusSink {
   }
 }
 
-export function startLocalController(
+/** Starts the loop of the file's QueueScaler over local worker processes, and watches the file. */
+export function localMode(
   config: ControllerConfig,
   deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; workerEnv: NodeJS.ProcessEnv },
-): RunningLocalController {
+): ControllerMode {
   const file = config.QUEUE_SCALER_FILE;
   const defaults = { vhost: brokerVhost(config.RABBITMQ_URL) };
   let generation = 1;
@@ -83,6 +80,8 @@ export function startLocalController(
 
   return {
     scalers: () => ({ [name]: { spec: loop.currentSpec, status: loop.currentStatus } }),
+    // The loop is there from the start: a bad file stopped the start instead (exit 78).
+    readiness: () => ({ scaler: true }),
     async stop() {
       unwatchFile(file, reload);
       await loop.stop();

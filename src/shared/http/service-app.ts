@@ -94,7 +94,7 @@ export interface RunningServer {
   port: number;
   url: string;
   /** Stops accepting, lets in-flight requests finish within graceMs, then cuts what is left. */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs: number): Promise<void>;
 }
 
 export function listen(app: Express, port: number, host: string): Promise<RunningServer> {
@@ -108,7 +108,7 @@ export function listen(app: Express, port: number, host: string): Promise<Runnin
         server,
         port: actual,
         url: `http://${shownHost}:${actual}`,
-        close: (graceMs = 5_000) =>
+        close: (graceMs) =>
           new Promise<void>((done) => {
             const force = setTimeout(() => server.closeAllConnections(), graceMs);
             force.unref();

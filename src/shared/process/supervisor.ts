@@ -17,6 +17,9 @@ export interface SupervisedSpec {
   output?: (name: string, line: string) => void;
 }
 
+/** How long a stopped child has between SIGTERM and SIGKILL, unless its options say otherwise. */
+export const DEFAULT_STOP_GRACE_MS = 15_000;
+
 export interface SupervisorOptions {
   backoffMs?: readonly number[];
   /** A run at least this long resets the back-off. */
@@ -40,7 +43,7 @@ export class SupervisedProcess {
   ) {
     this.backoffMs = options.backoffMs ?? [250, 1_000, 2_000, 5_000, 10_000, 30_000];
     this.stableAfterMs = options.stableAfterMs ?? 30_000;
-    this.stopGraceMs = options.stopGraceMs ?? 15_000;
+    this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
   }
 
   get pid(): number | undefined {
