@@ -40,6 +40,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   const optimizer = new OptimizerClient({
     baseUrl: config.OPTIMIZER_URL,
     timeoutMs: config.OPTIMIZER_TIMEOUT_MS,
+    probeTimeoutMs: config.OPTIMIZER_PROBE_TIMEOUT_MS,
     caller: 'api',
     metrics,
     circuit: { consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS },

@@ -33,7 +33,7 @@ export type UploadAnswer =
   | { kind: 'queued'; hash: string };
 
 export interface UploadDependencies {
-  config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS'>;
+  config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'EVENT_CONFIRM_TIMEOUT_MS'>;
   // What the service uses of each adapter, and no more (its unit test fakes exactly this).
   store: Pick<ObjectStore, 'exists' | 'put' | 'remove' | 'findResult' | 'putResult'>;
   results: Pick<ResultCache, 'get' | 'set'>;
@@ -195,7 +195,8 @@ export class UploadService {
     }
     metrics.jobsPublished.inc();
     logger.info('job queued');
-    void publishJobEvent(publisher, { type: 'job.queued', hash: job.hash, attempts: 0, correlationId }, logger);
+    // Not awaited: the 202 does not wait for a notification, and a failed one is logged by publishJobEvent.
+    void publishJobEvent(publisher, { type: 'job.queued', hash: job.hash, attempts: 0, correlationId }, this.deps.config.EVENT_CONFIRM_TIMEOUT_MS, logger);
     return { kind: 'queued', hash: job.hash };
   }
 }

@@ -15,7 +15,7 @@ import { CombinedDepth } from './depth/combined.js';
 import { ManagementApiDepth } from './depth/management-api.js';
 import type { ControllerMode } from './controller-mode.js';
 import { kubernetesMode } from './kubernetes/controller.js';
-import { localMode } from './local/local-controller.js';
+import { localMode, WORKER_KILL_MARGIN_MS } from './local/local-controller.js';
 
 /** Variables that are the controller's own and must not leak into the workers it spawns. */
 const CONTROLLER_ONLY = ['PORT', 'CONTROLLER_MODE', 'QUEUE_SCALER_FILE', 'WORKER_PORT', 'RABBITMQ_MANAGEMENT_URL', 'SCALER_TOLERANCE'];
@@ -36,7 +36,10 @@ export async function startController(
 ): Promise<RunningController> {
   const registry = createRegistry('controller');
   const metrics = scalerMetrics(registry);
-  const depth = new CombinedDepth(new ManagementApiDepth({ url: config.RABBITMQ_MANAGEMENT_URL }), new AmqpPassiveDepth(config.RABBITMQ_URL));
+  const depth = new CombinedDepth(
+    new ManagementApiDepth({ url: config.RABBITMQ_MANAGEMENT_URL, timeoutMs: config.RABBITMQ_MANAGEMENT_TIMEOUT_MS }),
+    new AmqpPassiveDepth(config.RABBITMQ_URL),
+  );
 
   const mode: ControllerMode =
     config.CONTROLLER_MODE === 'local'
@@ -59,17 +62,23 @@ export async function startController(
       service.markNotReady();
       await mode.stop();
       await depth.close();
-      await server.close(1_000);
+      await server.close(config.HTTP_CLOSE_GRACE_MS);
     },
   };
 }
 
+/** Locally, beyond the workers' drain and the HTTP close: the loop's last pass and the depth sources' close. */
+const LOCAL_STOP_SLACK_MS = 1_000;
+
+/**
+ * How long the controller's stop may take. Locally it waits for its workers to drain (each within
+ * SHUTDOWN_GRACE_MS, killed after the margin), then closes its HTTP server: 3 s over the grace by default.
+ */
+function controllerGraceMs(config: ControllerConfig): number {
+  if (config.CONTROLLER_MODE !== 'local') return config.SHUTDOWN_GRACE_MS;
+  return config.SHUTDOWN_GRACE_MS + WORKER_KILL_MARGIN_MS + config.HTTP_CLOSE_GRACE_MS + LOCAL_STOP_SLACK_MS;
+}
+
 export function runController(): Promise<void> {
-  // Locally the controller waits for its workers to drain, each within SHUTDOWN_GRACE_MS.
-  return runService({
-    name: 'controller',
-    schema: controllerEnv,
-    start: startController,
-    graceMs: (config) => config.SHUTDOWN_GRACE_MS + (config.CONTROLLER_MODE === 'local' ? 3_000 : 0),
-  });
+  return runService({ name: 'controller', schema: controllerEnv, start: startController, graceMs: controllerGraceMs });
 }

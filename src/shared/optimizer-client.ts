@@ -28,7 +28,10 @@ export interface CircuitOptions {
 
 export interface OptimizerClientOptions {
   baseUrl: string;
+  /** Deadline of an /optimize call. */
   timeoutMs: number;
+  /** Deadline of the quick questions: /readyz and /settings. */
+  probeTimeoutMs: number;
   caller: OptimizerCaller;
   metrics?: OptimizerCallMetrics;
   /** With a circuit, calls fail at once while the optimizer is known down instead of each waiting for a timeout. */
@@ -71,11 +74,11 @@ export class OptimizerClient {
   }
 
   /** True when the optimizer answers its readiness probe within a short deadline. */
-  async isReady(timeoutMs = 1_000): Promise<boolean> {
+  async isReady(): Promise<boolean> {
     try {
       const res = await undiciFetch(new URL('/readyz', this.options.baseUrl), {
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(this.options.probeTimeoutMs),
       });
       await res.body?.cancel();
       return res.ok;
@@ -85,11 +88,11 @@ export class OptimizerClient {
   }
 
   /** The fingerprint of the optimizer's current watermark settings, or undefined when it is down. */
-  async fetchFingerprint(timeoutMs = 1_000): Promise<string | undefined> {
+  async fetchFingerprint(): Promise<string | undefined> {
     try {
       const res = await undiciFetch(new URL('/settings', this.options.baseUrl), {
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(this.options.probeTimeoutMs),
       });
       if (!res.ok) return undefined;
       const body = (await res.json()) as { fingerprint?: unknown };

@@ -18,6 +18,7 @@ import {
   attemptsFromHeaders,
   decodeJobMessage,
   encodeFailureRecord,
+  type JobEvent,
 } from '../shared/contracts/index.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';
@@ -32,7 +33,10 @@ export interface ConsumerOptions {
   prefetch: number;
   policy: RetryPolicy;
   probeIntervalMs: number;
+  /** How long a move to a delay queue or the DLQ waits for the broker's confirm before the job is handed back. */
   confirmTimeoutMs: number;
+  /** How long a job event waits for its confirm before it is given up (logged, never failing the job). */
+  eventConfirmTimeoutMs: number;
 }
 
 /** What the consumer uses of each collaborator, and no more (its unit test fakes exactly this). */
@@ -149,7 +153,7 @@ export class RetryConsumer {
         this.deps.metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         log.info({ alreadyDone: result.alreadyDone }, 'job done');
         if (result.announce) {
-          await publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.value.hash, attempts: attempts + 1, correlationId }, log);
+          await this.announce({ type: 'job.done', hash: decoded.value.hash, attempts: attempts + 1, correlationId }, log);
         }
         return;
       }
@@ -168,7 +172,7 @@ export class RetryConsumer {
     correlationId: string | undefined,
     log: Logger,
   ): Promise<void> {
-    const { metrics, jobs, publisher } = this.deps;
+    const { metrics, jobs } = this.deps;
     switch (decision.action) {
       case 'wait-for-dependency': {
         log.warn({ dependency: decision.dependency, error: decision.error }, 'dependency down; pausing consumption');
@@ -184,7 +188,7 @@ export class RetryConsumer {
         log.warn({ delayMs: decision.delayMs, error: decision.error }, 'job failed; retrying later');
         if (hash) {
           await jobs.setPending(hash, decision.attempts, decision.error).catch(warnAndContinue(log, 'job state not updated'));
-          await publishJobEvent(publisher, { type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error, correlationId }, log);
+          await this.announce({ type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error, correlationId }, log);
         }
         return;
       }
@@ -225,12 +229,16 @@ export class RetryConsumer {
   }
 
   private async recordFailure(hash: string, attempts: number, error: string, correlationId: string | undefined, log: Logger): Promise<void> {
-    const { jobs, store, publisher } = this.deps;
+    const { jobs, store } = this.deps;
     // The failure record below still answers `failed` once the Redis record is gone.
     await jobs.markFailed(hash, attempts, error).catch(warnAndContinue(log, 'job state not updated'));
     const record = encodeFailureRecord({ hash, attempts, error, at: new Date().toISOString() });
     await store.put(failureRecordKey(hash), record, 'application/json').catch(warnAndContinue(log, 'failure record not stored'));
-    await publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error, correlationId }, log);
+    await this.announce({ type: 'job.failed', hash, attempts, error, correlationId }, log);
+  }
+
+  private announce(event: Omit<JobEvent, 'at'>, log: Logger): Promise<void> {
+    return publishJobEvent(this.deps.publisher, event, this.options.eventConfirmTimeoutMs, log);
   }
 
   private async pauseFor(dependency: Dependency): Promise<void> {

@@ -25,7 +25,13 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
   const registry = createRegistry('worker');
   const metrics = workerMetrics(registry);
   const { redis, results, jobs, store } = createStateAdapters(config, logger);
-  const optimizer = new OptimizerClient({ baseUrl: config.OPTIMIZER_URL, timeoutMs: config.OPTIMIZER_TIMEOUT_MS, caller: 'worker', metrics });
+  const optimizer = new OptimizerClient({
+    baseUrl: config.OPTIMIZER_URL,
+    timeoutMs: config.OPTIMIZER_TIMEOUT_MS,
+    probeTimeoutMs: config.OPTIMIZER_PROBE_TIMEOUT_MS,
+    caller: 'worker',
+    metrics,
+  });
   const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark worker', logger });
   const publisher = new ConfirmPublisher(broker, logger, (channel) =>
     declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs: config.RETRY_DELAYS_MS }),
@@ -46,7 +52,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
       prefetch: config.WORKER_PREFETCH,
       policy: { maxAttempts: config.MAX_ATTEMPTS, delaysMs: config.RETRY_DELAYS_MS },
       probeIntervalMs: config.OPTIMIZER_PROBE_INTERVAL_MS,
-      confirmTimeoutMs: 5_000,
+      confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS,
+      eventConfirmTimeoutMs: config.EVENT_CONFIRM_TIMEOUT_MS,
     },
   );
   // The publisher declares the topology, so it attaches before the consumer uses the queues.
@@ -73,7 +80,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
       service.markNotReady();
       await consumer.stop();
       await broker.close();
-      await server.close(1_000);
+      await server.close(config.HTTP_CLOSE_GRACE_MS);
       await optimizer.close();
       redis.disconnect();
     },

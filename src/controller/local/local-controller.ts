@@ -15,6 +15,9 @@ import { LocalWorkers } from '../targets/local-workers.js';
 import { readQueueScalerFile, requireValid } from './queue-scaler-file.js';
 import { errorMessage } from '../../shared/errors.js';
 
+/** What a local worker gets past its own SHUTDOWN_GRACE_MS (its force exit is 1 s later) before it is killed. */
+export const WORKER_KILL_MARGIN_MS = 1_000;
+
 /** Locally a spec without vhost means the broker's own: the vhost of RABBITMQ_URL, as the workers use. */
 function brokerVhost(rabbitUrl: string): string {
   const path = new URL(rabbitUrl).pathname.slice(1);
@@ -49,7 +52,7 @@ export function localMode(
     env: deps.workerEnv,
     basePort: config.WORKER_PORT,
     // Each worker drains within its own SHUTDOWN_GRACE_MS; past that (plus a margin) it is killed.
-    stopGraceMs: config.SHUTDOWN_GRACE_MS + 1_000,
+    stopGraceMs: config.SHUTDOWN_GRACE_MS + WORKER_KILL_MARGIN_MS,
   });
   const loop = new ScalerLoop(
     {
