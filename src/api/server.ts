@@ -12,8 +12,8 @@ import { BrokerConnection } from '../shared/broker/connection.js';
 import { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { declareTopology } from '../shared/broker/topology.js';
 import { apiEnv, type ApiConfig } from '../shared/config.js';
-import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { drainGraceMs, runService, type RunningService } from '../shared/lifecycle.js';
+import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
+import { drainGraceMs, runService } from '../shared/lifecycle.js';
 import { createLogger, warnAndContinue, type Logger } from '../shared/logger.js';
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
 import { OptimizerClient } from '../shared/optimizer-client.js';
@@ -22,11 +22,8 @@ import { EventsHub } from './events-hub.js';
 import { FingerprintTracker } from './fingerprint.js';
 import { mountRoutes } from './routes.js';
 import { UploadService } from './upload-service.js';
-import type { Registry } from 'prom-client';
 
-export interface RunningApi extends RunningService {
-  registry: Registry;
-}
+export type RunningApi = ServingService;
 
 /** The built web page: dist/web next to dist/api (or src/api when run from source). */
 function defaultWebRoot(): string {
@@ -83,23 +80,15 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   } else {
     logger.warn({ webRoot }, 'web page not built (npm run build:web); serving the API only');
   }
-  service.finish();
-  const server = await listen(service.app, config.PORT, config.HOST);
-  logger.info({ url: server.url }, 'api listening');
-
-  return {
-    url: server.url,
-    port: server.port,
-    registry,
-    async stop() {
-      service.markNotReady();
-      await delay(config.SHUTDOWN_DELAY_MS);
-      await server.close(config.SHUTDOWN_GRACE_MS);
-      await broker.close();
-      await optimizer.close();
-      redis.disconnect();
-    },
-  };
+  const running = await service.serve(config.PORT, config.HOST, async (server) => {
+    await delay(config.SHUTDOWN_DELAY_MS);
+    await server.close(config.SHUTDOWN_GRACE_MS);
+    await broker.close();
+    await optimizer.close();
+    redis.disconnect();
+  });
+  logger.info({ url: running.url }, 'api listening');
+  return running;
 }
 
 export function runApi(): Promise<void> {

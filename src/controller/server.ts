@@ -5,9 +5,8 @@
  */
 import type { ControllerConfig } from '../shared/config.js';
 import { controllerEnv } from '../shared/config.js';
-import type { Registry } from 'prom-client';
-import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { runService, type RunningService } from '../shared/lifecycle.js';
+import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
+import { runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, scalerMetrics } from '../shared/metrics.js';
 import { AmqpPassiveDepth } from './depth/amqp-passive.js';
@@ -25,9 +24,7 @@ function workerEnvFrom(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !CONTROLLER_ONLY.includes(key)));
 }
 
-export interface RunningController extends RunningService {
-  registry: Registry;
-}
+export type RunningController = ServingService;
 
 export async function startController(
   config: ControllerConfig,
@@ -50,21 +47,13 @@ export async function startController(
   service.app.get('/scalers', (_req, res) => {
     res.json(mode.scalers());
   });
-  service.finish();
-  const server = await listen(service.app, config.PORT, config.HOST);
-  logger.info({ url: server.url, mode: config.CONTROLLER_MODE }, 'controller listening');
-
-  return {
-    url: server.url,
-    port: server.port,
-    registry,
-    async stop() {
-      service.markNotReady();
-      await mode.stop();
-      await depth.close();
-      await server.close(config.HTTP_CLOSE_GRACE_MS);
-    },
-  };
+  const running = await service.serve(config.PORT, config.HOST, async (server) => {
+    await mode.stop();
+    await depth.close();
+    await server.close(config.HTTP_CLOSE_GRACE_MS);
+  });
+  logger.info({ url: running.url, mode: config.CONTROLLER_MODE }, 'controller listening');
+  return running;
 }
 
 /** Locally, beyond the workers' drain and the HTTP close: the loop's last pass and the depth sources' close. */

@@ -6,14 +6,13 @@
 import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
-import type { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { optimizerEnv, type OptimizerConfig } from '../shared/config.js';
-import { drainGraceMs, runService, type RunningService } from '../shared/lifecycle.js';
+import { drainGraceMs, runService } from '../shared/lifecycle.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { readMultipartFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
-import { createServiceApp, listen } from '../shared/http/service-app.js';
+import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, optimizeMetrics } from '../shared/metrics.js';
 import { AdmissionGate, SaturatedError } from './admission.js';
@@ -22,8 +21,7 @@ import { UnprocessableImageError, watermarkImage } from './pipeline.js';
 import { settingsFingerprint, settingsFromConfig, type WatermarkSettings } from './settings.js';
 import { errorMessage } from '../shared/errors.js';
 
-export interface RunningOptimizer extends RunningService {
-  registry: Registry;
+export interface RunningOptimizer extends ServingService {
   settings: WatermarkSettings;
   fingerprint: string;
   /** Turns /readyz to 503 at once; stop() does it first, then waits SHUTDOWN_DELAY_MS and drains. */
@@ -109,23 +107,13 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
     }
   });
 
-  service.finish();
-  const server = await listen(app, config.PORT, config.HOST);
-  logger.info({ url: server.url, fingerprint }, `optimizer listening on ${server.url}`);
-  return {
-    url: server.url,
-    port: server.port,
-    registry,
-    settings,
-    fingerprint,
-    markNotReady: service.markNotReady,
-    async stop() {
-      service.markNotReady();
-      // Load balancers see /readyz false and stop sending before the server stops accepting.
-      await delay(config.SHUTDOWN_DELAY_MS);
-      await server.close(config.SHUTDOWN_GRACE_MS);
-    },
-  };
+  const running = await service.serve(config.PORT, config.HOST, async (server) => {
+    // Load balancers see /readyz false and stop sending before the server stops accepting.
+    await delay(config.SHUTDOWN_DELAY_MS);
+    await server.close(config.SHUTDOWN_GRACE_MS);
+  });
+  logger.info({ url: running.url, fingerprint }, `optimizer listening on ${running.url}`);
+  return { ...running, settings, fingerprint, markNotReady: service.markNotReady };
 }
 
 function toHttpProblem(err: unknown, logger: Logger): unknown {

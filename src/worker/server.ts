@@ -2,13 +2,12 @@
  * The retry worker service: the consumer plus a small HTTP server for health, readiness and
  * metrics. SIGTERM stops consumption first and lets the job in hand finish (graceful drain).
  */
-import type { Registry } from 'prom-client';
 import { BrokerConnection } from '../shared/broker/connection.js';
 import { ConfirmPublisher } from '../shared/broker/publisher.js';
 import { declareTopology } from '../shared/broker/topology.js';
 import { workerEnv, type WorkerConfig } from '../shared/config.js';
-import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { drainGraceMs, runService, type RunningService } from '../shared/lifecycle.js';
+import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
+import { drainGraceMs, runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, workerMetrics } from '../shared/metrics.js';
 import { OptimizerClient } from '../shared/optimizer-client.js';
@@ -16,8 +15,7 @@ import { createStateAdapters } from '../shared/state.js';
 import { RetryConsumer } from './consumer.js';
 import { JobProcessor } from './job-processor.js';
 
-export interface RunningWorker extends RunningService {
-  registry: Registry;
+export interface RunningWorker extends ServingService {
   consumer: RetryConsumer;
 }
 
@@ -67,24 +65,15 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
     logger,
     readiness: async () => ({ broker: consumer.ready && publisher.ready }),
   });
-  service.finish();
-  const server = await listen(service.app, config.PORT, config.HOST);
-  logger.info({ url: server.url }, 'worker listening for probes');
-
-  return {
-    url: server.url,
-    port: server.port,
-    registry,
-    consumer,
-    async stop() {
-      service.markNotReady();
-      await consumer.stop();
-      await broker.close();
-      await server.close(config.HTTP_CLOSE_GRACE_MS);
-      await optimizer.close();
-      redis.disconnect();
-    },
-  };
+  const running = await service.serve(config.PORT, config.HOST, async (server) => {
+    await consumer.stop();
+    await broker.close();
+    await server.close(config.HTTP_CLOSE_GRACE_MS);
+    await optimizer.close();
+    redis.disconnect();
+  });
+  logger.info({ url: running.url }, 'worker listening for probes');
+  return { ...running, consumer };
 }
 
 export function runWorker(): Promise<void> {
