@@ -8,15 +8,13 @@ import { existsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BrokerConnection } from '../shared/broker/connection.js';
-import { ConfirmPublisher } from '../shared/broker/publisher.js';
-import { declareTopology } from '../shared/broker/topology.js';
+import { createServiceBroker } from '../shared/broker/service-broker.js';
 import { apiEnv, type ApiConfig } from '../shared/config.js';
 import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
 import { drainGraceMs, runService } from '../shared/lifecycle.js';
 import { createLogger, warnAndContinue, type Logger } from '../shared/logger.js';
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
-import { OptimizerClient } from '../shared/optimizer-client.js';
+import { createOptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
 import { EventsHub } from './events-hub.js';
 import { FingerprintTracker } from './fingerprint.js';
@@ -34,18 +32,11 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   const registry = createRegistry('api');
   const metrics = apiMetrics(registry);
   const { redis, results, jobs, store } = createStateAdapters(config, logger);
-  const optimizer = new OptimizerClient({
-    baseUrl: config.OPTIMIZER_URL,
-    timeoutMs: config.OPTIMIZER_TIMEOUT_MS,
-    probeTimeoutMs: config.OPTIMIZER_PROBE_TIMEOUT_MS,
-    caller: 'api',
-    metrics,
-    circuit: { consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS },
+  const optimizer = createOptimizerClient(config, 'api', metrics, {
+    consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD,
+    halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS,
   });
-  const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark api', logger });
-  const publisher = new ConfirmPublisher(broker, logger, (channel) =>
-    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs: [] }),
-  );
+  const { broker, publisher } = createServiceBroker(config, 'api', [], logger);
   const events = new EventsHub(broker, logger);
   const fingerprint = new FingerprintTracker(results, logger);
   const uploads = new UploadService({ config, store, results, jobs, optimizer, publisher, fingerprint, metrics, logger });

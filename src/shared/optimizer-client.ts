@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch, request } from 'undici';
 import { problemDocumentSchema } from './contracts/problems.js';
+import type { CommonConfig } from './config.js';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
 import { errorMessage } from './errors.js';
 
@@ -36,6 +37,23 @@ export interface OptimizerClientOptions {
   metrics?: OptimizerCallMetrics;
   /** With a circuit, calls fail at once while the optimizer is known down instead of each waiting for a timeout. */
   circuit?: CircuitOptions;
+}
+
+/** The client as the api and the worker configure it from their common variables; only the api has a circuit. */
+export function createOptimizerClient(
+  config: Pick<CommonConfig, 'OPTIMIZER_URL' | 'OPTIMIZER_TIMEOUT_MS' | 'OPTIMIZER_PROBE_TIMEOUT_MS'>,
+  caller: OptimizerCaller,
+  metrics: OptimizerCallMetrics,
+  circuit?: CircuitOptions,
+): OptimizerClient {
+  return new OptimizerClient({
+    baseUrl: config.OPTIMIZER_URL,
+    timeoutMs: config.OPTIMIZER_TIMEOUT_MS,
+    probeTimeoutMs: config.OPTIMIZER_PROBE_TIMEOUT_MS,
+    caller,
+    metrics,
+    ...(circuit ? { circuit } : {}),
+  });
 }
 
 export class OptimizerClient {

@@ -2,15 +2,13 @@
  * The retry worker service: the consumer plus a small HTTP server for health, readiness and
  * metrics. SIGTERM stops consumption first and lets the job in hand finish (graceful drain).
  */
-import { BrokerConnection } from '../shared/broker/connection.js';
-import { ConfirmPublisher } from '../shared/broker/publisher.js';
-import { declareTopology } from '../shared/broker/topology.js';
+import { createServiceBroker } from '../shared/broker/service-broker.js';
 import { workerEnv, type WorkerConfig } from '../shared/config.js';
 import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
 import { drainGraceMs, runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, workerMetrics } from '../shared/metrics.js';
-import { OptimizerClient } from '../shared/optimizer-client.js';
+import { createOptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
 import { RetryConsumer } from './consumer.js';
 import { JobProcessor } from './job-processor.js';
@@ -23,17 +21,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
   const registry = createRegistry('worker');
   const metrics = workerMetrics(registry);
   const { redis, results, jobs, store } = createStateAdapters(config, logger);
-  const optimizer = new OptimizerClient({
-    baseUrl: config.OPTIMIZER_URL,
-    timeoutMs: config.OPTIMIZER_TIMEOUT_MS,
-    probeTimeoutMs: config.OPTIMIZER_PROBE_TIMEOUT_MS,
-    caller: 'worker',
-    metrics,
-  });
-  const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark worker', logger });
-  const publisher = new ConfirmPublisher(broker, logger, (channel) =>
-    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs: config.RETRY_DELAYS_MS }),
-  );
+  const optimizer = createOptimizerClient(config, 'worker', metrics);
+  const { broker, publisher } = createServiceBroker(config, 'worker', config.RETRY_DELAYS_MS, logger);
   const processor = new JobProcessor({ store, results, jobs, optimizer, logger });
   const consumer = new RetryConsumer(
     {
