@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { SUPPORTED_FORMATS_WORDING, supportedImageType, type ImageType } from '../shared/image-type.js';
+import { errorMessage } from '../shared/errors.js';
 
 /** The type, sniffed from the first bytes: 415 unless it is an image we can decode. Synchronous and cheap. */
 export function admitType(data: Buffer): ImageType {
@@ -23,7 +24,7 @@ export async function admitPixels(data: Buffer, type: ImageType, maxInputPixels:
     // Reads the header only; the decode itself happens in the optimizer.
     ({ width, height } = await sharp(data, { limitInputPixels: false }).metadata());
   } catch (err) {
-    throw new HttpProblem(PROBLEMS.undecodable, `The ${type.format} image cannot be decoded: ${(err as Error).message}`);
+    throw new HttpProblem(PROBLEMS.undecodable, `The ${type.format} image cannot be decoded: ${errorMessage(err)}`);
   }
   if (!width || !height) throw new HttpProblem(PROBLEMS.undecodable, 'The image declares no dimensions');
   if (width * height > maxInputPixels) {

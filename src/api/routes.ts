@@ -13,12 +13,13 @@ import { readMultipartFile } from '../shared/http/multipart.js';
 import { HttpProblem, sendProblem } from '../shared/http/problem.js';
 import { UploadMemoryBudget } from '../shared/http/upload-budget.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
-import type { Logger } from '../shared/logger.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { isFinal, readJobStatus } from './job-status.js';
 import type { UploadService } from './upload-service.js';
+import { errorMessage } from '../shared/errors.js';
 
 export interface RouteDependencies {
   config: Pick<ApiConfig, 'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS'>;
@@ -96,6 +97,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
   app.get('/image/:hash', async (req: Request, res: Response) => {
     const hash = hashParam(req);
     const current = fingerprint.value;
+    // Redis down is a miss here: the store below answers (the client logs the outage).
     let image = current ? await results.get(hash, current).catch(() => undefined) : undefined;
     let etagFingerprint = current;
     if (!image) {
@@ -103,7 +105,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
       if (!stored) throw notFound(hash);
       image = { data: stored.data, contentType: stored.contentType };
       etagFingerprint = stored.fingerprint ?? 'unknown';
-      if (stored.fingerprint) await results.set(hash, stored.fingerprint, image).catch(() => undefined);
+      if (stored.fingerprint) await results.set(hash, stored.fingerprint, image).catch(warnAndContinue(logger, 'stored result not cached again'));
     }
     const etag = `"${hash.slice(0, 32)}-${(etagFingerprint ?? 'unknown').slice(0, 16)}"`;
     res.set({ ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable', 'X-Image-Hash': hash });
@@ -126,6 +128,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
       if (isFinal(status)) finish();
     };
     const refresh = async () => {
+      // The store cannot answer: the stream keeps its last status, and the next event or recheck asks again.
       const status = await readJobStatus(hash, statusSources).catch(() => undefined);
       if (status) send(status);
     };
@@ -169,5 +172,5 @@ function correlationIdFrom(header: string | string[] | undefined): string {
 }
 
 function storeDown(err: unknown): never {
-  throw new HttpProblem(PROBLEMS.unavailable, `The object store cannot answer right now: ${(err as Error).message}`, { retryAfterSeconds: 5 });
+  throw new HttpProblem(PROBLEMS.unavailable, `The object store cannot answer right now: ${errorMessage(err)}`, { retryAfterSeconds: 5 });
 }

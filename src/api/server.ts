@@ -8,28 +8,20 @@ import { existsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BrokerConnection } from '../shared/broker/connection.js';
-import { ConfirmPublisher } from '../shared/broker/publisher.js';
-import { declareTopology } from '../shared/broker/topology.js';
+import { createServiceBroker } from '../shared/broker/service-broker.js';
 import { apiEnv, type ApiConfig } from '../shared/config.js';
-import { createServiceApp, listen } from '../shared/http/service-app.js';
-import { runService } from '../shared/lifecycle.js';
-import { createLogger, type Logger } from '../shared/logger.js';
+import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
+import { drainGraceMs, runService } from '../shared/lifecycle.js';
+import { createLogger, warnAndContinue, type Logger } from '../shared/logger.js';
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
-import { OptimizerClient } from '../shared/optimizer-client.js';
+import { createOptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
 import { EventsHub } from './events-hub.js';
 import { FingerprintTracker } from './fingerprint.js';
 import { mountRoutes } from './routes.js';
 import { UploadService } from './upload-service.js';
-import type { Registry } from 'prom-client';
 
-export interface RunningApi {
-  url: string;
-  port: number;
-  registry: Registry;
-  stop(): Promise<void>;
-}
+export type RunningApi = ServingService;
 
 /** The built web page: dist/web next to dist/api (or src/api when run from source). */
 function defaultWebRoot(): string {
@@ -40,17 +32,11 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   const registry = createRegistry('api');
   const metrics = apiMetrics(registry);
   const { redis, results, jobs, store } = createStateAdapters(config, logger);
-  const optimizer = new OptimizerClient({
-    baseUrl: config.OPTIMIZER_URL,
-    timeoutMs: config.OPTIMIZER_TIMEOUT_MS,
-    caller: 'api',
-    metrics,
-    circuit: { consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS },
+  const optimizer = createOptimizerClient(config, 'api', metrics, {
+    consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD,
+    halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS,
   });
-  const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark api', logger });
-  const publisher = new ConfirmPublisher(broker, logger, (channel) =>
-    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs: [] }),
-  );
+  const { broker, publisher } = createServiceBroker(config, 'api', [], logger);
   const events = new EventsHub(broker, logger);
   const fingerprint = new FingerprintTracker(results, logger);
   const uploads = new UploadService({ config, store, results, jobs, optimizer, publisher, fingerprint, metrics, logger });
@@ -58,7 +44,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   await publisher.attach();
   await events.attach();
   void broker.start();
-  await store.ensureBucket(config.S3_REGION).catch((err: Error) => logger.warn({ err: err.message }, 'bucket not ensured yet'));
+  await store.ensureBucket(config.S3_REGION).catch(warnAndContinue(logger, 'bucket not ensured yet'));
   await fingerprint.load(() => optimizer.fetchFingerprint());
 
   const service = createServiceApp({
@@ -85,25 +71,17 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   } else {
     logger.warn({ webRoot }, 'web page not built (npm run build:web); serving the API only');
   }
-  service.finish();
-  const server = await listen(service.app, config.PORT, config.HOST);
-  logger.info({ url: server.url }, 'api listening');
-
-  return {
-    url: server.url,
-    port: server.port,
-    registry,
-    async stop() {
-      service.markNotReady();
-      await delay(config.SHUTDOWN_DELAY_MS);
-      await server.close(config.SHUTDOWN_GRACE_MS);
-      await broker.close();
-      await optimizer.close();
-      redis.disconnect();
-    },
-  };
+  const running = await service.serve(config.PORT, config.HOST, async (server) => {
+    await delay(config.SHUTDOWN_DELAY_MS);
+    await server.close(config.SHUTDOWN_GRACE_MS);
+    await broker.close();
+    await optimizer.close();
+    redis.disconnect();
+  });
+  logger.info({ url: running.url }, 'api listening');
+  return running;
 }
 
 export function runApi(): Promise<void> {
-  return runService('api', apiEnv, startApi);
+  return runService({ name: 'api', schema: apiEnv, start: startApi, graceMs: drainGraceMs });
 }

@@ -22,6 +22,7 @@ import { formatFromMime, extensionForFormat } from '../shared/image-type.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { admitPixels, admitType } from './image-check.js';
 import { afterOptimizing, beforeOptimizing } from './upload-decision.js';
+import { errorMessage } from '../shared/errors.js';
 
 /**
  * What the api answers an upload it accepted: the image now (200, from the cache or the optimizer),
@@ -32,7 +33,7 @@ export type UploadAnswer =
   | { kind: 'queued'; hash: string };
 
 export interface UploadDependencies {
-  config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS'>;
+  config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'EVENT_CONFIRM_TIMEOUT_MS'>;
   // What the service uses of each adapter, and no more (its unit test fakes exactly this).
   store: Pick<ObjectStore, 'exists' | 'put' | 'remove' | 'findResult' | 'putResult'>;
   results: Pick<ResultCache, 'get' | 'set'>;
@@ -94,7 +95,7 @@ export class UploadService {
         await store.put(key, upload.data, type.mime, { metadata, sha256: hash });
       }
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'original not stored');
+      log.warn({ err: errorMessage(err) }, 'original not stored');
       throw unavailable('The object store cannot take the original right now; nothing was accepted');
     }
 
@@ -138,12 +139,12 @@ export class UploadService {
     const { results, store, fingerprint, logger } = this.deps;
     const current = fingerprint.value;
     if (!current) return undefined;
-    const stored = await store.findResult(hash).catch((err: Error) => {
-      logger.warn({ err: err.message }, 'object store lookup failed; treating as a miss');
+    const stored = await store.findResult(hash).catch((err: unknown) => {
+      logger.warn({ err: errorMessage(err) }, 'object store lookup failed; treating as a miss');
       return undefined;
     });
     if (!stored || stored.fingerprint !== current) return undefined;
-    await results.set(hash, current, stored).catch(() => undefined);
+    await results.set(hash, current, stored).catch(warnAndContinue(logger, 'stored result not cached again'));
     return { data: stored.data, contentType: stored.contentType };
   }
 
@@ -162,9 +163,9 @@ export class UploadService {
   private async enqueue(job: JobMessage, createdOriginal: boolean, correlationId: string): Promise<UploadAnswer> {
     const { jobs, publisher, metrics, store } = this.deps;
     const logger = this.deps.logger.child({ hash: job.hash, correlationId });
-    const claimed = await jobs.claimPending(job.hash).catch((err: Error) => {
+    const claimed = await jobs.claimPending(job.hash).catch((err: unknown) => {
       // Without Redis there is no de-duplication; a second job for the same bytes is harmless (idempotent worker).
-      logger.warn({ err: err.message }, 'job state unavailable; publishing without de-duplication');
+      logger.warn({ err: errorMessage(err) }, 'job state unavailable; publishing without de-duplication');
       return true;
     });
     if (!claimed) return { kind: 'queued', hash: job.hash };
@@ -178,7 +179,7 @@ export class UploadService {
       }, this.deps.config.PUBLISH_CONFIRM_TIMEOUT_MS);
     } catch (err) {
       const failure = err instanceof PublishError ? err.failure : 'refused';
-      logger.warn({ err: (err as Error).message, failure }, 'job not confirmed; answering 503');
+      logger.warn({ err: errorMessage(err), failure }, 'job not confirmed; answering 503');
       // Until the claim expires, uploads of these bytes are told a job is queued: worth a line.
       await jobs.releasePending(job.hash).catch(warnAndContinue(logger, 'pending claim not released'));
       if (failure === 'unknown') {
@@ -194,7 +195,8 @@ export class UploadService {
     }
     metrics.jobsPublished.inc();
     logger.info('job queued');
-    void publishJobEvent(publisher, { type: 'job.queued', hash: job.hash, attempts: 0, correlationId }, logger);
+    // Not awaited: the 202 does not wait for a notification, and a failed one is logged by publishJobEvent.
+    void publishJobEvent(publisher, { type: 'job.queued', hash: job.hash, attempts: 0, correlationId }, this.deps.config.EVENT_CONFIRM_TIMEOUT_MS, logger);
     return { kind: 'queued', hash: job.hash };
   }
 }

@@ -32,30 +32,23 @@ export type ReconcileFacts =
       reason: string;
     };
 
+/** A pass that could not scale: only Ready changes, the other conditions keep what they said. */
+function notReady(reason: string, message: string): Partial<Record<ConditionType, ConditionInput>> {
+  return { Ready: { status: 'False', reason, message } };
+}
+
 export function conditionInputs(facts: ReconcileFacts): Partial<Record<ConditionType, ConditionInput>> {
   switch (facts.kind) {
     case 'invalid-spec':
-      return { Ready: { status: 'False', reason: 'InvalidSpec', message: facts.message } };
+      return notReady('InvalidSpec', facts.message);
     case 'depth-unavailable':
-      return {
-        Ready: {
-          status: 'False',
-          reason: 'QueueUnreadable',
-          message: `cannot read the queue depth (${facts.message}); keeping ${facts.currentReplicas ?? 'the current'} replicas`,
-        },
-      };
+      return notReady('QueueUnreadable', `cannot read the queue depth (${facts.message}); keeping ${facts.currentReplicas ?? 'the current'} replicas`);
     case 'target-not-found':
-      return { Ready: { status: 'False', reason: 'TargetNotFound', message: facts.message } };
+      return notReady('TargetNotFound', facts.message);
     case 'target-forbidden':
-      return {
-        Ready: {
-          status: 'False',
-          reason: 'Forbidden',
-          message: `the controller lacks the permission to ${facts.permission}: ${facts.message}`,
-        },
-      };
+      return notReady('Forbidden', `the controller lacks the permission to ${facts.permission}: ${facts.message}`);
     case 'target-unavailable':
-      return { Ready: { status: 'False', reason: 'TargetUnavailable', message: facts.message } };
+      return notReady('TargetUnavailable', facts.message);
     case 'scaled': {
       const ready: ConditionInput =
         facts.unackedUnknown === undefined

@@ -6,7 +6,7 @@
  * difference (a scale when they differ; status, conditions, events and metrics).
  * When the queue cannot be read, the replicas stay as they are (never to zero on an error).
  */
-import type { Logger } from '../shared/logger.js';
+import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { SCALER_ERROR_REASONS, type ScalerErrorReason, type ScalerMetrics } from '../shared/metrics.js';
 import { conditionInputs, mergeConditions, type ReconcileFacts } from './conditions.js';
 import type { DepthSource, QueueDepth } from './depth/depth-source.js';
@@ -21,6 +21,7 @@ import {
 } from './queue-scaler.js';
 import { clamp, decideScale, type ScalingState } from './scaling.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from './targets/scale-target.js';
+import { errorMessage } from '../shared/errors.js';
 
 export interface ScalerEvent {
   type: 'Normal' | 'Warning';
@@ -171,7 +172,7 @@ export class ScalerLoop {
     try {
       return await this.deps.depth.read({ vhost: spec.vhost, queue: spec.queue });
     } catch (err) {
-      return { unavailable: err instanceof Error ? err.message : String(err) };
+      return { unavailable: errorMessage(err) };
     }
   }
 
@@ -232,9 +233,7 @@ export class ScalerLoop {
     const unacked = depth.unacked === undefined ? 'unacked unknown' : `${depth.unacked} unacked`;
     const message = `${target.description}: ${from} → ${to} replicas (${depth.ready} ready, ${unacked}; ${reason})`;
     logger.info({ from, to, ready: depth.ready, unacked: depth.unacked, source: depth.source, reason }, 'scaled');
-    await this.deps.sink.event({ type: 'Normal', reason: direction === 'up' ? 'ScaledUp' : 'ScaledDown', message }).catch((err: Error) =>
-      logger.warn({ err: err.message }, 'event not recorded'),
-    );
+    await this.deps.sink.event({ type: 'Normal', reason: direction === 'up' ? 'ScaledUp' : 'ScaledDown', message }).catch(warnAndContinue(logger, 'event not recorded'));
   }
 
   /** Conditions from this pass's facts, a Warning when Ready turns bad, and the status written. */
@@ -252,9 +251,9 @@ export class ScalerLoop {
     const ready = conditions.find((c) => c.type === 'Ready');
     if (ready && ready.status !== 'True' && (before?.status !== ready.status || before.reason !== ready.reason)) {
       this.deps.logger.warn({ reason: ready.reason, message: ready.message }, 'scaler not ready');
-      await this.deps.sink.event({ type: 'Warning', reason: ready.reason, message: ready.message }).catch(() => undefined);
+      await this.deps.sink.event({ type: 'Warning', reason: ready.reason, message: ready.message }).catch(warnAndContinue(this.deps.logger, 'event not recorded'));
     }
-    await this.deps.sink.write(this.status).catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'status not written'));
+    await this.deps.sink.write(this.status).catch(warnAndContinue(this.deps.logger, 'status not written'));
   }
 
   private schedule(delayMs: number): void {
@@ -290,5 +289,5 @@ function errorReason(kind: Exclude<ReconcileFacts['kind'], 'scaled'>): ScalerErr
 function targetFacts(err: unknown): ReconcileFacts {
   if (err instanceof TargetNotFoundError) return { kind: 'target-not-found', message: err.message };
   if (err instanceof TargetForbiddenError) return { kind: 'target-forbidden', message: err.message, permission: err.permission };
-  return { kind: 'target-unavailable', message: err instanceof Error ? err.message : String(err) };
+  return { kind: 'target-unavailable', message: errorMessage(err) };
 }

@@ -5,23 +5,26 @@
  */
 import type { ControllerConfig } from '../shared/config.js';
 import { controllerEnv } from '../shared/config.js';
-import { createServiceApp, listen } from '../shared/http/service-app.js';
+import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
 import { runService } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, scalerMetrics } from '../shared/metrics.js';
 import { AmqpPassiveDepth } from './depth/amqp-passive.js';
 import { CombinedDepth } from './depth/combined.js';
 import { ManagementApiDepth } from './depth/management-api.js';
-import { startKubernetesController } from './kubernetes/controller.js';
-import { startLocalController } from './local/local-controller.js';
+import type { ControllerMode } from './controller-mode.js';
+import { kubernetesMode } from './kubernetes/controller.js';
+import { localMode, WORKER_KILL_MARGIN_MS } from './local/local-controller.js';
 
 /** Variables that are the controller's own and must not leak into the workers it spawns. */
 const CONTROLLER_ONLY = ['PORT', 'CONTROLLER_MODE', 'QUEUE_SCALER_FILE', 'WORKER_PORT', 'RABBITMQ_MANAGEMENT_URL', 'SCALER_TOLERANCE'];
 
-export interface RunningController {
-  url: string;
-  stop(): Promise<void>;
+/** The environment the local workers get: the controller's own, minus what is only the controller's. */
+function workerEnvFrom(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !CONTROLLER_ONLY.includes(key)));
 }
+
+export type RunningController = ServingService;
 
 export async function startController(
   config: ControllerConfig,
@@ -30,46 +33,41 @@ export async function startController(
 ): Promise<RunningController> {
   const registry = createRegistry('controller');
   const metrics = scalerMetrics(registry);
-  const depth = new CombinedDepth(new ManagementApiDepth({ url: config.RABBITMQ_MANAGEMENT_URL }), new AmqpPassiveDepth(config.RABBITMQ_URL));
+  const depth = new CombinedDepth(
+    new ManagementApiDepth({ url: config.RABBITMQ_MANAGEMENT_URL, timeoutMs: config.RABBITMQ_MANAGEMENT_TIMEOUT_MS }),
+    new AmqpPassiveDepth(config.RABBITMQ_URL),
+  );
 
-  let scalers: () => Record<string, unknown>;
-  let ready: () => Record<string, boolean>;
-  let stopMode: () => Promise<void>;
-  if (config.CONTROLLER_MODE === 'local') {
-    const workerEnv = Object.fromEntries(Object.entries(env).filter(([key]) => !CONTROLLER_ONLY.includes(key)));
-    const local = startLocalController(config, { logger, metrics, depth, workerEnv });
-    scalers = local.scalers;
-    ready = () => ({ scaler: true });
-    stopMode = () => local.stop();
-  } else {
-    const cluster = await startKubernetesController(config, { logger, metrics, depth });
-    scalers = () => ({ leader: cluster.leader, scalers: cluster.scalers() });
-    ready = () => ({ 'QueueScaler cache': cluster.synced });
-    stopMode = () => cluster.stop();
-  }
+  const mode: ControllerMode =
+    config.CONTROLLER_MODE === 'local'
+      ? localMode(config, { logger, metrics, depth, workerEnv: workerEnvFrom(env) })
+      : await kubernetesMode(config, { logger, metrics, depth });
 
-  const service = createServiceApp({ service: 'controller', registry, logger, readiness: async () => ready() });
+  const service = createServiceApp({ service: 'controller', registry, logger, readiness: async () => mode.readiness() });
   service.app.get('/scalers', (_req, res) => {
-    res.json(scalers());
+    res.json(mode.scalers());
   });
-  service.finish();
-  const server = await listen(service.app, config.PORT, config.HOST);
-  logger.info({ url: server.url, mode: config.CONTROLLER_MODE }, 'controller listening');
+  const running = await service.serve(config.PORT, config.HOST, async (server) => {
+    await mode.stop();
+    await depth.close();
+    await server.close(config.HTTP_CLOSE_GRACE_MS);
+  });
+  logger.info({ url: running.url, mode: config.CONTROLLER_MODE }, 'controller listening');
+  return running;
+}
 
-  return {
-    url: server.url,
-    async stop() {
-      service.markNotReady();
-      await stopMode();
-      await depth.close();
-      await server.close(1_000);
-    },
-  };
+/** Locally, beyond the workers' drain and the HTTP close: the loop's last pass and the depth sources' close. */
+const LOCAL_STOP_SLACK_MS = 1_000;
+
+/**
+ * How long the controller's stop may take. Locally it waits for its workers to drain (each within
+ * SHUTDOWN_GRACE_MS, killed after the margin), then closes its HTTP server: 3 s over the grace by default.
+ */
+function controllerGraceMs(config: ControllerConfig): number {
+  if (config.CONTROLLER_MODE !== 'local') return config.SHUTDOWN_GRACE_MS;
+  return config.SHUTDOWN_GRACE_MS + WORKER_KILL_MARGIN_MS + config.HTTP_CLOSE_GRACE_MS + LOCAL_STOP_SLACK_MS;
 }
 
 export function runController(): Promise<void> {
-  // Locally the controller waits for its workers to drain, each within SHUTDOWN_GRACE_MS.
-  return runService('controller', controllerEnv, startController, (config) =>
-    config.SHUTDOWN_GRACE_MS + (config.CONTROLLER_MODE === 'local' ? 3_000 : 0),
-  );
+  return runService({ name: 'controller', schema: controllerEnv, start: startController, graceMs: controllerGraceMs });
 }

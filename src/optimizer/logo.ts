@@ -23,6 +23,7 @@ export function prepareLogo(bytes: Buffer): Promise<PreparedLogo> {
   if (!logo) {
     logo = decodeLogo(bytes);
     prepared.set(bytes, logo);
+    // Every caller still gets the rejection; this only forgets it, so the next call decodes again.
     logo.catch(() => prepared.delete(bytes));
   }
   return logo;

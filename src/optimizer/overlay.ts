@@ -57,6 +57,7 @@ export function measureText(text: string): Promise<TextMetrics | undefined> {
     if (measured.size >= MEASURE_CACHE_LIMIT) measured.clear();
     metrics = renderAndMeasure(text);
     measured.set(text, metrics);
+    // Every caller still gets the rejection; this only forgets it, so the next call measures again.
     metrics.catch(() => measured.delete(text));
   }
   return metrics;

@@ -6,31 +6,26 @@
 import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
-import type { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { optimizerEnv, type OptimizerConfig } from '../shared/config.js';
-import { runService } from '../shared/lifecycle.js';
+import { drainGraceMs, runService } from '../shared/lifecycle.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { readMultipartFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
-import { createServiceApp, listen } from '../shared/http/service-app.js';
+import { createServiceApp, type ServingService } from '../shared/http/service-app.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, optimizeMetrics } from '../shared/metrics.js';
 import { AdmissionGate, SaturatedError } from './admission.js';
 import { measureText } from './overlay.js';
 import { UnprocessableImageError, watermarkImage } from './pipeline.js';
 import { settingsFingerprint, settingsFromConfig, type WatermarkSettings } from './settings.js';
+import { errorMessage } from '../shared/errors.js';
 
-export interface RunningOptimizer {
-  url: string;
-  port: number;
-  registry: Registry;
+export interface RunningOptimizer extends ServingService {
   settings: WatermarkSettings;
   fingerprint: string;
-  /** Turns /readyz to 503 so load balancers stop sending work before close() drains. */
+  /** Turns /readyz to 503 at once; stop() does it first, then waits SHUTDOWN_DELAY_MS and drains. */
   markNotReady(): void;
-  /** Marks not ready, stops accepting, lets in-flight requests finish within graceMs. */
-  close(graceMs?: number): Promise<void>;
 }
 
 /** What GET /settings answers: the settings minus the logo bytes, plus the fingerprint. */
@@ -112,27 +107,20 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
     }
   });
 
-  service.finish();
-  const server = await listen(app, config.PORT, config.HOST);
-  return {
-    url: server.url,
-    port: server.port,
-    registry,
-    settings,
-    fingerprint,
-    markNotReady: service.markNotReady,
-    close: async (graceMs?: number) => {
-      service.markNotReady();
-      await server.close(graceMs);
-    },
-  };
+  const running = await service.serve(config.PORT, config.HOST, async (server) => {
+    // Load balancers see /readyz false and stop sending before the server stops accepting.
+    await delay(config.SHUTDOWN_DELAY_MS);
+    await server.close(config.SHUTDOWN_GRACE_MS);
+  });
+  logger.info({ url: running.url, fingerprint }, `optimizer listening on ${running.url}`);
+  return { ...running, settings, fingerprint, markNotReady: service.markNotReady };
 }
 
 function toHttpProblem(err: unknown, logger: Logger): unknown {
   if (err instanceof HttpProblem) return err;
   if (err instanceof SaturatedError) return saturated(err);
   if (err instanceof UnprocessableImageError) {
-    logger.info({ reason: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'unprocessable image');
+    logger.info({ reason: err.message, cause: err.cause === undefined ? undefined : errorMessage(err.cause) }, 'unprocessable image');
     return new HttpProblem(PROBLEMS.undecodable, err.message);
   }
   return err;
@@ -154,17 +142,6 @@ function configureSharp(concurrentImages: number): void {
   sharp.cache(false);
 }
 
-/** CLI entry (`nws-watermark optimizer`): configuration from the environment, clean stop on SIGTERM/SIGINT. */
 export function runOptimizer(): Promise<void> {
-  return runService('optimizer', optimizerEnv, async (config, logger) => {
-    const optimizer = await startOptimizer(config, logger);
-    logger.info({ url: optimizer.url, fingerprint: optimizer.fingerprint }, `optimizer listening on ${optimizer.url}`);
-    return {
-      stop: async () => {
-        optimizer.markNotReady();
-        await delay(config.SHUTDOWN_DELAY_MS);
-        await optimizer.close(config.SHUTDOWN_GRACE_MS);
-      },
-    };
-  });
+  return runService({ name: 'optimizer', schema: optimizerEnv, start: startOptimizer, graceMs: drainGraceMs });
 }

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, type OptimizerConfig } from '../shared/config.js';
 import { SUPPORTED_FORMATS_WORDING, supportedImageType } from '../shared/image-type.js';
 import { prepareLogo } from './logo.js';
+import { errorMessage } from '../shared/errors.js';
 
 /** Bump whenever pipeline code changes what it outputs for the same settings. */
 export const PIPELINE_VERSION = '1';
@@ -56,7 +57,7 @@ async function readLogo(path: string): Promise<Buffer> {
   try {
     bytes = await readFile(path);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     throw new ConfigError([`WATERMARK_LOGO_PATH: cannot read the logo file (${reason}) (received ${JSON.stringify(path)})`]);
   }
   if (supportedImageType(bytes) === undefined) {
@@ -67,7 +68,7 @@ async function readLogo(path: string): Promise<Buffer> {
   try {
     await prepareLogo(bytes);
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    const reason = errorMessage(err).split('\n')[0];
     throw new ConfigError([`WATERMARK_LOGO_PATH: the logo image cannot be decoded (${reason}) (received ${JSON.stringify(path)})`]);
   }
   return bytes;

@@ -10,13 +10,13 @@ export interface CachedResult {
   contentType: string;
 }
 
-export function createRedis(url: string): Redis {
+export function createRedis(url: string, timeoutMs: number): Redis {
   return new Redis(url, {
     // Fail fast while Redis is down instead of queueing commands forever; callers degrade.
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    connectTimeout: 2_000,
-    commandTimeout: 2_000,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
     retryStrategy: (times) => Math.min(times * 100, 2_000),
     lazyConnect: false,
   });

@@ -15,6 +15,11 @@ export class ConfigError extends Error {
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const url = (fallback: string) => z.url().default(fallback);
+/**
+ * The worker's and the controller's HTTP servers answer probes, metrics and /scalers only: on
+ * close, the requests in flight get this long (the api and the optimizer drain within SHUTDOWN_GRACE_MS).
+ */
+const httpCloseGraceMs = positiveInt(1_000);
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -40,6 +45,16 @@ export const commonEnv = {
     .default('watermark'),
   OPTIMIZER_URL: url('http://127.0.0.1:3001'),
   OPTIMIZER_TIMEOUT_MS: positiveInt(15_000),
+  /** The optimizer's /readyz and /settings: quick questions, so a short deadline. */
+  OPTIMIZER_PROBE_TIMEOUT_MS: positiveInt(1_000),
+  /** Redis connect and command deadline: short, because callers degrade rather than wait. */
+  REDIS_TIMEOUT_MS: positiveInt(2_000),
+  /** Deadline of each object store call. */
+  S3_TIMEOUT_MS: positiveInt(10_000),
+  /** How long a job publish (the api's job, the worker's move to a delay queue or the DLQ) waits for the broker's confirm. */
+  PUBLISH_CONFIRM_TIMEOUT_MS: positiveInt(5_000),
+  /** The same for a job event: a notification, so it gives up sooner. */
+  EVENT_CONFIRM_TIMEOUT_MS: positiveInt(2_000),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
   /** How long a stopping server keeps serving with /readyz false, so load balancers stop sending first. */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
@@ -52,7 +67,6 @@ export const apiEnv = z.object({
   MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
   MAX_INPUT_PIXELS: positiveInt(100_000_000),
   UPLOAD_IDLE_TIMEOUT_MS: positiveInt(15_000),
-  PUBLISH_CONFIRM_TIMEOUT_MS: positiveInt(5_000),
   CIRCUIT_FAILURE_THRESHOLD: positiveInt(3),
   CIRCUIT_HALF_OPEN_AFTER_MS: positiveInt(2_000),
   WEB_ROOT: z.string().default(''),
@@ -93,6 +107,7 @@ export const workerEnv = z.object({
     .default('1000,5000,30000,120000')
     .transform((s) => s.split(',').map(Number)),
   OPTIMIZER_PROBE_INTERVAL_MS: positiveInt(500),
+  HTTP_CLOSE_GRACE_MS: httpCloseGraceMs,
 });
 
 export type ApiConfig = z.infer<typeof apiEnv>;
@@ -120,8 +135,10 @@ export const controllerEnv = z.object({
   RABBITMQ_URL: commonEnv.RABBITMQ_URL,
   /** Management HTTP API; credentials in the URL. Gives unacked counts that AMQP cannot. */
   RABBITMQ_MANAGEMENT_URL: url('http://guest:guest@127.0.0.1:15672'),
+  RABBITMQ_MANAGEMENT_TIMEOUT_MS: positiveInt(3_000),
   PORT: port(3003),
   HOST: z.string().default('0.0.0.0'),
+  HTTP_CLOSE_GRACE_MS: httpCloseGraceMs,
   CONTROLLER_MODE: z.enum(['kubernetes', 'local']).default('kubernetes'),
   /** Hysteresis of scale-down decisions, as a fraction of messagesPerReplica. */
   SCALER_TOLERANCE: z.coerce.number().min(0).max(0.5).default(0.1),

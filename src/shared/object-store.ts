@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { sha256Hex, watermarkedKey } from './content-address.js';
 import { RESULT_EXTENSIONS } from './image-type.js';
+import { errorMessage } from './errors.js';
 
 export interface ObjectStoreOptions {
   endpoint: string;
@@ -30,7 +31,7 @@ export class ObjectNotFoundError extends Error {
 /** The store could not answer: transient, try again later. */
 export class ObjectStoreUnavailableError extends Error {
   constructor(operation: string, cause: unknown) {
-    super(`object store unavailable during ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`object store unavailable during ${operation}: ${errorMessage(cause)}`);
     this.name = 'ObjectStoreUnavailableError';
   }
 }

@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch, request } from 'undici';
 import { problemDocumentSchema } from './contracts/problems.js';
+import type { CommonConfig } from './config.js';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
+import { errorMessage } from './errors.js';
 
 export type OptimizeResult =
   | { outcome: 'ok'; data: Buffer; contentType: string; fingerprint: string }
@@ -27,11 +29,31 @@ export interface CircuitOptions {
 
 export interface OptimizerClientOptions {
   baseUrl: string;
+  /** Deadline of an /optimize call. */
   timeoutMs: number;
+  /** Deadline of the quick questions: /readyz and /settings. */
+  probeTimeoutMs: number;
   caller: OptimizerCaller;
   metrics?: OptimizerCallMetrics;
   /** With a circuit, calls fail at once while the optimizer is known down instead of each waiting for a timeout. */
   circuit?: CircuitOptions;
+}
+
+/** The client as the api and the worker configure it from their common variables; only the api has a circuit. */
+export function createOptimizerClient(
+  config: Pick<CommonConfig, 'OPTIMIZER_URL' | 'OPTIMIZER_TIMEOUT_MS' | 'OPTIMIZER_PROBE_TIMEOUT_MS'>,
+  caller: OptimizerCaller,
+  metrics: OptimizerCallMetrics,
+  circuit?: CircuitOptions,
+): OptimizerClient {
+  return new OptimizerClient({
+    baseUrl: config.OPTIMIZER_URL,
+    timeoutMs: config.OPTIMIZER_TIMEOUT_MS,
+    probeTimeoutMs: config.OPTIMIZER_PROBE_TIMEOUT_MS,
+    caller,
+    metrics,
+    ...(circuit ? { circuit } : {}),
+  });
 }
 
 export class OptimizerClient {
@@ -70,11 +92,11 @@ export class OptimizerClient {
   }
 
   /** True when the optimizer answers its readiness probe within a short deadline. */
-  async isReady(timeoutMs = 1_000): Promise<boolean> {
+  async isReady(): Promise<boolean> {
     try {
       const res = await undiciFetch(new URL('/readyz', this.options.baseUrl), {
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(this.options.probeTimeoutMs),
       });
       await res.body?.cancel();
       return res.ok;
@@ -84,11 +106,11 @@ export class OptimizerClient {
   }
 
   /** The fingerprint of the optimizer's current watermark settings, or undefined when it is down. */
-  async fetchFingerprint(timeoutMs = 1_000): Promise<string | undefined> {
+  async fetchFingerprint(): Promise<string | undefined> {
     try {
       const res = await undiciFetch(new URL('/settings', this.options.baseUrl), {
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(this.options.probeTimeoutMs),
       });
       if (!res.ok) return undefined;
       const body = (await res.json()) as { fingerprint?: unknown };
@@ -161,8 +183,9 @@ function classifyNetworkError(err: unknown, timeoutMs: number): OptimizeResult {
   if (name === 'TimeoutError' || name === 'AbortError') {
     return { outcome: 'timeout', detail: `optimizer did not answer within ${timeoutMs} ms` };
   }
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : '';
-  return { outcome: 'unavailable', detail: `optimizer unreachable: ${cause || (err as Error).message}` };
+  // fetch rejects with a bare "fetch failed": the network error that says why is its cause.
+  const cause = err instanceof Error && err.cause !== undefined ? errorMessage(err.cause) : '';
+  return { outcome: 'unavailable', detail: `optimizer unreachable: ${cause || errorMessage(err)}` };
 }
 
 const problemDetailSchema = problemDocumentSchema.pick({ detail: true });

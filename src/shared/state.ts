@@ -17,7 +17,7 @@ export interface StateAdapters {
 }
 
 export function createStateAdapters(config: CommonConfig, logger: Logger): StateAdapters {
-  const redis = createRedis(config.REDIS_URL);
+  const redis = createRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS);
   // ioredis reconnects by itself; callers degrade per call, so its errors are only worth a debug line.
   redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis error'));
   return {
@@ -30,6 +30,7 @@ export function createStateAdapters(config: CommonConfig, logger: Logger): State
       secretKey: config.S3_SECRET_KEY,
       region: config.S3_REGION,
       bucket: config.S3_BUCKET,
+      timeoutMs: config.S3_TIMEOUT_MS,
     }),
   };
 }

@@ -45,34 +45,58 @@ function commandExists(command: string): boolean {
 
 export type ServiceState = 'running' | 'started' | 'remote';
 
-export async function ensureRabbitMq(url: string): Promise<ServiceState> {
+interface LocalServer {
+  name: string;
+  /** Debian's server command, which the stack starts. */
+  command: string;
+  defaultPort: number;
+  /** What to do when it is not installed. */
+  install: string;
+}
+
+const RABBITMQ: LocalServer = {
+  name: 'RabbitMQ',
+  command: 'rabbitmq-server',
+  defaultPort: 5672,
+  install: 'install it with `sudo apt-get install rabbitmq-server`, or set RABBITMQ_URL to a broker you run',
+};
+
+const REDIS: LocalServer = {
+  name: 'Redis',
+  command: 'redis-server',
+  defaultPort: 6379,
+  install: 'install it with `sudo apt-get install redis-server`, or set REDIS_URL to a Redis you run',
+};
+
+/** It answers already, or it is remote (not ours to start), or here is the loopback address to start it on. */
+async function whereToStart(url: string, server: LocalServer): Promise<Exclude<ServiceState, 'started'> | { hostname: string; port: number }> {
   const { hostname, port } = new URL(url);
-  const amqpPort = Number(port || 5672);
-  if (await isPortOpen(hostname, amqpPort)) return 'running';
+  const address = { hostname, port: Number(port || server.defaultPort) };
+  if (await isPortOpen(address.hostname, address.port)) return 'running';
   if (!isLoopback(hostname)) return 'remote';
-  if (!commandExists('rabbitmq-server')) {
-    throw new MissingServiceError('RabbitMQ', 'install it with `sudo apt-get install rabbitmq-server`, or set RABBITMQ_URL to a broker you run');
-  }
-  spawn('rabbitmq-server', ['-detached'], { stdio: 'ignore', detached: true }).unref();
-  if (!(await waitForPort(hostname, amqpPort, 90_000))) {
-    throw new MissingServiceError('RabbitMQ', `started rabbitmq-server but nothing answers on ${hostname}:${amqpPort}; see /var/log/rabbitmq`);
+  if (!commandExists(server.command)) throw new MissingServiceError(server.name, server.install);
+  return address;
+}
+
+export async function ensureRabbitMq(url: string): Promise<ServiceState> {
+  const at = await whereToStart(url, RABBITMQ);
+  if (typeof at === 'string') return at;
+  spawn(RABBITMQ.command, ['-detached'], { stdio: 'ignore', detached: true }).unref();
+  // A first start of RabbitMQ (Erlang, the plugins) takes long on a small machine.
+  if (!(await waitForPort(at.hostname, at.port, 90_000))) {
+    throw new MissingServiceError(RABBITMQ.name, `started rabbitmq-server but nothing answers on ${at.hostname}:${at.port}; see /var/log/rabbitmq`);
   }
   return 'started';
 }
 
 export async function ensureRedis(url: string): Promise<ServiceState> {
-  const { hostname, port } = new URL(url);
-  const redisPort = Number(port || 6379);
-  if (await isPortOpen(hostname, redisPort)) return 'running';
-  if (!isLoopback(hostname)) return 'remote';
-  if (!commandExists('redis-server')) {
-    throw new MissingServiceError('Redis', 'install it with `sudo apt-get install redis-server`, or set REDIS_URL to a Redis you run');
-  }
-  const result = spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'], {
+  const at = await whereToStart(url, REDIS);
+  if (typeof at === 'string') return at;
+  const result = spawnSync(REDIS.command, ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(at.port), '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
-  if (result.status !== 0 || !(await waitForPort(hostname, redisPort, 15_000))) {
-    throw new MissingServiceError('Redis', `redis-server did not start on ${hostname}:${redisPort}`);
+  if (result.status !== 0 || !(await waitForPort(at.hostname, at.port, 15_000))) {
+    throw new MissingServiceError(REDIS.name, `redis-server did not start on ${at.hostname}:${at.port}`);
   }
   return 'started';
 }

@@ -5,9 +5,8 @@
 import S3rver from 's3rver';
 import { mkdirSync } from 'node:fs';
 import { z } from 'zod';
-import { loadConfig } from '../shared/config.js';
-import { exitOnConfigError, stopOnSignals } from '../shared/lifecycle.js';
-import { createLogger } from '../shared/logger.js';
+import { commonEnv } from '../shared/config.js';
+import { runService, type RunningService } from '../shared/lifecycle.js';
 
 export interface S3EndpointOptions {
   host: string;
@@ -16,10 +15,9 @@ export interface S3EndpointOptions {
   bucket: string;
 }
 
-export interface RunningS3Endpoint {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
+export interface RunningS3Endpoint extends RunningService {
+  /** s3rver serves no /metrics. */
+  registry: undefined;
 }
 
 export async function startS3Endpoint(options: S3EndpointOptions): Promise<RunningS3Endpoint> {
@@ -37,6 +35,7 @@ export async function startS3Endpoint(options: S3EndpointOptions): Promise<Runni
   return {
     url: `http://${options.host}:${address.port}`,
     port: address.port,
+    registry: undefined,
     stop: () => server.close(),
   };
 }
@@ -46,18 +45,20 @@ const s3Env = z.object({
   S3_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
   S3_DATA_DIR: z.string().min(1).default('.data/s3'),
   S3_BUCKET: z.string().min(3).default('watermark'),
-  LOG_LEVEL: z.string().default('info'),
+  LOG_LEVEL: commonEnv.LOG_LEVEL,
+  /** s3rver has no drain of its own: its close only gets this long. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(2_000),
 });
 
-export async function runS3Endpoint(): Promise<void> {
-  let config: z.infer<typeof s3Env>;
-  try {
-    config = loadConfig(s3Env);
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  const logger = createLogger('s3', config.LOG_LEVEL);
-  const endpoint = await startS3Endpoint({ host: config.S3_HOST, port: config.S3_PORT, directory: config.S3_DATA_DIR, bucket: config.S3_BUCKET });
-  logger.info({ url: endpoint.url, directory: config.S3_DATA_DIR }, 's3 endpoint listening');
-  stopOnSignals(endpoint, logger, 2_000);
+export function runS3Endpoint(): Promise<void> {
+  return runService({
+    name: 's3',
+    schema: s3Env,
+    start: async (config, logger) => {
+      const endpoint = await startS3Endpoint({ host: config.S3_HOST, port: config.S3_PORT, directory: config.S3_DATA_DIR, bucket: config.S3_BUCKET });
+      logger.info({ url: endpoint.url, directory: config.S3_DATA_DIR }, 's3 endpoint listening');
+      return endpoint;
+    },
+    graceMs: (config) => config.SHUTDOWN_GRACE_MS,
+  });
 }

@@ -8,15 +8,18 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { commonEnv, loadConfig } from '../shared/config.js';
-import { exitOnConfigError } from '../shared/lifecycle.js';
+import { commonEnv } from '../shared/config.js';
+import { errorMessage } from '../shared/errors.js';
+import { EXIT_CODES, runService, type RunningService, type StopReport } from '../shared/lifecycle.js';
 import { serviceArgs } from '../shared/service-command.js';
 import { redactUrl } from '../shared/broker/connection.js';
 import { ensureRabbitMq, ensureRedis, MissingServiceError, waitForPort } from './local-services.js';
-import { SupervisedProcess } from '../shared/process/supervisor.js';
+import { DEFAULT_STOP_GRACE_MS, SupervisedProcess } from '../shared/process/supervisor.js';
 import { readQueueScalerFile, requireValid } from '../controller/local/queue-scaler-file.js';
 
 const stackEnv = z.object({
+  /** The components' log level (they get the stack's environment); checked here once for all of them. */
+  LOG_LEVEL: commonEnv.LOG_LEVEL,
   RABBITMQ_URL: commonEnv.RABBITMQ_URL,
   REDIS_URL: commonEnv.REDIS_URL,
   S3_ENDPOINT: z.url().optional(),
@@ -31,13 +34,21 @@ const stackEnv = z.object({
 });
 type StackConfig = z.infer<typeof stackEnv>;
 
-export interface Stack {
+/** The stack as a RunningService: its url is the page's, and each component serves its own /metrics. */
+export interface RunningStack extends RunningService {
+  registry: undefined;
   processes: Map<string, SupervisedProcess>;
+  /** What runs where, as the start-up summary prints it. */
   urls: Record<string, string>;
-  stop(): Promise<void>;
 }
 
-export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = process.env): Promise<Stack> {
+/**
+ * The stop takes at most two supervisor stops one after the other: the components together, then
+ * the store. Each child is killed when its own grace is over, so this never cuts a child loose.
+ */
+const STACK_GRACE_MS = 2 * DEFAULT_STOP_GRACE_MS;
+
+export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningStack> {
   const rabbit = await ensureRabbitMq(config.RABBITMQ_URL);
   const redis = await ensureRedis(config.REDIS_URL);
   const embeddedS3 = config.S3_ENDPOINT === undefined;
@@ -82,8 +93,9 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
   for (const [name, child] of processes) if (name !== 's3') child.start();
   await waitForPort('127.0.0.1', config.API_PORT, 30_000);
 
+  const pageUrl = `http://localhost:${config.API_PORT}`;
   const urls: Record<string, string> = {
-    'web page + api': `http://localhost:${config.API_PORT}`,
+    'web page + api': pageUrl,
     optimizer: optimizerUrl,
     'object store': `${s3Endpoint}${embeddedS3 ? ` (embedded s3rver, data in ${resolve(config.STACK_DATA_DIR, 's3')})` : ''}`,
     rabbitmq: `${redactUrl(config.RABBITMQ_URL)} (${rabbit})`,
@@ -94,8 +106,12 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
   };
 
   return {
+    url: pageUrl,
+    port: config.API_PORT,
+    registry: undefined,
     processes,
     urls,
+    // The order is the stack's: the store last, so nothing still running loses it.
     async stop() {
       const order = [...processes.entries()].filter(([name]) => name !== 's3');
       await Promise.all(order.map(([, child]) => child.stop()));
@@ -104,36 +120,34 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
   };
 }
 
-export async function runStack(): Promise<void> {
-  let config: StackConfig;
-  try {
-    config = loadConfig(stackEnv);
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  let stack: Stack;
-  try {
-    stack = await startStack(config);
-  } catch (err) {
-    if (err instanceof MissingServiceError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(69); // EX_UNAVAILABLE
-    }
-    throw err;
-  }
+function printSummary(stack: RunningStack): void {
   const width = Math.max(...Object.keys(stack.urls).map((k) => k.length));
   process.stdout.write(
     `\nNWS Watermark is running:\n${Object.entries(stack.urls)
       .map(([name, url]) => `  ${name.padEnd(width)}  ${url}`)
-      .join('\n')}\n\nOpen http://localhost:${config.API_PORT} and drop an image. Ctrl-C stops everything.\n\n`,
+      .join('\n')}\n\nOpen ${stack.url} and drop an image. Ctrl-C stops everything.\n\n`,
   );
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('\nstopping…\n');
-    void stack.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+}
+
+/** The stack talks to a terminal, in plain text; its components log their own stops as JSON. */
+const terminalStopReport: StopReport = {
+  stopping: () => process.stdout.write('\nstopping…\n'),
+  stopped: () => undefined,
+  graceOver: () => process.stderr.write('grace period over; exiting with components still running\n'),
+  stopFailed: (err) => process.stderr.write(`stop failed: ${errorMessage(err)}\n`),
+};
+
+export function runStack(): Promise<void> {
+  return runService({
+    name: 'stack',
+    schema: stackEnv,
+    start: async (config) => {
+      const stack = await startStack(config);
+      printSummary(stack);
+      return stack;
+    },
+    graceMs: () => STACK_GRACE_MS,
+    exitCodeOf: (err) => (err instanceof MissingServiceError ? EXIT_CODES.unavailable : undefined),
+    stopReport: () => terminalStopReport,
+  });
 }

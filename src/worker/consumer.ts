@@ -18,6 +18,7 @@ import {
   attemptsFromHeaders,
   decodeJobMessage,
   encodeFailureRecord,
+  type JobEvent,
 } from '../shared/contracts/index.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';
@@ -26,12 +27,16 @@ import type { ObjectStore } from '../shared/object-store.js';
 import { DependencyGate, type Probe } from './dependency-gate.js';
 import type { JobProcessor } from './job-processor.js';
 import { decide, type Dependency, type JobFailure, type RetryDecision, type RetryPolicy } from './retry-policy.js';
+import { errorMessage } from '../shared/errors.js';
 
 export interface ConsumerOptions {
   prefetch: number;
   policy: RetryPolicy;
   probeIntervalMs: number;
+  /** How long a move to a delay queue or the DLQ waits for the broker's confirm before the job is handed back. */
   confirmTimeoutMs: number;
+  /** How long a job event waits for its confirm before it is given up (logged, never failing the job). */
+  eventConfirmTimeoutMs: number;
 }
 
 /** What the consumer uses of each collaborator, and no more (its unit test fakes exactly this). */
@@ -89,6 +94,7 @@ export class RetryConsumer {
     // acks before it: closing the connection straight away can overtake them and requeue done jobs.
     const channel = this.channel;
     this.channel = undefined;
+    // Already closed with its connection: the broker requeued what was unacked, nothing is left to do.
     await channel?.close().catch(() => undefined);
   }
 
@@ -124,6 +130,7 @@ export class RetryConsumer {
   private async cancelConsumer(): Promise<void> {
     const { channel, consumerTag } = this;
     this.consumerTag = undefined;
+    // A cancel fails only on a dead channel, which delivers nothing more anyway.
     if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
   }
 
@@ -146,7 +153,7 @@ export class RetryConsumer {
         this.deps.metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         log.info({ alreadyDone: result.alreadyDone }, 'job done');
         if (result.announce) {
-          await publishJobEvent(this.deps.publisher, { type: 'job.done', hash: decoded.value.hash, attempts: attempts + 1, correlationId }, log);
+          await this.announce({ type: 'job.done', hash: decoded.value.hash, attempts: attempts + 1, correlationId }, log);
         }
         return;
       }
@@ -165,7 +172,7 @@ export class RetryConsumer {
     correlationId: string | undefined,
     log: Logger,
   ): Promise<void> {
-    const { metrics, jobs, publisher } = this.deps;
+    const { metrics, jobs } = this.deps;
     switch (decision.action) {
       case 'wait-for-dependency': {
         log.warn({ dependency: decision.dependency, error: decision.error }, 'dependency down; pausing consumption');
@@ -181,7 +188,7 @@ export class RetryConsumer {
         log.warn({ delayMs: decision.delayMs, error: decision.error }, 'job failed; retrying later');
         if (hash) {
           await jobs.setPending(hash, decision.attempts, decision.error).catch(warnAndContinue(log, 'job state not updated'));
-          await publishJobEvent(publisher, { type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error, correlationId }, log);
+          await this.announce({ type: 'job.retrying', hash, attempts: decision.attempts, error: decision.error, correlationId }, log);
         }
         return;
       }
@@ -215,19 +222,23 @@ export class RetryConsumer {
       return true;
     } catch (err) {
       // Could not move it: hand it back to the queue rather than lose it.
-      log.warn({ queue, err: (err as Error).message }, 'republish failed; requeueing');
+      log.warn({ queue, err: errorMessage(err) }, 'republish failed; requeueing');
       this.nack(channel, message, true);
       return false;
     }
   }
 
   private async recordFailure(hash: string, attempts: number, error: string, correlationId: string | undefined, log: Logger): Promise<void> {
-    const { jobs, store, publisher } = this.deps;
+    const { jobs, store } = this.deps;
     // The failure record below still answers `failed` once the Redis record is gone.
     await jobs.markFailed(hash, attempts, error).catch(warnAndContinue(log, 'job state not updated'));
     const record = encodeFailureRecord({ hash, attempts, error, at: new Date().toISOString() });
-    await store.put(failureRecordKey(hash), record, 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'failure record not stored'));
-    await publishJobEvent(publisher, { type: 'job.failed', hash, attempts, error, correlationId }, log);
+    await store.put(failureRecordKey(hash), record, 'application/json').catch(warnAndContinue(log, 'failure record not stored'));
+    await this.announce({ type: 'job.failed', hash, attempts, error, correlationId }, log);
+  }
+
+  private announce(event: Omit<JobEvent, 'at'>, log: Logger): Promise<void> {
+    return publishJobEvent(this.deps.publisher, event, this.options.eventConfirmTimeoutMs, log);
   }
 
   private async pauseFor(dependency: Dependency): Promise<void> {
@@ -238,7 +249,7 @@ export class RetryConsumer {
     this.waitingFor = undefined;
     if (this.stopping) return;
     this.deps.logger.info({ dependency }, 'dependency back; resuming consumption');
-    await this.consume().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'could not resume consuming'));
+    await this.consume().catch(warnAndContinue(this.deps.logger, 'could not resume consuming'));
   }
 
   private ack(channel: Channel, message: ConsumeMessage): void {
@@ -247,7 +258,7 @@ export class RetryConsumer {
       this.deps.metrics.acked.inc();
     } catch (err) {
       // The channel died after the outcome was kept: the broker redelivers, and the job is idempotent.
-      this.deps.logger.warn({ err: (err as Error).message }, 'ack failed; the job will be redelivered');
+      this.deps.logger.warn({ err: errorMessage(err) }, 'ack failed; the job will be redelivered');
     }
   }
 

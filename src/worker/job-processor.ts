@@ -10,6 +10,7 @@ import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js
 import type { OptimizerClient } from '../shared/optimizer-client.js';
 import { extensionForFormat, formatFromMime } from '../shared/image-type.js';
 import type { JobFailure } from './retry-policy.js';
+import { errorMessage } from '../shared/errors.js';
 
 /** `announce`: whether job.done still has to be published (false when a duplicate finds it done already). */
 export type ProcessResult = { kind: 'done'; alreadyDone: boolean; announce: boolean } | { kind: 'failed'; failure: JobFailure };
@@ -32,6 +33,7 @@ export class JobProcessor {
   /** `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job). */
   async process(job: JobMessage, attempts: number, redelivered = false): Promise<ProcessResult> {
     const { store, results, optimizer, jobs } = this.deps;
+    const logger = this.deps.logger.child({ hash: job.hash });
     const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });
 
     // Idempotency: a job whose result is already kept is done, not redone. Redis says so cheaply
@@ -43,13 +45,14 @@ export class JobProcessor {
     if (redelivered || known === undefined) {
       try {
         const existing = await store.findResult(job.hash);
+        // Redis down (the state update that follows logs it): a stored result then counts as current.
         const current = await results.getFingerprint().catch(() => undefined);
         if (existing && (!current || existing.fingerprint === current)) {
           await this.markDone(job, attempts);
           return { kind: 'done', alreadyDone: true, announce: true };
         }
       } catch (err) {
-        return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+        return failed({ kind: 'dependency-down', dependency: 'object store', detail: errorMessage(err) });
       }
     }
 
@@ -58,7 +61,7 @@ export class JobProcessor {
       original = await store.get(job.original_key);
     } catch (err) {
       if (err instanceof ObjectNotFoundError) return failed({ kind: 'permanent', detail: `original ${job.original_key} does not exist` });
-      return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+      return failed({ kind: 'dependency-down', dependency: 'object store', detail: errorMessage(err) });
     }
 
     const result = await optimizer.optimize(original, job.filename, job.content_type);
@@ -83,11 +86,11 @@ export class JobProcessor {
       // The store is the record: the job is done only once the result is there.
       await store.putResult(job.hash, ext, result.data, result.contentType, result.fingerprint);
     } catch (err) {
-      return failed({ kind: 'dependency-down', dependency: 'object store', detail: (err as Error).message });
+      return failed({ kind: 'dependency-down', dependency: 'object store', detail: errorMessage(err) });
     }
     // The result is in the store, so these three only speed up later reads: sent together, not one after another.
     await Promise.all([
-      results.set(job.hash, result.fingerprint, { data: result.data, contentType: result.contentType }).catch(() => undefined),
+      results.set(job.hash, result.fingerprint, { data: result.data, contentType: result.contentType }).catch(warnAndContinue(logger, 'result not cached')),
       this.recordFingerprint(result.fingerprint),
       this.markDone(job, attempts + 1),
     ]);

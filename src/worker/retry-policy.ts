@@ -6,6 +6,7 @@
  *   - wait-for-dependency: a dependency is down, which is not the job's fault; the worker hands the
  *     job back, stops consuming and probes the dependency, resuming the moment it answers.
  */
+import { backoffDelay } from '../shared/backoff.js';
 import type { DeadLetterReason } from '../shared/metrics.js';
 
 export type Dependency = 'optimizer' | 'object store';
@@ -49,7 +50,7 @@ export function decide(failure: JobFailure, attemptsSoFar: number, policy: Retry
   }
 }
 
+/** The delay after the `attempts`-th counted failure (1 = the first); one second with no delays configured. */
 export function retryDelay(attempts: number, delaysMs: readonly number[]): number {
-  if (delaysMs.length === 0) return 1_000;
-  return delaysMs[Math.min(Math.max(attempts, 1), delaysMs.length) - 1]!;
+  return backoffDelay(delaysMs, attempts - 1, 1_000);
 }

@@ -63,6 +63,43 @@ function expectClean(row: LedgerRow): void {
   expect(row.duplicates).toBe(0);
 }
 
+interface Hold {
+  begin(): unknown;
+  /** The answer an upload sent during the fault gets once the fault has shown (202 queued, 503 refused). */
+  until: number;
+  what: string;
+  end(): unknown;
+}
+
+/** A component stopped for the fault, and started again. */
+function stopped(component: string): Pick<Hold, 'begin' | 'end'> {
+  return { begin: () => world.process(component).stop(), end: () => world.process(component).start() };
+}
+
+/** `count` uploads while the optimizer hangs (SIGSTOP; the caller sends SIGCONT): all queued. */
+async function queuedWhileHung(count: number): Promise<UploadRecord[]> {
+  world.process('optimizer').signal('SIGSTOP');
+  const queued = await Promise.all(seeds(count).map((seed) => sendUpload(world.apiUrl, seed)));
+  expect(queued.every((r) => r.status === 202)).toBe(true);
+  return queued;
+}
+
+/** A fault held under load until it shows, then ended: its ledger row, checked clean. */
+async function heldFault(fault: string, hold: Hold): Promise<LedgerRow> {
+  let cleared = 0;
+  const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT), {
+    during: async (send) => {
+      await hold.begin();
+      await untilAnswered(send, hold.until, hold.what);
+      hold.end();
+      cleared = Date.now();
+    },
+  });
+  const row = await record(fault, records, await recovered(cleared));
+  expectClean(row);
+  return row;
+}
+
 beforeAll(async () => {
   await world.start();
   events = new DoneEvents(world.rabbit.url);
@@ -88,40 +125,23 @@ describe('chaos matrix', () => {
   });
 
   it('optimizer hung (SIGSTOP past the api timeout, then SIGCONT): uploads get 202 instead of hanging', async () => {
-    let cleared = 0;
-    const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT), {
-      during: async (send) => {
-        world.process('optimizer').signal('SIGSTOP');
-        await untilAnswered(send, 202, 'an upload queued while the optimizer hangs');
-        world.process('optimizer').signal('SIGCONT');
-        cleared = Date.now();
-      },
+    const row = await heldFault('optimizer hung (SIGSTOP)', {
+      begin: () => world.process('optimizer').signal('SIGSTOP'),
+      until: 202,
+      what: 'an upload queued while the optimizer hangs',
+      end: () => world.process('optimizer').signal('SIGCONT'),
     });
-    const row = await record('optimizer hung (SIGSTOP)', records, await recovered(cleared));
-    expectClean(row);
     expect(row.queued).toBeGreaterThan(0);
   });
 
   it('optimizer down for a window: everything queued meanwhile is done after it returns', async () => {
-    let cleared = 0;
-    const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT), {
-      during: async (send) => {
-        await world.process('optimizer').stop();
-        await untilAnswered(send, 202, 'an upload queued while the optimizer is down');
-        world.process('optimizer').start();
-        cleared = Date.now();
-      },
-    });
-    const row = await record('optimizer down (window)', records, await recovered(cleared));
-    expectClean(row);
+    const row = await heldFault('optimizer down (window)', { ...stopped('optimizer'), until: 202, what: 'an upload queued while the optimizer is down' });
     expect(row.queued).toBeGreaterThan(0);
   });
 
   it('worker killed with SIGKILL while it holds an unacked job: redelivered and done once', async () => {
     const optimizer = world.process('optimizer');
-    optimizer.signal('SIGSTOP');
-    const held = await Promise.all(seeds(6).map((seed) => sendUpload(world.apiUrl, seed)));
-    expect(held.every((r) => r.status === 202)).toBe(true);
+    const held = await queuedWhileHung(6);
     await waitFor(() => unacked() >= 2, { what: 'both workers holding a job', timeoutMs: 20_000 });
     world.process('worker-1').signal('SIGKILL');
     const cleared = Date.now();
@@ -170,25 +190,13 @@ describe('chaos matrix', () => {
   });
 
   it('object store down at upload time: 503, nothing accepted; back: uploads served', async () => {
-    let cleared = 0;
-    const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT), {
-      during: async (send) => {
-        await world.process('s3').stop();
-        await untilAnswered(send, 503, 'an upload refused while the store is down');
-        world.process('s3').start();
-        cleared = Date.now();
-      },
-    });
-    const row = await record('object store down at upload', records, await recovered(cleared));
-    expectClean(row);
+    const row = await heldFault('object store down at upload', { ...stopped('s3'), until: 503, what: 'an upload refused while the store is down' });
     expect(row.refused).toBeGreaterThan(0);
   });
 
   it('object store down while the worker processes: the jobs wait and finish when it is back', async () => {
     const optimizer = world.process('optimizer');
-    optimizer.signal('SIGSTOP');
-    const queued = await Promise.all(seeds(8).map((seed) => sendUpload(world.apiUrl, seed)));
-    expect(queued.every((r) => r.status === 202)).toBe(true);
+    const queued = await queuedWhileHung(8);
     const requeuedBefore = await requeued();
     await world.process('s3').stop();
     optimizer.signal('SIGCONT');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startOptimizer } from '../../src/optimizer/server.js';
+import { startOptimizer, type RunningOptimizer } from '../../src/optimizer/server.js';
 import { apiEnv, loadConfig, optimizerEnv, workerEnv } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { ObjectStore } from '../../src/shared/object-store.js';
@@ -27,8 +27,6 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 function rabbitmqctl(...args: string[]): void {
   execFileSync('rabbitmqctl', args, { stdio: 'ignore' });
 }
-
-type RunningOptimizer = Awaited<ReturnType<typeof startOptimizer>>;
 
 export interface Harness {
   name: string;
@@ -99,7 +97,7 @@ export async function createHarness(name: string): Promise<Harness> {
       return harness.optimizer;
     },
     async stopOptimizer() {
-      await harness.optimizer?.close();
+      await harness.optimizer?.stop();
       harness.optimizer = undefined;
     },
     async startApi(extra = {}) {

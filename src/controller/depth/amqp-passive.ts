@@ -5,6 +5,7 @@
  */
 import amqp, { type ChannelModel } from 'amqplib';
 import { QueueNotFoundError, type DepthSource, type QueueDepth, type QueueRef } from './depth-source.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export class AmqpPassiveDepth implements DepthSource {
   private readonly connections = new Map<string, Promise<ChannelModel>>();
@@ -27,9 +28,10 @@ export class AmqpPassiveDepth implements DepthSource {
         source: 'AMQP passive declare',
       };
     } catch (err) {
-      if (/NOT_FOUND|404/.test((err as Error).message)) throw new QueueNotFoundError(ref, 'AMQP');
+      if (/NOT_FOUND|404/.test(errorMessage(err))) throw new QueueNotFoundError(ref, 'AMQP');
       throw err;
     } finally {
+      // A failed passive declare closes the channel itself: a second close can only fail.
       await channel.close().catch(() => undefined);
     }
   }
@@ -37,6 +39,7 @@ export class AmqpPassiveDepth implements DepthSource {
   async close(): Promise<void> {
     const all = [...this.connections.values()];
     this.connections.clear();
+    // At shutdown: a connection that never opened, or already died, has nothing to release.
     await Promise.all(all.map((c) => c.then((conn) => conn.close()).catch(() => undefined)));
   }
 

@@ -7,6 +7,7 @@
  * fail, the read fails and the replicas stay as they are.
  */
 import type { DepthSource, QueueDepth, QueueRef } from './depth-source.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export class CombinedDepth implements DepthSource {
   constructor(
@@ -39,5 +40,5 @@ export class CombinedDepth implements DepthSource {
 }
 
 function reason(result: PromiseRejectedResult): string {
-  return result.reason instanceof Error ? result.reason.message : String(result.reason);
+  return errorMessage(result.reason);
 }

@@ -5,6 +5,7 @@
  * is a 404 until they catch up. Each error says whether the API answered, and what.
  */
 import { QueueNotFoundError, type DepthSource, type QueueDepth, type QueueRef } from './depth-source.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export interface ManagementApiOptions {
   /** e.g. http://guest:guest@127.0.0.1:15672; credentials in the URL become basic auth. */
@@ -71,8 +72,8 @@ export class ManagementApiDepth implements DepthSource {
 
   /** Why a request got no answer: the timeout, or the network error under fetch's "fetch failed". */
   private failure(err: unknown): string {
-    if (!(err instanceof Error)) return String(err);
+    if (!(err instanceof Error)) return errorMessage(err);
     if (err.name === 'TimeoutError') return `no answer within ${this.timeoutMs} ms`;
-    return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+    return err.cause === undefined ? err.message : `${err.message}: ${errorMessage(err.cause)}`;
   }
 }

@@ -1,3 +1,5 @@
+import { errorMessage } from '../../shared/errors.js';
+
 /** The HTTP status of an error thrown by @kubernetes/client-node (ApiException.code, or a watch's statusCode). */
 export function statusCode(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
@@ -18,5 +20,5 @@ export function apiMessage(err: unknown): string {
       // not JSON: fall through to the error's own message
     }
   }
-  return err instanceof Error ? err.message.slice(0, 300) : String(err);
+  return errorMessage(err).slice(0, 300);
 }

@@ -10,24 +10,19 @@ import type { ControllerConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { SCALER_ERROR_REASONS, type ScalerMetrics } from '../../shared/metrics.js';
 import type { DepthSource } from '../depth/depth-source.js';
-import type { InvalidSpec, QueueScalerStatus, Scaler, ScalerMetadata } from '../queue-scaler.js';
+import type { ControllerMode } from '../controller-mode.js';
+import type { InvalidSpec, Scaler, ScalerMetadata } from '../queue-scaler.js';
 import { ScalerLoop } from '../scaler-loop.js';
 import { KubernetesScaleTarget } from '../targets/kubernetes-scale.js';
 import { LeaseElector } from './leader-election.js';
 import { QueueScalerInformer } from './queue-scaler-informer.js';
 import { KubernetesStatusSink } from './status-sink.js';
 
-export interface RunningKubernetesController {
-  readonly synced: boolean;
-  readonly leader: boolean;
-  scalers(): Record<string, { spec: unknown; status: QueueScalerStatus }>;
-  stop(): Promise<void>;
-}
-
-export async function startKubernetesController(
+/** Starts the informer and the lease election; the loops run while this replica leads. */
+export async function kubernetesMode(
   config: ControllerConfig,
   deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; kubeConfig?: KubeConfig },
-): Promise<RunningKubernetesController> {
+): Promise<ControllerMode> {
   const { logger, metrics, depth } = deps;
   const kubeConfig = deps.kubeConfig ?? new KubeConfig();
   if (!deps.kubeConfig) kubeConfig.loadFromDefault();
@@ -112,14 +107,11 @@ export async function startKubernetesController(
   elector.start();
 
   return {
-    get synced() {
-      return informer.synced;
-    },
-    get leader() {
-      return leading;
-    },
-    scalers: () =>
-      Object.fromEntries([...loops.entries()].map(([key, loop]) => [key, { spec: loop.currentSpec, status: loop.currentStatus }])),
+    scalers: () => ({
+      leader: leading,
+      scalers: Object.fromEntries([...loops.entries()].map(([key, loop]) => [key, { spec: loop.currentSpec, status: loop.currentStatus }])),
+    }),
+    readiness: () => ({ 'QueueScaler cache': informer.synced }),
     async stop() {
       await informer.stop();
       await Promise.all([...loops.keys()].map((key) => stopLoop(key)));

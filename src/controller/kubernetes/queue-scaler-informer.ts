@@ -5,6 +5,7 @@
  * edge: each added or updated QueueScaler is parsed here, once, into a Scaler or an InvalidSpec.
  */
 import { CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import { backoffDelay } from '../../shared/backoff.js';
 import type { Logger } from '../../shared/logger.js';
 import {
   parseScaler,
@@ -75,7 +76,7 @@ export class QueueScalerInformer {
 
   private restart(err: unknown): void {
     if (this.stopped) return;
-    const delay = this.backoffMs[Math.min(this.failures, this.backoffMs.length - 1)] ?? 5_000;
+    const delay = backoffDelay(this.backoffMs, this.failures, 5_000);
     this.failures += 1;
     this.logger.warn({ err: apiMessage(err), retryInMs: delay }, 'QueueScaler watch failed; restarting it');
     clearTimeout(this.restartTimer);

@@ -8,15 +8,15 @@ import type { ControllerConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ScalerMetrics } from '../../shared/metrics.js';
 import type { DepthSource } from '../depth/depth-source.js';
-import type { QueueScalerStatus, Scaler } from '../queue-scaler.js';
+import type { ControllerMode } from '../controller-mode.js';
+import type { Scaler } from '../queue-scaler.js';
 import { ScalerLoop, type ScalerEvent, type StatusSink } from '../scaler-loop.js';
 import { LocalWorkers } from '../targets/local-workers.js';
 import { readQueueScalerFile, requireValid } from './queue-scaler-file.js';
+import { errorMessage } from '../../shared/errors.js';
 
-export interface RunningLocalController {
-  scalers(): Record<string, { spec: unknown; status: QueueScalerStatus }>;
-  stop(): Promise<void>;
-}
+/** What a local worker gets past its own SHUTDOWN_GRACE_MS (its force exit is 1 s later) before it is killed. */
+export const WORKER_KILL_MARGIN_MS = 1_000;
 
 /** Locally a spec without vhost means the broker's own: the vhost of RABBITMQ_URL, as the workers use. */
 function brokerVhost(rabbitUrl: string): string {
@@ -37,10 +37,11 @@ class LogSink implements StatusSink {
   }
 }
 
-export function startLocalController(
+/** Starts the loop of the file's QueueScaler over local worker processes, and watches the file. */
+export function localMode(
   config: ControllerConfig,
   deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; workerEnv: NodeJS.ProcessEnv },
-): RunningLocalController {
+): ControllerMode {
   const file = config.QUEUE_SCALER_FILE;
   const defaults = { vhost: brokerVhost(config.RABBITMQ_URL) };
   let generation = 1;
@@ -51,7 +52,7 @@ export function startLocalController(
     env: deps.workerEnv,
     basePort: config.WORKER_PORT,
     // Each worker drains within its own SHUTDOWN_GRACE_MS; past that (plus a margin) it is killed.
-    stopGraceMs: config.SHUTDOWN_GRACE_MS + 1_000,
+    stopGraceMs: config.SHUTDOWN_GRACE_MS + WORKER_KILL_MARGIN_MS,
   });
   const loop = new ScalerLoop(
     {
@@ -75,13 +76,15 @@ export function startLocalController(
       logger.info({ file, generation }, 'spec file changed; applying it');
       loop.update(withGeneration(next, generation));
     } catch (err) {
-      logger.error({ err: (err as Error).message }, 'spec file unreadable; keeping the previous spec');
+      logger.error({ err: errorMessage(err) }, 'spec file unreadable; keeping the previous spec');
     }
   };
   watchFile(file, { interval: 500 }, reload);
 
   return {
     scalers: () => ({ [name]: { spec: loop.currentSpec, status: loop.currentStatus } }),
+    // The loop is there from the start: a bad file stopped the start instead (exit 78).
+    readiness: () => ({ scaler: true }),
     async stop() {
       unwatchFile(file, reload);
       await loop.stop();

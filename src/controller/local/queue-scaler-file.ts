@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigError } from '../../shared/config.js';
 import { isInvalidSpec, parseScaler, type InvalidSpec, type QueueScalerObject, type Scaler } from '../queue-scaler.js';
+import { errorMessage } from '../../shared/errors.js';
 
 export interface FileDefaults {
   /** The vhost of a spec that names none: locally the broker's own, that of RABBITMQ_URL. */
@@ -19,7 +20,7 @@ export function readQueueScalerFile(path: string, defaults: FileDefaults = {}): 
   try {
     doc = parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError([`QUEUE_SCALER_FILE: ${path}: ${(err as Error).message}`]);
+    throw new ConfigError([`QUEUE_SCALER_FILE: ${path}: ${errorMessage(err)}`]);
   }
   const object = doc as Partial<QueueScalerObject> | null;
   if (!object || typeof object !== 'object' || object.kind !== 'QueueScaler' || typeof object.metadata?.name !== 'string') {

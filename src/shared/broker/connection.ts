@@ -6,7 +6,9 @@
  */
 import amqp, { type ChannelModel } from 'amqplib';
 import { EventEmitter } from 'node:events';
+import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../logger.js';
+import { errorMessage } from '../errors.js';
 
 export type ConnectionSetup = (connection: ChannelModel) => Promise<void>;
 
@@ -60,6 +62,7 @@ export class BrokerConnection extends EventEmitter {
     clearTimeout(this.reconnectTimer);
     const connection = this.connection;
     this.connection = undefined;
+    // A connection the broker already dropped refuses to close: there is nothing left to release.
     await connection?.close().catch(() => undefined);
   }
 
@@ -86,9 +89,10 @@ export class BrokerConnection extends EventEmitter {
       logger.info({ broker: redactUrl(url) }, 'broker connected');
       this.emit('connected', connection);
     } catch (err) {
-      logger.warn({ err: (err as Error).message, attempt: this.attempt }, 'broker connection failed; retrying');
+      logger.warn({ err: errorMessage(err), attempt: this.attempt }, 'broker connection failed; retrying');
       const failed = this.connection;
       this.connection = undefined;
+      // Half set up and being replaced: its close failing changes nothing, the reconnect follows.
       await failed?.close().catch(() => undefined);
       this.scheduleReconnect();
     }
@@ -105,8 +109,7 @@ export class BrokerConnection extends EventEmitter {
 
   private scheduleReconnect(): void {
     if (this.closing) return;
-    const delays = this.options.reconnectDelaysMs ?? [100, 250, 500, 1000, 2000];
-    const delay = delays[Math.min(this.attempt, delays.length - 1)] ?? 1000;
+    const delay = backoffDelay(this.options.reconnectDelaysMs ?? [100, 250, 500, 1000, 2000], this.attempt, 1_000);
     this.attempt += 1;
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
   }

@@ -8,6 +8,7 @@ import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { BrokerConnection } from './connection.js';
+import { errorMessage } from '../errors.js';
 
 /**
  * `refused`: the broker certainly did not take the message (not connected, blocked before sending,
@@ -96,7 +97,7 @@ export class ConfirmPublisher {
           else settle();
         });
       } catch (err) {
-        settle(new PublishError(`publish failed: ${(err as Error).message}`));
+        settle(new PublishError(`publish failed: ${errorMessage(err)}`));
       }
     });
   }
@@ -125,7 +126,7 @@ export class ConfirmPublisher {
     try {
       await this.open(connection);
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'could not reopen publisher channel');
+      this.logger.warn({ err: errorMessage(err) }, 'could not reopen publisher channel');
     }
   }
 }

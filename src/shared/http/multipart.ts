@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { PROBLEMS } from '../contracts/problems.js';
 import { HttpProblem } from './problem.js';
 import type { UploadMemoryBudget } from './upload-budget.js';
+import { errorMessage } from '../errors.js';
 
 /** What the reader needs of a request: an IncomingMessage is one, and so is a test's stream. */
 export interface MultipartRequest extends Readable {
@@ -232,5 +233,5 @@ function aborted(): HttpProblem {
 }
 
 function malformed(err: unknown): HttpProblem {
-  return new HttpProblem(PROBLEMS.badMultipart, `Malformed multipart request: ${err instanceof Error ? err.message : String(err)}`);
+  return new HttpProblem(PROBLEMS.badMultipart, `Malformed multipart request: ${errorMessage(err)}`);
 }

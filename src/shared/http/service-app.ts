@@ -1,12 +1,13 @@
 /**
  * The express skeleton every service shares: request-duration metric labelled by route template,
  * /healthz (the process answers), /readyz (its dependencies answer), /metrics, problem+json errors,
- * and a listen/close pair that drains connections on shutdown.
+ * and `serve`, which listens and gives the service its RunningService: readiness false first on stop.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { RunningService } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { httpMetrics } from '../metrics.js';
 import { PROBLEMS } from '../contracts/problems.js';
@@ -22,12 +23,19 @@ export interface ServiceAppOptions {
   readiness?: ReadinessCheck;
 }
 
+/** A service that listens: its /metrics serve its registry. */
+export type ServingService = RunningService & { registry: Registry };
+
 export interface ServiceApp {
   app: Express;
   /** Turns /readyz false at once, before shutdown drains the rest. */
   markNotReady(): void;
-  /** Installs the 404 fallback and error handler; call after the service's own routes. */
-  finish(): void;
+  /**
+   * After the service's own routes: installs the 404 fallback and the error handler, listens, and
+   * answers the RunningService. Its stop() turns readiness false, then runs `release` (drain the
+   * server it is given, close connections), so no service can get that order wrong.
+   */
+  serve(port: number, host: string, release: (server: RunningServer) => Promise<void>): Promise<ServingService>;
 }
 
 export function createServiceApp({ service, registry, logger, readiness }: ServiceAppOptions): ServiceApp {
@@ -61,32 +69,49 @@ export function createServiceApp({ service, registry, logger, readiness }: Servi
     res.type(registry.contentType).send(await registry.metrics());
   });
 
+  const markNotReady = () => {
+    ready = false;
+  };
+
   return {
     app,
-    markNotReady: () => {
-      ready = false;
-    },
-    finish: () => {
-      app.use((req, _res, next) => {
-        next(new HttpProblem(PROBLEMS.notFound, `No route for ${req.method} ${req.path.slice(0, 200)}`));
-      });
-      app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-        if (err instanceof HttpProblem) {
-          sendProblem(res, err);
-          return;
-        }
-        // Express reports a request it refused itself with a 4xx status: a malformed percent-encoding
-        // in the path is a 400. (No body parser is mounted, and express.static falls through.)
-        const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) : 500;
-        if (status >= 400 && status < 500) {
-          sendProblem(res, new HttpProblem(PROBLEMS.badRequest, err instanceof Error ? err.message : 'Bad request'));
-          return;
-        }
-        logger.error({ err }, 'unhandled error');
-        sendProblem(res, new HttpProblem(PROBLEMS.internal, 'The server failed to handle the request'));
-      });
+    markNotReady,
+    serve: async (port, host, release) => {
+      installFallbacks(app, logger);
+      const server = await listen(app, port, host);
+      return {
+        url: server.url,
+        port: server.port,
+        registry,
+        stop: async () => {
+          markNotReady();
+          await release(server);
+        },
+      };
     },
   };
+}
+
+/** The 404 fallback and the error handler, installed after every route the service mounts. */
+function installFallbacks(app: Express, logger: Logger): void {
+  app.use((req, _res, next) => {
+    next(new HttpProblem(PROBLEMS.notFound, `No route for ${req.method} ${req.path.slice(0, 200)}`));
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpProblem) {
+      sendProblem(res, err);
+      return;
+    }
+    // Express reports a request it refused itself with a 4xx status: a malformed percent-encoding
+    // in the path is a 400. (No body parser is mounted, and express.static falls through.)
+    const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) : 500;
+    if (status >= 400 && status < 500) {
+      sendProblem(res, new HttpProblem(PROBLEMS.badRequest, err instanceof Error ? err.message : 'Bad request'));
+      return;
+    }
+    logger.error({ err }, 'unhandled error');
+    sendProblem(res, new HttpProblem(PROBLEMS.internal, 'The server failed to handle the request'));
+  });
 }
 
 export interface RunningServer {
@@ -94,10 +119,10 @@ export interface RunningServer {
   port: number;
   url: string;
   /** Stops accepting, lets in-flight requests finish within graceMs, then cuts what is left. */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs: number): Promise<void>;
 }
 
-export function listen(app: Express, port: number, host: string): Promise<RunningServer> {
+function listen(app: Express, port: number, host: string): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once('error', reject);
@@ -108,7 +133,7 @@ export function listen(app: Express, port: number, host: string): Promise<Runnin
         server,
         port: actual,
         url: `http://${shownHost}:${actual}`,
-        close: (graceMs = 5_000) =>
+        close: (graceMs) =>
           new Promise<void>((done) => {
             const force = setTimeout(() => server.closeAllConnections(), graceMs);
             force.unref();

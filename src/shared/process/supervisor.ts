@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { backoffDelay } from '../backoff.js';
 
 export interface SupervisedSpec {
   name: string;
@@ -15,6 +16,9 @@ export interface SupervisedSpec {
   /** Where the child's output lines go, prefixed with its name. */
   output?: (name: string, line: string) => void;
 }
+
+/** How long a stopped child has between SIGTERM and SIGKILL, unless its options say otherwise. */
+export const DEFAULT_STOP_GRACE_MS = 15_000;
 
 export interface SupervisorOptions {
   backoffMs?: readonly number[];
@@ -39,7 +43,7 @@ export class SupervisedProcess {
   ) {
     this.backoffMs = options.backoffMs ?? [250, 1_000, 2_000, 5_000, 10_000, 30_000];
     this.stableAfterMs = options.stableAfterMs ?? 30_000;
-    this.stopGraceMs = options.stopGraceMs ?? 15_000;
+    this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
   }
 
   get pid(): number | undefined {
@@ -87,7 +91,7 @@ export class SupervisedProcess {
       if (this.stopping) return;
       const ranMs = Date.now() - this.startedAt;
       this.failuresInARow = ranMs >= this.stableAfterMs ? 0 : this.failuresInARow + 1;
-      const delay = this.backoffMs[Math.min(this.failuresInARow, this.backoffMs.length - 1)] ?? 1_000;
+      const delay = backoffDelay(this.backoffMs, this.failuresInARow, 1_000);
       output(spec.name, `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
       this.restartTimer = setTimeout(() => this.spawnChild(), delay);
     });

@@ -30,7 +30,7 @@ import { browserFollowDeps, followJob } from './follow-job.js';
 import { pushRecent } from './history.js';
 import type { ResultEntry } from './result-entry.js';
 import { runUpload, type UploadPhase } from './run-upload.js';
-import { isAbortError } from './upload-client.js';
+import { errorMessage, isAbortError } from './upload-client.js';
 import { isBusy, type View } from './view-state.js';
 
 export function App() {
@@ -128,7 +128,7 @@ export function App() {
         setView({
           state: 'error',
           title: 'Something went wrong',
-          detail: error instanceof Error ? error.message : String(error),
+          detail: errorMessage(error),
         });
       });
   }, []);

@@ -91,7 +91,7 @@ async function send(options: RequestOptions, url: string, init: RequestInit): Pr
         type: 'about:blank',
         title: 'Network error',
         status: 0,
-        detail: `The server could not be reached (${describe(error)}). Check your connection and try again.`,
+        detail: `The server could not be reached (${errorMessage(error)}). Check your connection and try again.`,
       },
     };
   }
@@ -187,6 +187,10 @@ export function isAbortError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
 }
 
-function describe(error: unknown): string {
+/**
+ * The page's one way to word a failure. It cannot share src/shared/errors.ts: the page imports
+ * types only from src/shared (tests/unit/web/contract-imports.test.ts), so it has its own.
+ */
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -6,7 +6,7 @@
 import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
 import type { CorpusImage } from '../corpus.js';
 import type { BenchWorld } from '../world.js';
-import { publishJobs, storeOriginals } from './jobs.js';
+import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
 
 export interface AutoscalerResult {
   pollingIntervalS: number;
@@ -51,8 +51,8 @@ export async function autoscaler(world: BenchWorld, image: CorpusImage, opts: { 
   };
   try {
     await until(async () => (await world.consumers(RETRY_QUEUE)) === 1, 30_000, 'minReplicas: one worker consuming');
-    const hashes = await storeOriginals(world, image.data, opts.backlog);
-    await publishJobs(world, hashes);
+    const hashes = await storeOriginals(world.store, image.data, opts.backlog);
+    await enqueueJobs(world.broker, hashes, 'bench.jpg');
     const backlogAt = performance.now();
     const decidedAt = await until(async () => (await desired()) > 1, 30_000, 'a scale-up decision');
     const target = await desired();

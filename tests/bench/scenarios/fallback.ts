@@ -9,7 +9,8 @@ import { distinct, multipartBody, MULTIPART_TYPE, type CorpusImage } from '../co
 import { runLoad } from '../load.js';
 import { CpuMeter, daemonPids } from '../cpu.js';
 import type { BenchWorld } from '../world.js';
-import { DoneClock, publishJobs, storeOriginals } from './jobs.js';
+import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
+import { DoneClock } from './jobs.js';
 
 export interface Drain {
   image: string;
@@ -64,13 +65,13 @@ export async function fallback(world: BenchWorld, small: CorpusImage, large: Cor
     const plan = [[small, opts.jobs, 1, 1], [small, opts.jobs, 2, 1], [small, opts.jobs, 4, 1], [small, opts.jobs, 2, 4], [large, opts.largeJobs, 2, 1]] as const;
     for (const [image, jobs, workers, prefetch] of plan) {
       const optimizer = capacities.get(image)!;
-      const hashes = await storeOriginals(world, image.data, jobs);
+      const hashes = await storeOriginals(world.store, image.data, jobs);
       for (let i = 0; i < workers; i += 1) await world.startWorker(i, { LOG_LEVEL: 'warn', WORKER_PREFETCH: String(prefetch) });
       while ((await world.consumers(RETRY_QUEUE)) !== workers) await new Promise((r) => setTimeout(r, 20));
       const workerPids = Array.from({ length: workers }, (_, i) => world.services.get(`worker-${i}`)!.pid);
       const meter = new CpuMeter({ worker: workerPids, optimizer: optimizerPid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
       const started = performance.now();
-      await publishJobs(world, hashes);
+      await enqueueJobs(world.broker, hashes, 'bench.jpg');
       const last = await clock.allDone(hashes, 300_000);
       const cpuMsPerJob = { ...meter.perUnit(jobs), ceiling: optimizer.cpuMs };
       const seconds = (last - started) / 1000;
@@ -84,8 +85,8 @@ export async function fallback(world: BenchWorld, small: CorpusImage, large: Cor
     // Recovery: one worker waits while the optimizer is down; the clock runs from its return.
     await world.startWorker(0, { LOG_LEVEL: 'warn' });
     await world.stop('optimizer');
-    const pending = await storeOriginals(world, small.data, 10);
-    await publishJobs(world, pending);
+    const pending = await storeOriginals(world.store, small.data, 10);
+    await enqueueJobs(world.broker, pending, 'bench.jpg');
     await new Promise((r) => setTimeout(r, 1_500)); // the worker finds the optimizer down and pauses
     const spawnedAt = performance.now();
     const optimizer = world.startOptimizer();

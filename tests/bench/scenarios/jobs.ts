@@ -1,28 +1,10 @@
-/** Queued jobs for the fallback and autoscaler scenarios, and a clock on their `job.done` events. */
-import { randomBytes } from 'node:crypto';
+/**
+ * A clock on the `job.done` events of the jobs the fallback and autoscaler scenarios queue (with
+ * tests/helpers/jobs.ts).
+ */
 import type { Channel } from 'amqplib';
-import { EVENTS_EXCHANGE, RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
-import { encodeJobMessage } from '../../../src/shared/contracts/job-message.js';
+import { EVENTS_EXCHANGE } from '../../../src/shared/broker/topology.js';
 import type { BenchWorld } from '../world.js';
-
-/** Stores one original under `count` fresh hashes (the worker trusts the key, not the bytes). */
-export async function storeOriginals(world: BenchWorld, image: Buffer, count: number): Promise<string[]> {
-  const hashes = Array.from({ length: count }, () => randomBytes(32).toString('hex'));
-  for (let i = 0; i < hashes.length; i += 32) {
-    await Promise.all(hashes.slice(i, i + 32).map((hash) => world.store.put(`original/${hash}.jpg`, image, 'image/jpeg')));
-  }
-  return hashes;
-}
-
-export async function publishJobs(world: BenchWorld, hashes: string[]): Promise<void> {
-  const confirm = await world.broker.createConfirmChannel();
-  for (const hash of hashes) {
-    const job = { hash, original_key: `original/${hash}.jpg`, filename: 'bench.jpg', content_type: 'image/jpeg', enqueued_at: new Date().toISOString() };
-    confirm.sendToQueue(RETRY_QUEUE, encodeJobMessage(job), { persistent: true, messageId: hash, contentType: 'application/json' });
-  }
-  await confirm.waitForConfirms();
-  await confirm.close();
-}
 
 /** Counts `job.done` events (one per job, by contract) with the time each arrived. */
 export class DoneClock {

@@ -6,7 +6,6 @@
  * jobs wake it from zero. It asserts what happens, never how fast: it prints the reaction times
  * for information, and `npm run bench` measures them.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
-import { encodeJobMessage } from '../../../src/shared/contracts/job-message.js';
 import { createHarness, freePort, type Harness } from '../../helpers/harness.js';
 import { reservePorts } from '../../helpers/ports.js';
 import { makeJpeg } from '../../helpers/images.js';
 import { spawnComponent, waitReady, type ChildComponent } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
+import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
 import { ensureManagementApi } from './broker.js';
 
 const JOBS = 200;
@@ -126,19 +125,8 @@ afterAll(async () => {
 });
 
 async function publishJobs(count: number): Promise<string[]> {
-  const image = await makeJpeg(7, 64, 48);
-  const hashes = Array.from({ length: count }, () => randomBytes(32).toString('hex'));
-  // The worker trusts the key, not the bytes: one small image stored under many job hashes.
-  for (let i = 0; i < hashes.length; i += 25) {
-    await Promise.all(hashes.slice(i, i + 25).map((hash) => h.store.put(`original/${hash}.jpg`, image, 'image/jpeg')));
-  }
-  const confirm = await h.broker.createConfirmChannel();
-  for (const hash of hashes) {
-    const job = { hash, original_key: `original/${hash}.jpg`, filename: 'x.jpg', content_type: 'image/jpeg', enqueued_at: new Date().toISOString() };
-    confirm.sendToQueue(RETRY_QUEUE, encodeJobMessage(job), { persistent: true, messageId: hash, contentType: 'application/json' });
-  }
-  await confirm.waitForConfirms();
-  await confirm.close();
+  const hashes = await storeOriginals(h.store, await makeJpeg(7, 64, 48), count, 25);
+  await enqueueJobs(h.broker, hashes, 'x.jpg');
   return hashes;
 }
 

@@ -20,7 +20,7 @@ let optimizer: RunningOptimizer;
 let photo: Buffer;
 
 async function start(env: Record<string, string> = {}): Promise<RunningOptimizer> {
-  const config = loadConfig(optimizerEnv, { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig(optimizerEnv, { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '1000', ...env });
   const running = await startOptimizer(config, logger);
   started.push(running);
   return running;
@@ -50,7 +50,7 @@ beforeAll(async () => {
   optimizer = await start({ MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), RESIZE_MAX_EDGE: '800', WATERMARK_TEXT: 'NWS test' });
 });
 afterAll(async () => {
-  await Promise.all(started.map((running) => running.close(1_000)));
+  await Promise.all(started.map((running) => running.stop()));
 });
 
 describe('POST /optimize', () => {

@@ -55,7 +55,7 @@ beforeEach(() => {
   metrics = apiMetrics(new Registry());
   log = recordingLogger();
   service = new UploadService({
-    config: { MAX_INPUT_PIXELS: 10_000_000, PUBLISH_CONFIRM_TIMEOUT_MS: 1_000 },
+    config: { MAX_INPUT_PIXELS: 10_000_000, PUBLISH_CONFIRM_TIMEOUT_MS: 1_000, EVENT_CONFIRM_TIMEOUT_MS: 1_000 },
     store,
     results,
     jobs,

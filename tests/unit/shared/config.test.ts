@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiEnv, ConfigError, loadConfig, workerEnv } from '../../../src/shared/config.js';
+import { apiEnv, ConfigError, controllerEnv, loadConfig, workerEnv } from '../../../src/shared/config.js';
 
 describe('configuration', () => {
   it('has working defaults for the local stack', () => {
@@ -33,5 +33,19 @@ describe('configuration', () => {
   it('parses retry delays as a list of milliseconds', () => {
     expect(loadConfig(workerEnv, { RETRY_DELAYS_MS: '100,2000' }).RETRY_DELAYS_MS).toEqual([100, 2000]);
     expect(() => loadConfig(workerEnv, { RETRY_DELAYS_MS: '1s,2s' })).toThrow(/RETRY_DELAYS_MS/);
+  });
+
+  it('gives the timeouts that were once literals in the code their former values', () => {
+    expect(loadConfig(workerEnv, {})).toMatchObject({
+      PUBLISH_CONFIRM_TIMEOUT_MS: 5_000,
+      EVENT_CONFIRM_TIMEOUT_MS: 2_000,
+      HTTP_CLOSE_GRACE_MS: 1_000,
+      OPTIMIZER_PROBE_TIMEOUT_MS: 1_000,
+      REDIS_TIMEOUT_MS: 2_000,
+      S3_TIMEOUT_MS: 10_000,
+    });
+    expect(loadConfig(apiEnv, {})).toMatchObject({ PUBLISH_CONFIRM_TIMEOUT_MS: 5_000, EVENT_CONFIRM_TIMEOUT_MS: 2_000 });
+    expect(loadConfig(controllerEnv, {})).toMatchObject({ HTTP_CLOSE_GRACE_MS: 1_000, RABBITMQ_MANAGEMENT_TIMEOUT_MS: 3_000 });
+    expect(() => loadConfig(workerEnv, { EVENT_CONFIRM_TIMEOUT_MS: '0' })).toThrow(/EVENT_CONFIRM_TIMEOUT_MS/);
   });
 });

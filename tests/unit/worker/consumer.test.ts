@@ -44,7 +44,7 @@ beforeEach(async () => {
   log = recordingLogger();
   consumer = new RetryConsumer(
     { broker, publisher: { publish }, processor: { process: processJob }, jobs, store, probes, metrics, logger: log.logger },
-    { prefetch: 3, policy: { maxAttempts: 3, delaysMs: [100, 200] }, probeIntervalMs: PROBE_MS, confirmTimeoutMs: 5_000 },
+    { prefetch: 3, policy: { maxAttempts: 3, delaysMs: [100, 200] }, probeIntervalMs: PROBE_MS, confirmTimeoutMs: 5_000, eventConfirmTimeoutMs: 2_000 },
   );
   await consumer.attach();
   channel = broker.channels[0]!;
