@@ -10,7 +10,7 @@ import { isImageHash } from '../shared/content-address.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { acceptedJob, type JobStatus } from '../shared/contracts/index.js';
 import { readMultipartFile } from '../shared/http/multipart.js';
-import { HttpProblem, sendProblem } from '../shared/http/problem.js';
+import { HttpProblem } from '../shared/http/problem.js';
 import { UploadMemoryBudget } from '../shared/http/upload-budget.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';

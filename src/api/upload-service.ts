@@ -143,7 +143,7 @@ export class UploadService {
       logger.warn({ err: errorMessage(err) }, 'object store lookup failed; treating as a miss');
       return undefined;
     });
-    if (!stored || stored.fingerprint !== current) return undefined;
+    if (stored?.fingerprint !== current) return undefined;
     await results.set(hash, current, stored).catch(warnAndContinue(logger, 'stored result not cached again'));
     return { data: stored.data, contentType: stored.contentType };
   }

@@ -94,7 +94,7 @@ export function mergeConditions(
       status: input.status,
       reason: input.reason,
       message: input.message,
-      lastTransitionTime: old && old.status === input.status ? old.lastTransitionTime : nowIso,
+      lastTransitionTime: old?.status === input.status ? old.lastTransitionTime : nowIso,
       ...(observedGeneration !== undefined ? { observedGeneration } : {}),
     });
   }

@@ -45,7 +45,7 @@ export const queueScalerSpecSchema = z
   })
   .refine((spec) => spec.minReplicas <= spec.maxReplicas, {
     path: ['maxReplicas'],
-    message: 'expected maxReplicas ≥ minReplicas',
+    error: 'expected maxReplicas ≥ minReplicas',
   });
 
 export type QueueScalerSpec = z.infer<typeof queueScalerSpecSchema>;

@@ -274,6 +274,7 @@ export class ScalerLoop {
     this.running = undefined;
     const again = this.rerun;
     this.rerun = false;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run while the pass was awaited
     if (!this.stopped) this.schedule(again ? 0 : pollingSeconds(this.observed) * 1000);
   }
 }

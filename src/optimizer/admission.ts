@@ -20,7 +20,7 @@ export interface AdmissionOptions {
 export class AdmissionGate {
   readonly #concurrency: number;
   readonly #maxWaiting: number;
-  readonly #queue: Array<() => void> = [];
+  readonly #queue: (() => void)[] = [];
   #running = 0;
 
   constructor({ concurrency, maxWaiting }: AdmissionOptions) {

@@ -60,14 +60,14 @@ export async function watermarkImage(
     // Reading a header fails only because of the header.
     throw classifySharpError(err) ?? new UnprocessableImageError('Input cannot be decoded', { cause: err });
   });
-  if (!meta.format || !DECODABLE_FORMATS.has(meta.format)) {
-    throw new UnprocessableImageError(`Input is not a supported image type (decoded as ${meta.format ?? 'unknown'})`);
+  if (!DECODABLE_FORMATS.has(meta.format)) {
+    throw new UnprocessableImageError(`Input is not a supported image type (decoded as ${meta.format})`);
   }
   if (!meta.width || !meta.height) throw new UnprocessableImageError('Input image has zero width or height');
 
   const size = outputSize({ width: meta.width, height: meta.height, orientation: meta.orientation, format: meta.format }, settings.maxEdge);
   const overlay = buildOverlay(size, settings, await markParts(settings));
-  const format = chooseOutputFormat(settings.format, meta.hasAlpha === true);
+  const format = chooseOutputFormat(settings.format, meta.hasAlpha);
 
   let pipeline = image
     .rotate()
@@ -81,11 +81,11 @@ export async function watermarkImage(
   if (overlay) {
     pipeline = pipeline.composite([{ input: Buffer.from(overlay.svg), gravity: overlay.gravity, tile: overlay.tile }]);
     // Compositing adds an alpha channel; an opaque input must not come out as a heavier RGBA file.
-    if (meta.hasAlpha !== true) pipeline = pipeline.removeAlpha();
+    if (!meta.hasAlpha) pipeline = pipeline.removeAlpha();
   }
   // Metadata (EXIF, ICC, XMP) is stripped by sharp's default, after conversion to sRGB; we never
   // call withMetadata/keepExif, so no location or camera data leaks into the output.
-  pipeline = encode(pipeline, format, settings.quality, meta.hasAlpha === true);
+  pipeline = encode(pipeline, format, settings.quality, meta.hasAlpha);
 
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch((err: unknown) => {
     throw classifySharpError(err) ?? err;

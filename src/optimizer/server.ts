@@ -25,7 +25,7 @@ export interface RunningOptimizer extends ServingService {
   settings: WatermarkSettings;
   fingerprint: string;
   /** Turns /readyz to 503 at once; stop() does it first, then waits SHUTDOWN_DELAY_MS and drains. */
-  markNotReady(): void;
+  markNotReady: () => void;
 }
 
 /** What GET /settings answers: the settings minus the logo bytes, plus the fingerprint. */

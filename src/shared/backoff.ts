@@ -10,7 +10,6 @@
  * options allow, gives `whenEmptyMs`: each caller says what it falls back on.
  */
 export function backoffDelay(delays: readonly number[], attempt: number, whenEmptyMs: number): number {
-  if (delays.length === 0) return whenEmptyMs;
   const index = Math.min(Math.max(Math.floor(attempt), 0), delays.length - 1);
-  return delays[index]!;
+  return delays[index] ?? whenEmptyMs;
 }

@@ -27,9 +27,9 @@ export function failureRecordKey(hash: string): string {
 
 /** Parses `original/<hash>.<ext>`; anything else (other prefixes, `..`, extra segments) is refused. */
 export function parseOriginalKey(key: string): { hash: string; ext: string } | undefined {
-  const match = /^original\/([0-9a-f]{64})\.([a-z0-9]{2,5})$/.exec(key);
-  if (!match || !EXT_PATTERN.test(match[2]!)) return undefined;
-  return { hash: match[1]!, ext: match[2]! };
+  const [, hash, ext] = /^original\/([0-9a-f]{64})\.([a-z0-9]{2,5})$/.exec(key) ?? [];
+  if (hash === undefined || ext === undefined || !EXT_PATTERN.test(ext)) return undefined;
+  return { hash, ext };
 }
 
 /**

@@ -190,7 +190,7 @@ export class ObjectStore {
       keys.map(async (key) => {
         try {
           const stat = await this.deadline(`stat ${key}`, this.client.statObject(this.bucket, key));
-          return { key, metaData: stat.metaData as Record<string, string | undefined> };
+          return { key, metaData: stat.metaData };
         } catch (err) {
           if (isNotFound(err)) return undefined;
           throw new ObjectStoreUnavailableError(`stat ${key}`, err);

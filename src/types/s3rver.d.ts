@@ -10,7 +10,7 @@ declare module 's3rver' {
     resetOnClose?: boolean;
     allowMismatchedSignatures?: boolean;
     vhostBuckets?: boolean;
-    configureBuckets?: Array<{ name: string; configs?: Array<string | Buffer> }>;
+    configureBuckets?: { name: string; configs?: (string | Buffer)[] }[];
   }
 
   export default class S3rver {

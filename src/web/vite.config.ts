@@ -8,7 +8,7 @@ import { defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const outDir = fileURLToPath(new URL('../../dist/web', import.meta.url));
-const api = process.env['NWS_API_URL'] ?? 'http://127.0.0.1:3000';
+const api = process.env.NWS_API_URL ?? 'http://127.0.0.1:3000';
 
 const proxied = ['/upload', '/status', '/image', '/events', '/healthz'];
 

@@ -136,7 +136,7 @@ export class RetryConsumer {
 
   private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
     const started = process.hrtime.bigint();
-    const headers = message.properties.headers as Record<string, unknown> | undefined;
+    const headers = message.properties.headers;
     const attempts = attemptsFromHeaders(headers);
     const correlationId = typeof headers?.[CORRELATION_HEADER] === 'string' ? headers[CORRELATION_HEADER] : undefined;
     const decoded = decodeJobMessage(message.content);
@@ -217,7 +217,7 @@ export class RetryConsumer {
         contentType: properties.contentType as string | undefined,
         messageId: properties.messageId as string | undefined,
         timestamp: properties.timestamp as number | undefined,
-        headers: { ...(properties.headers as Record<string, unknown> | undefined), ...headers },
+        headers: { ...(properties.headers), ...headers },
       }, this.options.confirmTimeoutMs);
       return true;
     } catch (err) {

@@ -49,7 +49,7 @@ export class ManagementApiDepth implements DepthSource {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new Error(`the management API did not answer for ${where} (${this.failure(err)})`);
+      throw new Error(`the management API did not answer for ${where} (${this.failure(err)})`, { cause: err });
     }
     if (res.status === 404) {
       throw new QueueNotFoundError(ref, 'management API', `the management API answered 404 for ${where}: not known yet or missing`);
@@ -68,7 +68,9 @@ export class ManagementApiDepth implements DepthSource {
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    // fetch keeps no connection of its own to close
+  }
 
   /** Why a request got no answer: the timeout, or the network error under fetch's "fetch failed". */
   private failure(err: unknown): string {

@@ -12,9 +12,9 @@ export function statusCode(err: unknown): number | undefined {
 /** A short message: the API server's Status message when there is one. */
 export function apiMessage(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'body' in err) {
-    const body = (err as { body: unknown }).body;
+    const body = err.body;
     try {
-      const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown };
+      const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown } | null | undefined;
       if (typeof parsed?.message === 'string') return parsed.message;
     } catch {
       // not JSON: fall through to the error's own message

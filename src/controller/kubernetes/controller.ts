@@ -36,7 +36,10 @@ export async function kubernetesMode(
   const ensureLoop = (scaler: Scaler | InvalidSpec) => {
     const key = keyOf(scaler.metadata);
     const running = loops.get(key);
-    if (running) return running.update(scaler);
+    if (running) {
+      running.update(scaler);
+      return;
+    }
     const namespace = scaler.metadata.namespace ?? 'default';
     const loop = new ScalerLoop(
       {

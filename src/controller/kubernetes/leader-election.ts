@@ -123,6 +123,7 @@ export class LeaseElector {
 
     // Times come back as plain Dates; sent back as such they lose the microseconds the API requires.
     const spec = {
+      // eslint-disable-next-line @typescript-eslint/no-misused-spread -- the read lease is plain JSON, not a class instance
       ...lease.spec,
       acquireTime: lease.spec?.acquireTime ? new V1MicroTime(lease.spec.acquireTime) : undefined,
       renewTime: lease.spec?.renewTime ? new V1MicroTime(lease.spec.renewTime) : undefined,

@@ -31,7 +31,9 @@ function withGeneration(scaler: Scaler, generation: number): Scaler {
 
 class LogSink implements StatusSink {
   constructor(private readonly logger: Logger) {}
-  async write(): Promise<void> {}
+  async write(): Promise<void> {
+    // locally the status is served at /scalers, not written anywhere
+  }
   async event(event: ScalerEvent): Promise<void> {
     this.logger[event.type === 'Normal' ? 'info' : 'warn']({ reason: event.reason }, event.message);
   }

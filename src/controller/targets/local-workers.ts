@@ -37,8 +37,8 @@ export class LocalWorkers implements ScaleTarget {
 
   async scale(replicas: number): Promise<void> {
     while (this.running.length < replicas) this.spawn();
-    while (this.running.length > replicas) {
-      const worker = this.running.pop()!;
+    // The newest go first, each draining the job in hand.
+    for (const worker of this.running.splice(replicas).reverse()) {
       const stopped = worker.process.stop().finally(() => this.draining.delete(worker.slot));
       this.draining.set(worker.slot, stopped);
     }

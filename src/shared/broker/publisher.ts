@@ -46,7 +46,7 @@ export class ConfirmPublisher {
   constructor(
     private readonly broker: PublisherConnection,
     private readonly logger: Logger,
-    private readonly setupChannel: (channel: ConfirmChannel) => Promise<void> = async () => undefined,
+    private readonly setupChannel: (channel: ConfirmChannel) => Promise<void> = () => Promise.resolve(),
   ) {
     // A blocked broker stops reading: waiting out the confirm timeout would only make callers hang.
     broker.on('blocked', (reason: string) => {
@@ -88,7 +88,7 @@ export class ConfirmPublisher {
       channel.once('close', onClose);
       this.inFlight.add(settle);
       try {
-        channel.publish(exchange, routingKey, body, { mandatory: true, ...options, headers }, (err) => {
+        channel.publish(exchange, routingKey, body, { mandatory: true, ...options, headers }, (err: Error | null) => {
           // basic.return always arrives before the confirm of the same message on one channel.
           if (this.returned.delete(publishId)) settle(new PublishError(`no queue is bound for ${exchange || '(default)'} ${routingKey}`));
           // amqplib fails every pending confirm with 'channel closed' before the channel's 'close'

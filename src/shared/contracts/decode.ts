@@ -19,8 +19,8 @@ export function decodeValue<S extends z.ZodType>(schema: S, value: unknown): Dec
 
 /** How one contract travels as bytes: JSON out, and back in through its schema. */
 export interface JsonCodec<T> {
-  encode(value: T): Buffer;
-  decode(body: Uint8Array): Decoded<T>;
+  encode: (value: T) => Buffer;
+  decode: (body: Uint8Array) => Decoded<T>;
 }
 
 export function jsonCodec<S extends z.ZodType>(schema: S, maxBytes: number): JsonCodec<z.output<S>> {
@@ -96,5 +96,7 @@ function received(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > EXCERPT_CHARS ? `${value.slice(0, EXCERPT_CHARS)}…` : value);
   if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only primitives are left here
   return String(value);
 }

@@ -167,7 +167,8 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
         return;
       }
       // Whatever its types say, busboy gives no name for a part whose Content-Disposition has none.
-      const partName: string | undefined = name;
+      // busboy's types say string, but a part without a name parameter arrives as undefined.
+      const partName = name as string | undefined;
       if (partName !== fieldName) {
         stream.resume();
         const got = partName === undefined ? 'a file part without a name' : `"${partName.slice(0, 100)}"`;

@@ -29,7 +29,7 @@ export type ServingService = RunningService & { registry: Registry };
 export interface ServiceApp {
   app: Express;
   /** Turns /readyz false at once, before shutdown drains the rest. */
-  markNotReady(): void;
+  markNotReady: () => void;
   /**
    * After the service's own routes: installs the 404 fallback and the error handler, listens, and
    * answers the RunningService. Its stop() turns readiness false, then runs `release` (drain the
@@ -49,7 +49,8 @@ export function createServiceApp({ service, registry, logger, readiness }: Servi
     const end = requestDuration.startTimer();
     res.once('close', () => {
       // The route template (never the raw path) keeps label cardinality bounded.
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const routePath = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof routePath === 'string' ? `${req.baseUrl}${routePath}` : 'unmatched';
       end({ service, method: req.method, route, status_code: String(res.statusCode) });
     });
     next();

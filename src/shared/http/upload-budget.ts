@@ -5,7 +5,7 @@
  */
 export class UploadMemoryBudget {
   #used = 0;
-  readonly #waiting: Array<{ bytes: number; grant: () => void }> = [];
+  readonly #waiting: { bytes: number; grant: () => void }[] = [];
 
   constructor(readonly limitBytes: number) {}
 
@@ -34,8 +34,8 @@ export class UploadMemoryBudget {
   }
 
   #grantWaiting(): void {
-    while (this.#waiting.length > 0 && this.#fits(this.#waiting[0]!.bytes)) {
-      const next = this.#waiting.shift()!;
+    for (let next = this.#waiting[0]; next !== undefined && this.#fits(next.bytes); next = this.#waiting[0]) {
+      this.#waiting.shift();
       this.#used += next.bytes;
       next.grant();
     }

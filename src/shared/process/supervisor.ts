@@ -60,7 +60,7 @@ export class SupervisedProcess {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (child?.exitCode !== null || child.signalCode !== null) return; // not started, or gone already
     await new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), this.stopGraceMs);
       child.once('exit', () => {
@@ -82,9 +82,7 @@ export class SupervisedProcess {
     this.child = child;
     this.startedAt = Date.now();
     const output = spec.output ?? ((name, line) => process.stdout.write(`[${name}] ${line}\n`));
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => output(spec.name, line));
-    }
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => output(spec.name, line));
     child.once('error', (err) => output(spec.name, `failed to start: ${err.message}`));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;

@@ -163,6 +163,7 @@ export function followJob(hash: string, options: FollowOptions): Promise<Finishe
           cache: 'no-store',
           ...(signal ? { signal } : {}),
         });
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- settled may change while the fetch is awaited
         if (settled) return;
         if (response.ok) {
           const status = asJobStatus(await response.json().catch(() => null));
@@ -176,6 +177,7 @@ export function followJob(hash: string, options: FollowOptions): Promise<Finishe
         }
         // Anything else (5xx, 429…) is transient: keep following.
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- settled may change while the fetch is awaited
         if (settled || isAbortError(error)) return;
         // Network failure (api restarting, connection lost): keep following.
       } finally {
@@ -239,7 +241,7 @@ export function followJob(hash: string, options: FollowOptions): Promise<Finishe
   });
 }
 
-function abortError(reason: unknown): unknown {
-  if (isAbortError(reason)) return reason;
+function abortError(reason: unknown): Error {
+  if (isAbortError(reason) && reason instanceof Error) return reason;
   return new DOMException('Following the job was cancelled.', 'AbortError');
 }

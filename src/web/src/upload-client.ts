@@ -112,7 +112,7 @@ async function readImage(response: Response): Promise<ImageResponse> {
 
 async function readQueued(response: Response): Promise<QueuedResponse | ProblemResponse> {
   const body = await readJson(response);
-  const jobId = isRecord(body) ? body['jobId'] : undefined;
+  const jobId = isRecord(body) ? body.jobId : undefined;
   if (!isImageHash(jobId)) {
     return {
       kind: 'problem',
@@ -124,7 +124,7 @@ async function readQueued(response: Response): Promise<QueuedResponse | ProblemR
       },
     };
   }
-  const statusUrl = isRecord(body) && typeof body['statusUrl'] === 'string' ? body['statusUrl'] : `/status/${jobId}`;
+  const statusUrl = isRecord(body) && typeof body.statusUrl === 'string' ? body.statusUrl : `/status/${jobId}`;
   return { kind: 'queued', jobId, statusUrl };
 }
 
@@ -135,13 +135,13 @@ async function readQueued(response: Response): Promise<QueuedResponse | ProblemR
 export async function readProblem(response: Response, now: number = Date.now()): Promise<ProblemDetails> {
   const body = await readJson(response);
   const record = isRecord(body) ? body : {};
-  const title = nonEmptyString(record['title']) ?? (response.statusText || defaultTitle(response.status));
+  const title = nonEmptyString(record.title) ?? (response.statusText || defaultTitle(response.status));
   const detail =
-    nonEmptyString(record['detail']) ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;
+    nonEmptyString(record.detail) ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;
   const problem: ProblemDetails = {
-    type: nonEmptyString(record['type']) ?? 'about:blank',
+    type: nonEmptyString(record.type) ?? 'about:blank',
     title,
-    status: typeof record['status'] === 'number' ? record['status'] : response.status,
+    status: typeof record.status === 'number' ? record.status : response.status,
     detail,
   };
   const retryAfter = parseRetryAfter(response.headers.get('Retry-After'), now);
