@@ -49,7 +49,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   });
   const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark api', logger });
   const publisher = new ConfirmPublisher(broker, logger, (channel) =>
-    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs: [] }),
+    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT, retryDelaysMs: [] }),
   );
   const events = new EventsHub(broker, logger);
   const fingerprint = new FingerprintTracker(results, logger);

@@ -31,7 +31,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
   const optimizer = new OptimizerClient({ baseUrl: config.OPTIMIZER_URL, timeoutMs: config.OPTIMIZER_TIMEOUT_MS, caller: 'worker', metrics });
   const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: 'nws-watermark worker', logger });
   const publisher = new ConfirmPublisher(broker, logger, (channel) =>
-    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs: config.RETRY_DELAYS_MS }),
+    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT, retryDelaysMs: config.RETRY_DELAYS_MS }),
   );
   const processor = new JobProcessor({ store, results, jobs, optimizer, logger });
   const consumer = new RetryConsumer(
