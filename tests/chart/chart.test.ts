@@ -14,6 +14,7 @@ import { apiEnv, loadConfig, optimizerEnv, workerEnv } from '../../src/shared/co
 import * as config from '../../src/shared/config.js';
 import { CHART, REPO, helm } from './helm.js';
 import {
+  EXISTING_SECRETS,
   NAMESPACE,
   RELEASE,
   byKind,
@@ -21,6 +22,7 @@ import {
   containers,
   find,
   podTemplates,
+  rabbitmqClusterValidator,
   render,
   secretValues,
   selects,
@@ -32,8 +34,6 @@ const FULL = `${RELEASE}-nws-watermark`;
 const MONITORING_API = ['monitoring.coreos.com/v1'];
 const VALUES_FILES = readdirSync(join(REPO, 'tests/chart/values')).filter((f) => f.endsWith('.yaml')).sort();
 const COMPONENTS = ['api', 'optimizer', 'worker', 'controller'] as const;
-/** What the external-services values point at, standing in for a Secret that exists in the cluster. */
-const EXISTING_SECRETS = { 'shared-redis': { url: 'redis://:shared-pass@redis.shared.svc:6379/0' } };
 
 interface Scenario {
   name: string;
@@ -95,8 +95,8 @@ describe('schemas of the rendered objects', () => {
 
   async function validateObject(o: K8sObject): Promise<void> {
     const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
-    if (group === 'watermark.nws.io') {
-      const validate = queueScalerValidator();
+    if (group === 'watermark.nws.io' || group === 'rabbitmq.com') {
+      const validate = group === 'rabbitmq.com' ? rabbitmqClusterValidator() : queueScalerValidator();
       const what = `${o.kind}/${o.metadata.name}`;
       if (!validate(o)) throw new Error(`${what}: ${JSON.stringify(validate.errors)}`);
       return;
@@ -533,7 +533,7 @@ describe('environment of the services', () => {
     expect(objects.filter((o) => /rabbitmq|redis|minio/.test(o.metadata.name) && o.kind !== 'Secret' && !isDashboard(o))).toEqual([]);
     const env = containerEnv(find(objects, 'Deployment', `${FULL}-worker`).spec.template.spec.containers[0], secretValues(objects, EXISTING_SECRETS));
     expect(env.RABBITMQ_URL).toBe('amqp://nws:s3cret@rabbitmq.shared.svc:5672/watermark');
-    expect(env.REDIS_URL).toBe(EXISTING_SECRETS['shared-redis'].url);
+    expect(env.REDIS_URL).toBe(EXISTING_SECRETS['shared-redis']?.url);
     expect(env.S3_ENDPOINT).toBe('https://s3.eu-west-1.amazonaws.com');
     expect(env.S3_BUCKET).toBe('nws-watermark-prod');
     expect(byKind(objects, 'Secret').map((s) => s.metadata.name)).not.toContain('shared-redis');

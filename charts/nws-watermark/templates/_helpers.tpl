@@ -83,34 +83,68 @@ when there is one (lookup), else the given value, else a random one.
 {{- define "nws.rabbitmq.externalSecret" -}}
 {{- default (printf "%s-rabbitmq-external" (include "nws.fullname" .)) .Values.rabbitmq.external.existingSecret -}}
 {{- end -}}
-{{- define "nws.rabbitmq.cluster" -}}
-{{- if gt (int .Values.rabbitmq.replicas) 1 -}}true{{- end -}}
+{{/*
+Where the broker comes from: builtin (the chart's StatefulSet), operator (a RabbitmqCluster for the
+RabbitMQ Cluster Operator) or external. rabbitmq.enabled=false, the older switch, still means external.
+*/}}
+{{- define "nws.rabbitmq.mode" -}}
+{{- if not .Values.rabbitmq.enabled -}}external{{- else -}}{{ .Values.rabbitmq.mode }}{{- end -}}
 {{- end -}}
+{{- define "nws.rabbitmq.builtin" -}}{{ if eq (include "nws.rabbitmq.mode" .) "builtin" }}true{{ end }}{{- end -}}
+{{- define "nws.rabbitmq.operator" -}}{{ if eq (include "nws.rabbitmq.mode" .) "operator" }}true{{ end }}{{- end -}}
+{{- define "nws.rabbitmq.external" -}}{{ if eq (include "nws.rabbitmq.mode" .) "external" }}true{{ end }}{{- end -}}
+{{/* The RabbitmqCluster's name: the operator names its Service and <name>-default-user Secret after it. */}}
+{{- define "nws.rabbitmq.operatorName" -}}
+{{- default (include "nws.rabbitmq.fullname" .) .Values.rabbitmq.operator.name -}}
+{{- end -}}
+{{- define "nws.rabbitmq.operatorSecret" -}}{{ include "nws.rabbitmq.operatorName" . }}-default-user{{- end -}}
+{{/* More than one node of a broker the chart runs (builtin or operator). */}}
+{{- define "nws.rabbitmq.cluster" -}}
+{{- if and (not (include "nws.rabbitmq.external" .)) (gt (int .Values.rabbitmq.replicas) 1) -}}true{{- end -}}
+{{- end -}}
+{{/* auto: quorum queues on a multi-node broker of the chart's, classic otherwise; or as set. */}}
 {{- define "nws.queueType" -}}
-{{- if and .Values.rabbitmq.enabled (include "nws.rabbitmq.cluster" .) -}}quorum{{- else -}}classic{{- end -}}
+{{- if ne .Values.rabbitmq.queueType "auto" -}}{{ .Values.rabbitmq.queueType }}
+{{- else if include "nws.rabbitmq.cluster" . -}}quorum
+{{- else -}}classic
+{{- end -}}
 {{- end -}}
 
 {{/* Environment of a component that talks to RabbitMQ: RABBITMQ_URL (and the management URL). */}}
 {{- define "nws.env.rabbitmq" -}}
-{{- if .Values.rabbitmq.enabled }}
+{{- if include "nws.rabbitmq.builtin" . }}
 - name: RABBITMQ_USERNAME
   valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.authSecret" . }}, key: username } }
 - name: RABBITMQ_PASSWORD
   valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.authSecret" . }}, key: password } }
 - name: RABBITMQ_URL
   value: {{ printf "amqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@%s:5672/%s" (include "nws.rabbitmq.fullname" .) (urlquery .Values.rabbitmq.vhost) | quote }}
+{{- else if include "nws.rabbitmq.operator" . }}
+{{- $secret := include "nws.rabbitmq.operatorSecret" . }}
+# The operator's default user: its Secret holds username, password, host and port.
+{{- range list "username" "password" "host" "port" }}
+- name: RABBITMQ_{{ upper . }}
+  valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ . }} } }
+{{- end }}
+- name: RABBITMQ_URL
+  value: {{ printf "amqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@$(RABBITMQ_HOST):$(RABBITMQ_PORT)/%s" (urlquery .Values.rabbitmq.vhost) | quote }}
 {{- else }}
 - name: RABBITMQ_URL
   valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.externalSecret" . }}, key: url } }
 {{- end }}
 - name: RABBITMQ_QUEUE_TYPE
   value: {{ include "nws.queueType" . | quote }}
+- name: RABBITMQ_DELIVERY_LIMIT
+  value: {{ .Values.rabbitmq.deliveryLimit | quote }}
 {{- end -}}
 
 {{- define "nws.env.rabbitmqManagement" -}}
-{{- if .Values.rabbitmq.enabled }}
+{{- if include "nws.rabbitmq.builtin" . }}
 - name: RABBITMQ_MANAGEMENT_URL
   value: {{ printf "http://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@%s:15672" (include "nws.rabbitmq.fullname" .) | quote }}
+{{- else if include "nws.rabbitmq.operator" . }}
+- name: RABBITMQ_MANAGEMENT_URL
+  value: "http://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@$(RABBITMQ_HOST):15672"
 {{- else }}
 - name: RABBITMQ_MANAGEMENT_URL
   valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.externalSecret" . }}, key: management-url } }

@@ -1,0 +1,151 @@
+/**
+ * The backing services in each of their modes: RabbitMQ builtin, from the RabbitMQ Cluster Operator or
+ * external, with quorum queues wherever the broker has more than one node. The schema, security,
+ * label, network and environment checks of every mode run in chart.test.ts (each values file of
+ * tests/chart/values is a scenario there); this file checks what each mode renders.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CHART, helm } from './helm.js';
+import {
+  EXISTING_SECRETS,
+  NAMESPACE,
+  RELEASE,
+  byKind,
+  containerEnv,
+  find,
+  rabbitmqClusterValidator,
+  render,
+  secretValues,
+  valuesFile,
+  type K8sObject,
+} from './manifests.js';
+
+const FULL = `${RELEASE}-nws-watermark`;
+const BROKER_CLIENTS = ['api', 'worker', 'controller'];
+
+function envOf(objects: K8sObject[], component: string): Record<string, string> {
+  const deployment = find(objects, 'Deployment', `${FULL}-${component}`);
+  return containerEnv(deployment.spec.template.spec.containers[0], secretValues(objects, EXISTING_SECRETS));
+}
+
+describe('RabbitMQ, mode operator', () => {
+  let objects: K8sObject[];
+  let cluster: K8sObject;
+  beforeAll(async () => {
+    objects = await render({ valuesFiles: [valuesFile('rabbitmq-operator.yaml')] });
+    cluster = find(objects, 'RabbitmqCluster', `${FULL}-rabbitmq`);
+  });
+
+  it("renders a RabbitmqCluster whose every key is a field of the operator's CRD", () => {
+    const validate = rabbitmqClusterValidator();
+    expect(validate(cluster), JSON.stringify(validate.errors)).toBe(true);
+    expect(cluster.spec).toMatchObject({
+      replicas: 3,
+      image: expect.stringMatching(/^rabbitmq:4\.\d+\.\d+-management$/),
+      persistence: { storage: '20Gi', storageClassName: 'fast-ssd' },
+      resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } },
+      imagePullSecrets: [{ name: 'registry-credentials' }],
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'messaging', effect: 'NoSchedule' }],
+    });
+    // The operator always enables management, prometheus and k8s peer discovery: only the extras are listed.
+    expect(cluster.spec.rabbitmq.additionalPlugins).toEqual(['rabbitmq_shovel', 'rabbitmq_shovel_management']);
+    const config = cluster.spec.rabbitmq.additionalConfig as string;
+    expect(config).toMatch(/^default_vhost = watermark$/m);
+    expect(config).toMatch(/^default_queue_type = quorum$/m);
+    expect(config).toMatch(/^consumer_timeout = 3600000$/m);
+  });
+
+  it('the CRD subset rejects a misspelled key, a wrong type and an over-long config', () => {
+    const validate = rabbitmqClusterValidator();
+    const broken: [string, (spec: any) => void][] = [
+      ['persistence.storageClass (the CRD says storageClassName)', (s) => (s.persistence.storageClass = 'x')],
+      ['rabbitmq.plugins', (s) => (s.rabbitmq.plugins = ['rabbitmq_shovel'])],
+      ['an unknown top-level key', (s) => (s.volumes = [])],
+      ['replicas as text', (s) => (s.replicas = 'three')],
+      ['a plugin name with a dash', (s) => (s.rabbitmq.additionalPlugins = ['rabbitmq-shovel'])],
+      ['additionalConfig past 2000 characters', (s) => (s.rabbitmq.additionalConfig = 'x'.repeat(2001))],
+      ['a bad storage quantity', (s) => (s.persistence.storage = '20 GB')],
+    ];
+    for (const [what, breakIt] of broken) {
+      const bad = structuredClone(cluster);
+      breakIt(bad.spec);
+      expect(validate(bad), what).toBe(false);
+    }
+  });
+
+  it("takes the services' credentials, host and port from the operator's default-user Secret", () => {
+    for (const c of BROKER_CLIENTS) {
+      const deployment = find(objects, 'Deployment', `${FULL}-${c}`);
+      const refs = (deployment.spec.template.spec.containers[0].env as { name: string; valueFrom?: any }[])
+        .filter((e) => e.name.startsWith('RABBITMQ_') && e.valueFrom)
+        .map((e) => `${e.name}=${e.valueFrom.secretKeyRef.name as string}/${e.valueFrom.secretKeyRef.key as string}`);
+      expect(refs, c).toEqual(
+        ['USERNAME', 'PASSWORD', 'HOST', 'PORT'].map((k) => `RABBITMQ_${k}=${FULL}-rabbitmq-default-user/${k.toLowerCase()}`),
+      );
+      const env = envOf(objects, c);
+      const user = EXISTING_SECRETS[`${FULL}-rabbitmq-default-user`];
+      expect(env.RABBITMQ_URL, c).toBe(`amqp://${user?.username}:${user?.password}@${FULL}-rabbitmq.${NAMESPACE}.svc.cluster.local:5672/watermark`);
+      expect(env.RABBITMQ_QUEUE_TYPE, c).toBe('quorum');
+    }
+    expect(envOf(objects, 'controller').RABBITMQ_MANAGEMENT_URL).toMatch(new RegExp(`^http://[^:]+:[^@]+@${FULL}-rabbitmq\\.${NAMESPACE}\\.svc\\.cluster\\.local:15672$`));
+  });
+
+  it("renders none of the builtin broker's objects: the operator makes its pods, Services and Secrets", () => {
+    const ours = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'rabbitmq');
+    expect(ours.map((o) => o.kind)).toEqual(['RabbitmqCluster']);
+    expect(byKind(objects, 'Secret').map((s) => s.metadata.name)).not.toContain(`${FULL}-rabbitmq`);
+  });
+
+  it('refuses what the operator cannot do: no persistence, or too much configuration', async () => {
+    const noPvc = await helm('template', RELEASE, CHART, '--set', 'rabbitmq.mode=operator', '--set', 'rabbitmq.persistence.enabled=false');
+    expect(noPvc.code).not.toBe(0);
+    expect(noPvc.stderr).toContain('rabbitmq.mode=operator keeps each node');
+    // Within the schema's 2000 for the user's part, past the CRD's 2000 with the chart's own lines.
+    const long = await helm('template', RELEASE, CHART, '--set', 'rabbitmq.mode=operator', '--set', `rabbitmq.operator.additionalConfig=consumer_timeout = ${'9'.repeat(1960)}`);
+    expect(long.code).not.toBe(0);
+    expect(long.stderr).toMatch(/may hold 2000 characters, this one has \d+/);
+  });
+
+  it('a single-node RabbitmqCluster uses classic queues', async () => {
+    const single = await render({ set: ['rabbitmq.mode=operator'] });
+    expect(find(single, 'RabbitmqCluster', `${FULL}-rabbitmq`).spec.replicas).toBe(1);
+    expect(find(single, 'RabbitmqCluster', `${FULL}-rabbitmq`).spec.rabbitmq.additionalConfig).not.toContain('default_queue_type');
+    expect(envOf(single, 'worker').RABBITMQ_QUEUE_TYPE).toBe('classic');
+  });
+});
+
+describe('RabbitMQ queue type and delivery limit', () => {
+  it.each([
+    ['builtin, one node', [], 'classic'],
+    ['builtin, three nodes', ['rabbitmq.replicas=3'], 'quorum'],
+    ['operator, three nodes', ['rabbitmq.mode=operator', 'rabbitmq.replicas=3'], 'quorum'],
+    ['external, auto', ['rabbitmq.mode=external', 'rabbitmq.external.url=amqp://u:p@b:5672/v', 'rabbitmq.external.managementUrl=http://u:p@b:15672'], 'classic'],
+    ['external, quorum', ['rabbitmq.mode=external', 'rabbitmq.queueType=quorum', 'rabbitmq.external.url=amqp://u:p@b:5672/v', 'rabbitmq.external.managementUrl=http://u:p@b:15672'], 'quorum'],
+  ] as const)('%s: %s queues, with the delivery limit set explicitly', async (_what, set, queueType) => {
+    const objects = await render({ set: [...set] });
+    for (const c of ['api', 'worker']) {
+      const env = envOf(objects, c);
+      expect(env.RABBITMQ_QUEUE_TYPE, c).toBe(queueType);
+      expect(env.RABBITMQ_DELIVERY_LIMIT, c).toBe('20');
+    }
+  });
+
+  it('the external mode by rabbitmq.mode reads the same Secret as the older rabbitmq.enabled=false', async () => {
+    const objects = await render({ valuesFiles: [valuesFile('rabbitmq-external.yaml')] });
+    expect(byKind(objects, 'StatefulSet').map((s) => s.metadata.name)).not.toContain(`${FULL}-rabbitmq`);
+    expect(byKind(objects, 'RabbitmqCluster')).toEqual([]);
+    const env = envOf(objects, 'worker');
+    expect(env.RABBITMQ_URL).toBe('amqp://nws:s3cret@rabbitmq.shared.svc:5672/watermark');
+    expect(env.RABBITMQ_QUEUE_TYPE).toBe('quorum');
+    expect(env.RABBITMQ_DELIVERY_LIMIT).toBe('10');
+    expect(envOf(objects, 'controller').RABBITMQ_MANAGEMENT_URL).toBe('http://nws:s3cret@rabbitmq.shared.svc:15672');
+  });
+
+  it('the values schema knows the modes and nothing else', async () => {
+    for (const set of ['rabbitmq.mode=cluster', 'rabbitmq.queueType=stream', 'rabbitmq.deliveryLimit=0', 'rabbitmq.operator.additionalPlugins[0]=rabbitmq-shovel']) {
+      const result = await helm('template', RELEASE, CHART, '--set', set);
+      expect(result.code, set).not.toBe(0);
+      expect(result.stderr, set).toMatch(/schema/);
+    }
+  });
+});
