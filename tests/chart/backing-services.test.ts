@@ -149,3 +149,61 @@ describe('RabbitMQ queue type and delivery limit', () => {
     }
   });
 });
+
+/** Every claim the chart makes: PVCs and StatefulSet claim templates, with what owns them. */
+function claims(objects: K8sObject[]): { owner: string; storageClassName?: string }[] {
+  return [
+    ...byKind(objects, 'PersistentVolumeClaim').map((c) => ({ owner: c.metadata.name, storageClassName: c.spec.storageClassName as string | undefined })),
+    ...byKind(objects, 'StatefulSet').flatMap((s) =>
+      ((s.spec.volumeClaimTemplates ?? []) as { spec: { storageClassName?: string } }[]).map((t) => ({ owner: s.metadata.name, storageClassName: t.spec.storageClassName })),
+    ),
+    ...byKind(objects, 'RabbitmqCluster').map((r) => ({ owner: r.metadata.name, storageClassName: r.spec.persistence?.storageClassName as string | undefined })),
+  ];
+}
+
+async function notes(...args: string[]): Promise<string> {
+  const result = await helm('install', RELEASE, CHART, '--dry-run=client', '--namespace', NAMESPACE, ...args);
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+}
+
+describe('persistence', () => {
+  it('every backing service has persistence.enabled, storageClass and size, and passes the class to its claims', async () => {
+    const set = ['rabbitmq', 'redis', 'minio'].flatMap((s) => [`${s}.persistence.enabled=true`, `${s}.persistence.storageClass=gold`, `${s}.persistence.size=3Gi`]);
+    const objects = await render({ set });
+    const made = claims(objects);
+    expect(made.map((c) => c.owner).sort()).toEqual([`${FULL}-minio`, `${FULL}-rabbitmq`, `${FULL}-redis`]);
+    for (const c of made) expect(c.storageClassName, c.owner).toBe('gold');
+    const operator = await render({ set: ['rabbitmq.mode=operator', 'rabbitmq.persistence.storageClass=gold'] });
+    expect(claims(operator).find((c) => c.owner === `${FULL}-rabbitmq`)?.storageClassName).toBe('gold');
+  });
+
+  it('values-kind.yaml names kind\'s "standard" StorageClass on every claim and keeps resources small', async () => {
+    const objects = await render({ valuesFiles: [`${CHART}/values-kind.yaml`] });
+    const made = claims(objects);
+    expect(made.length).toBe(3);
+    for (const c of made) expect(c.storageClassName, c.owner).toBe('standard');
+    expect(find(objects, 'Service', `${FULL}-api`).spec).toMatchObject({ type: 'NodePort', ports: [{ nodePort: 30080 }] });
+    for (const d of byKind(objects, 'Deployment')) expect(d.spec.replicas ?? 1, d.metadata.name).toBe(1);
+  });
+
+  it('values-dev.yaml makes no claim at all: emptyDir volumes, one replica each', async () => {
+    const objects = await render({ valuesFiles: [`${CHART}/values-dev.yaml`] });
+    expect(claims(objects)).toEqual([]);
+    for (const s of [...byKind(objects, 'StatefulSet'), ...byKind(objects, 'Deployment')]) {
+      expect(s.spec.replicas ?? 1, s.metadata.name).toBe(1);
+      const data = ((s.spec.template.spec.volumes ?? []) as { name: string; emptyDir?: object; persistentVolumeClaim?: object }[]).find((v) => v.name === 'data');
+      if (data) expect(data.emptyDir, `${s.metadata.name}: data is an emptyDir`).toBeDefined();
+    }
+  });
+
+  it('NOTES warn when persistence is on without a StorageClass, and say what to do', async () => {
+    const text = await notes();
+    expect(text).toContain('WARNING: persistence is on and no StorageClass is set for: rabbitmq, redis, minio.');
+    expect(text).toContain("the cluster's default StorageClass. On a cluster without one");
+    expect(text).toContain('claims stay Pending');
+    expect(text).toContain('values-dev.yaml');
+    expect(await notes('--set', 'redis.persistence.storageClass=gold', '--set', 'minio.persistence.enabled=false')).toContain('no StorageClass is set for: rabbitmq.');
+    for (const file of ['values-kind.yaml', 'values-dev.yaml']) expect(await notes('-f', `${CHART}/${file}`), file).not.toContain('WARNING: persistence');
+  });
+});

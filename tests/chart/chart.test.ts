@@ -33,6 +33,7 @@ import {
 const FULL = `${RELEASE}-nws-watermark`;
 const MONITORING_API = ['monitoring.coreos.com/v1'];
 const VALUES_FILES = readdirSync(join(REPO, 'tests/chart/values')).filter((f) => f.endsWith('.yaml')).sort();
+const CHART_VALUES_FILES = readdirSync(CHART).filter((f) => /^values-.+\.yaml$/.test(f)).sort();
 const COMPONENTS = ['api', 'optimizer', 'worker', 'controller'] as const;
 
 interface Scenario {
@@ -43,6 +44,8 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { name: 'default values', valuesFiles: [], apiVersions: [] },
   ...VALUES_FILES.map((f) => ({ name: f, valuesFiles: [valuesFile(f)], apiVersions: f === 'monitoring.yaml' ? MONITORING_API : [] })),
+  // The values files the chart ships for users (kind, a throwaway dev install).
+  ...CHART_VALUES_FILES.map((f) => ({ name: f, valuesFiles: [join(CHART, f)], apiVersions: [] })),
 ];
 
 const rendered = new Map<string, K8sObject[]>();

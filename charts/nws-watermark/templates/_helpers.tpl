@@ -284,3 +284,19 @@ affinity:
     - { port: {{ $.port }}, protocol: TCP }
 {{- end }}
 {{- end -}}
+
+{{/* Persistence ----------------------------------------------------------------------------- */}}
+{{/* The backing services the chart deploys with a PVC but no storageClass, comma-separated. */}}
+{{- define "nws.persistence.unclassed" -}}
+{{- $services := list -}}
+{{- if and (not (include "nws.rabbitmq.external" .)) .Values.rabbitmq.persistence.enabled (not .Values.rabbitmq.persistence.storageClass) -}}
+{{- $services = append $services "rabbitmq" -}}
+{{- end -}}
+{{- if and .Values.redis.enabled .Values.redis.persistence.enabled (not .Values.redis.persistence.storageClass) -}}
+{{- $services = append $services "redis" -}}
+{{- end -}}
+{{- if and .Values.minio.enabled .Values.minio.persistence.enabled (not .Values.minio.persistence.storageClass) -}}
+{{- $services = append $services "minio" -}}
+{{- end -}}
+{{- join ", " $services -}}
+{{- end -}}
