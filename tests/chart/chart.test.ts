@@ -278,7 +278,9 @@ describe('the worker and its autoscaler', () => {
   it('renders the worker replicas and no controller, RBAC or QueueScaler when the controller is off', () => {
     const objects = objectsOf('controller-off.yaml');
     expect(find(objects, 'Deployment', `${FULL}-worker`).spec.replicas).toBe(3);
-    for (const kind of ['QueueScaler', 'Role', 'RoleBinding', 'ServiceAccount']) expect(byKind(objects, kind), kind).toEqual([]);
+    expect(byKind(objects, 'QueueScaler')).toEqual([]);
+    // The bucket hook keeps its own, hook-scoped RBAC (checked in bucket-hook.test.ts).
+    for (const kind of ['Role', 'RoleBinding', 'ServiceAccount']) expect(byKind(objects, kind).map((o) => o.metadata.name), kind).toEqual([`${FULL}-minio-bucket`]);
     expect(objects.some((o) => o.metadata.name === `${FULL}-controller`)).toBe(false);
   });
 
@@ -353,8 +355,9 @@ describe('RBAC of the controller', () => {
     const objects = objectsOf('default values');
     expect(byKind(objects, 'ClusterRole')).toEqual([]);
     expect(byKind(objects, 'ClusterRoleBinding')).toEqual([]);
-    const [role] = byKind(objects, 'Role');
-    expect(byKind(objects, 'Role')).toHaveLength(1);
+    const role = find(objects, 'Role', `${FULL}-controller`);
+    // The only other Role is the bucket hook's (bucket-hook.test.ts).
+    expect(byKind(objects, 'Role').map((r) => r.metadata.name).sort()).toEqual([`${FULL}-controller`, `${FULL}-minio-bucket`]);
     const granted = new Map<string, Set<string>>();
     for (const rule of role?.rules ?? []) {
       for (const field of [rule.apiGroups ?? [], rule.resources ?? [], rule.verbs]) expect(field).not.toContain('*');
@@ -380,14 +383,16 @@ describe('RBAC of the controller', () => {
     for (const kind of kinds) expect([...(used.get(`apps ${kind.toLowerCase()}s/scale`) ?? [])].sort(), kind).toEqual(['get', 'patch']);
   });
 
-  it('binds the Role to the controller ServiceAccount, the only pod with an API token, and watches its own namespace', () => {
+  it('binds the Role to the controller ServiceAccount; only it and the bucket hook get an API token; it watches its own namespace', () => {
     const objects = objectsOf('default values');
-    const binding = byKind(objects, 'RoleBinding')[0];
+    const binding = find(objects, 'RoleBinding', `${FULL}-controller`);
     expect(binding?.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${FULL}-controller` });
     expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: `${FULL}-controller`, namespace: NAMESPACE }]);
     for (const pod of podTemplates(objects)) {
-      const isController = pod.labels['app.kubernetes.io/component'] === 'controller';
-      expect(pod.spec.automountServiceAccountToken, pod.owner.metadata.name).toBe(isController);
+      const component = pod.labels['app.kubernetes.io/component'];
+      const isController = component === 'controller';
+      // The controller, and the bucket hook that reads its store pod's status when it gives up.
+      expect(pod.spec.automountServiceAccountToken, pod.owner.metadata.name).toBe(isController || component === 'bucket-hook');
       if (isController) expect(pod.spec.serviceAccountName).toBe(`${FULL}-controller`);
     }
     const env = containerEnv(find(objects, 'Deployment', `${FULL}-controller`).spec.template.spec.containers[0], secretValues(objects));
@@ -455,7 +460,7 @@ describe('network policies', () => {
     expect([...allowedFrom(objects, 'optimizer').components].sort()).toEqual(['api', 'worker']);
     expect([...allowedFrom(objects, 'rabbitmq').components].sort()).toEqual(['api', 'controller', 'rabbitmq', 'worker']);
     expect([...allowedFrom(objects, 'redis').components].sort()).toEqual(['api', 'worker']);
-    expect([...allowedFrom(objects, 'minio').components].sort()).toEqual(['api', 'minio-bucket', 'worker']);
+    expect([...allowedFrom(objects, 'minio').components].sort()).toEqual(['api', 'bucket-hook', 'worker']);
   });
 
   it('admit metrics scrapers from the configured namespaces on the metrics ports only', () => {
@@ -649,7 +654,7 @@ describe('backing services', () => {
     expect(minio.spec.template.spec.containers[0].image).toMatch(/^quay\.io\/minio\/minio:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
     const job = find(objects, 'Job', `${FULL}-minio-bucket`);
     expect(job.metadata.annotations?.['helm.sh/hook']).toBe('post-install,post-upgrade');
-    expect(job.spec.template.spec.containers[0].args[0]).toContain('mc mb --ignore-existing "store/watermark"');
+    expect(job.spec.template.spec.containers[0].command).toEqual(['node', '/hook/bucket-hook.mjs']);
   });
 
   it('PodDisruptionBudgets cover every long-running component', () => {

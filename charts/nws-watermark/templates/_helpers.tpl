@@ -183,22 +183,47 @@ RabbitMQ Cluster Operator) or external. rabbitmq.enabled=false, the older switch
 {{- default (printf "%s-s3-external" (include "nws.fullname" .)) .Values.s3.existingSecret -}}
 {{- end -}}
 
-{{- define "nws.env.s3" -}}
-{{- if .Values.minio.enabled }}
-- name: S3_ENDPOINT
-  value: {{ printf "http://%s:9000" (include "nws.minio.fullname" .) | quote }}
-- name: S3_ACCESS_KEY
-  valueFrom: { secretKeyRef: { name: {{ include "nws.minio.authSecret" . }}, key: root-user } }
-- name: S3_SECRET_KEY
-  valueFrom: { secretKeyRef: { name: {{ include "nws.minio.authSecret" . }}, key: root-password } }
-{{- else }}
-- name: S3_ENDPOINT
-  value: {{ required "s3.endpoint is required when minio.enabled is false" .Values.s3.endpoint | quote }}
-- name: S3_ACCESS_KEY
-  valueFrom: { secretKeyRef: { name: {{ include "nws.s3.externalSecret" . }}, key: access-key } }
-- name: S3_SECRET_KEY
-  valueFrom: { secretKeyRef: { name: {{ include "nws.s3.externalSecret" . }}, key: secret-key } }
+{{/*
+The object store: minio or seaweedfs (run by the chart), or external (s3.*). minio.enabled=false, the
+older switch, still means external.
+*/}}
+{{- define "nws.objectStore.engine" -}}
+{{- if not .Values.minio.enabled -}}external{{- else -}}{{ .Values.objectStore.engine }}{{- end -}}
+{{- end -}}
+{{- define "nws.objectStore.inCluster" -}}{{ if ne (include "nws.objectStore.engine" .) "external" }}true{{ end }}{{- end -}}
+{{- define "nws.objectStore.fullname" -}}{{ include "nws.fullname" . }}-{{ include "nws.objectStore.engine" . }}{{- end -}}
+{{- define "nws.objectStore.displayName" -}}{{ ternary "SeaweedFS" "MinIO" (eq (include "nws.objectStore.engine" .) "seaweedfs") }}{{- end -}}
+{{- define "nws.objectStore.port" -}}{{ ternary 8333 9000 (eq (include "nws.objectStore.engine" .) "seaweedfs") }}{{- end -}}
+{{- define "nws.seaweedfs.fullname" -}}{{ include "nws.fullname" . }}-seaweedfs{{- end -}}
+{{- define "nws.seaweedfs.authSecret" -}}
+{{- default (include "nws.seaweedfs.fullname" .) .Values.seaweedfs.auth.existingSecret -}}
+{{- end -}}
+
+{{/* S3_ACCESS_KEY and S3_SECRET_KEY of the store in use, from its Secret. */}}
+{{- define "nws.env.s3Credentials" -}}
+{{- $engine := include "nws.objectStore.engine" . }}
+{{- $secret := include "nws.s3.externalSecret" . }}
+{{- $keys := list "access-key" "secret-key" }}
+{{- if eq $engine "minio" }}
+{{- $secret = include "nws.minio.authSecret" . }}
+{{- $keys = list "root-user" "root-password" }}
+{{- else if eq $engine "seaweedfs" }}
+{{- $secret = include "nws.seaweedfs.authSecret" . }}
 {{- end }}
+- name: S3_ACCESS_KEY
+  valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ index $keys 0 }} } }
+- name: S3_SECRET_KEY
+  valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ index $keys 1 }} } }
+{{- end -}}
+
+{{- define "nws.env.s3" -}}
+- name: S3_ENDPOINT
+{{- if include "nws.objectStore.inCluster" . }}
+  value: {{ printf "http://%s:%s" (include "nws.objectStore.fullname" .) (include "nws.objectStore.port" .) | quote }}
+{{- else }}
+  value: {{ required "s3.endpoint is required when objectStore.engine is external" .Values.s3.endpoint | quote }}
+{{- end }}
+{{- include "nws.env.s3Credentials" . }}
 - name: S3_BUCKET
   value: {{ .Values.s3.bucket | quote }}
 - name: S3_REGION
