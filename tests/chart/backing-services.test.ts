@@ -207,3 +207,75 @@ describe('persistence', () => {
     for (const file of ['values-kind.yaml', 'values-dev.yaml']) expect(await notes('-f', `${CHART}/${file}`), file).not.toContain('WARNING: persistence');
   });
 });
+
+describe('object store engines', () => {
+  it('seaweedfs: one weed server with its S3 gateway on 8333, configured by the -s3.config identities of its Secret', async () => {
+    const objects = await render({ valuesFiles: [valuesFile('seaweedfs.yaml')] });
+    expect(objects.filter((o) => /minio/.test(o.metadata.name))).toEqual([]);
+    const sts = find(objects, 'StatefulSet', `${FULL}-seaweedfs`);
+    const [c] = sts.spec.template.spec.containers;
+    expect(c.image).toMatch(/^chrislusf\/seaweedfs:\d+\.\d+$/);
+    expect(c.command).toEqual(['/usr/bin/weed']);
+    expect(c.args).toEqual(expect.arrayContaining(['server', '-dir=/data', '-s3', '-s3.port=8333', '-s3.config=/etc/seaweedfs/s3/config.json', '-filer']));
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 's3' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/cluster/status', port: 'master' });
+    expect(sts.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast-ssd', resources: { requests: { storage: '20Gi' } } });
+    expect(find(objects, 'Service', `${FULL}-seaweedfs`).spec.ports).toEqual([{ name: 's3', port: 8333, targetPort: 's3' }]);
+
+    // The services and the bucket hook log in with the identity the server is configured with.
+    const secrets = secretValues(objects);
+    const stored = secrets.get(`${FULL}-seaweedfs`) ?? {};
+    const config = JSON.parse(stored['config.json'] ?? '{}') as { identities: { credentials: { accessKey: string; secretKey: string }[]; actions: string[] }[] };
+    expect(config.identities).toHaveLength(1);
+    expect(config.identities[0]?.credentials).toEqual([{ accessKey: stored['access-key'], secretKey: stored['secret-key'] }]);
+    expect(config.identities[0]?.actions).toEqual(expect.arrayContaining(['Admin', 'Read', 'Write', 'List']));
+    expect(stored['secret-key']?.length).toBeGreaterThanOrEqual(32);
+    for (const component of ['api', 'worker']) {
+      const env = envOf(objects, component);
+      expect(env.S3_ENDPOINT, component).toBe(`http://${FULL}-seaweedfs:8333`);
+      expect([env.S3_ACCESS_KEY, env.S3_SECRET_KEY], component).toEqual([stored['access-key'], stored['secret-key']]);
+    }
+    const hook = find(objects, 'Job', `${FULL}-seaweedfs-bucket`).spec.template.spec.containers[0];
+    const hookEnv = Object.fromEntries((hook.env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+    expect(hookEnv.STORE_NAME).toBe('SeaweedFS');
+    expect(hookEnv.STORE_SELECTOR).toContain('app.kubernetes.io/component=seaweedfs');
+    expect(hookEnv.S3_ENDPOINT).toBe(`http://${FULL}-seaweedfs:8333`);
+  });
+
+  it('seaweedfs: only the api, the workers and the bucket hook reach it, on the S3 port alone', async () => {
+    const objects = await render({ valuesFiles: [valuesFile('seaweedfs.yaml')] });
+    const policy = find(objects, 'NetworkPolicy', `${FULL}-seaweedfs`);
+    expect(policy.spec.ingress).toHaveLength(1);
+    expect(policy.spec.ingress[0].ports).toEqual([{ port: 's3', protocol: 'TCP' }]);
+    const components = (policy.spec.ingress[0].from as { podSelector: { matchLabels: Record<string, string> } }[]).map(
+      (p) => p.podSelector.matchLabels['app.kubernetes.io/component'],
+    );
+    expect(components.sort()).toEqual(['api', 'bucket-hook', 'worker']);
+  });
+
+  it('seaweedfs: without persistence its data is an emptyDir, and NOTES name it when it has no StorageClass', async () => {
+    const objects = await render({ set: ['objectStore.engine=seaweedfs', 'seaweedfs.persistence.enabled=false'] });
+    const sts = find(objects, 'StatefulSet', `${FULL}-seaweedfs`);
+    expect(sts.spec.volumeClaimTemplates).toBeUndefined();
+    expect((sts.spec.template.spec.volumes as { name: string; emptyDir?: object }[]).find((v) => v.name === 'data')?.emptyDir).toEqual({});
+    expect(await notes('--set', 'objectStore.engine=seaweedfs')).toContain('no StorageClass is set for: rabbitmq, redis, seaweedfs.');
+  });
+
+  it('minio stays the default, pinned to a RELEASE tag, and external points at any S3 with keys from a Secret', async () => {
+    const objects = await render();
+    expect(find(objects, 'Deployment', `${FULL}-minio`).spec.template.spec.containers[0].image).toMatch(/^quay\.io\/minio\/minio:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
+    expect(envOf(objects, 'api').S3_ENDPOINT).toBe(`http://${FULL}-minio:9000`);
+    const external = await render({ valuesFiles: [valuesFile('object-store-external.yaml')] });
+    expect(external.filter((o) => /minio|seaweedfs/.test(o.metadata.name))).toEqual([]);
+    const env = envOf(external, 'worker');
+    expect([env.S3_ENDPOINT, env.S3_BUCKET, env.S3_ACCESS_KEY]).toEqual(['https://storage.googleapis.com', 'nws-watermark-staging', 'GOOG1EXAMPLE']);
+  });
+
+  it('the values schema knows the engines and nothing else', async () => {
+    for (const set of ['objectStore.engine=ceph', 'seaweedfs.image.tag=latest', 'seaweedfs.bogus=1']) {
+      const result = await helm('template', RELEASE, CHART, '--set', set);
+      expect(result.code, set).not.toBe(0);
+      expect(result.stderr, set).toMatch(/schema/);
+    }
+  });
+});

@@ -32,6 +32,7 @@ export const NAMESPACE = 'watermark';
 /** Secrets that exist in the cluster outside the chart, which values files point at. */
 export const EXISTING_SECRETS: Record<string, Record<string, string>> = {
   'shared-redis': { url: 'redis://:shared-pass@redis.shared.svc:6379/0' },
+  'shared-s3': { 'access-key': 'GOOG1EXAMPLE', 'secret-key': 'example-secret' },
   // What the RabbitMQ Cluster Operator writes for a RabbitmqCluster (internal/resource/default_user_secret.go).
   [`${RELEASE}-nws-watermark-rabbitmq-default-user`]: {
     username: 'default_user_Wv3x_Jq2nL8kPz1TgH4aRb9c',

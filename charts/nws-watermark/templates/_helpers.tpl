@@ -320,8 +320,9 @@ affinity:
 {{- if and .Values.redis.enabled .Values.redis.persistence.enabled (not .Values.redis.persistence.storageClass) -}}
 {{- $services = append $services "redis" -}}
 {{- end -}}
-{{- if and .Values.minio.enabled .Values.minio.persistence.enabled (not .Values.minio.persistence.storageClass) -}}
-{{- $services = append $services "minio" -}}
+{{- $engine := include "nws.objectStore.engine" . -}}
+{{- if and (ne $engine "external") (index .Values $engine).persistence.enabled (not (index .Values $engine).persistence.storageClass) -}}
+{{- $services = append $services $engine -}}
 {{- end -}}
 {{- join ", " $services -}}
 {{- end -}}
