@@ -279,3 +279,24 @@ describe('object store engines', () => {
     }
   });
 });
+
+describe('Redis or Valkey', () => {
+  it("runs Valkey's own server and client when redis.image is Valkey's, with the same password and persistence", async () => {
+    const objects = await render({ valuesFiles: [valuesFile('valkey.yaml')] });
+    const [c] = find(objects, 'StatefulSet', `${FULL}-redis`).spec.template.spec.containers;
+    expect(c.image).toBe('valkey/valkey:8.1.4');
+    expect(c.command).toEqual(['valkey-server']);
+    expect(c.args).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)']));
+    expect(c.readinessProbe.exec.command[2]).toBe('valkey-cli ping | grep -q PONG');
+    const authFrom = (c.env as { name: string; valueFrom?: any }[]).filter((e) => /CLI_AUTH$/.test(e.name)).map((e) => e.name);
+    expect(authFrom.sort()).toEqual(['REDISCLI_AUTH', 'VALKEYCLI_AUTH']);
+    expect(envOf(objects, 'api').REDIS_URL).toMatch(new RegExp(`^redis://:[A-Za-z0-9]{32}@${FULL}-redis:6379/0$`));
+  });
+
+  it('runs redis-server and redis-cli by default', async () => {
+    const [c] = find(await render(), 'StatefulSet', `${FULL}-redis`).spec.template.spec.containers;
+    expect(c.image).toMatch(/^redis:\d+\.\d+\.\d+/);
+    expect(c.command).toEqual(['redis-server']);
+    expect(c.readinessProbe.exec.command[2]).toBe('redis-cli ping | grep -q PONG');
+  });
+});
