@@ -79,15 +79,15 @@ describe('RabbitMQ, mode operator', () => {
       const refs = (deployment.spec.template.spec.containers[0].env as { name: string; valueFrom?: any }[])
         .filter((e) => e.name.startsWith('RABBITMQ_') && e.valueFrom)
         .map((e) => `${e.name}=${e.valueFrom.secretKeyRef.name as string}/${e.valueFrom.secretKeyRef.key as string}`);
-      expect(refs, c).toEqual(
-        ['USERNAME', 'PASSWORD', 'HOST', 'PORT'].map((k) => `RABBITMQ_${k}=${FULL}-rabbitmq-default-user/${k.toLowerCase()}`),
-      );
+      expect(refs, c).toEqual(['USERNAME', 'PASSWORD', 'HOST', 'PORT'].map((k) => `RABBITMQ_${k}=${FULL}-rabbitmq-default-user/${k.toLowerCase()}`));
       const env = envOf(objects, c);
       const user = EXISTING_SECRETS[`${FULL}-rabbitmq-default-user`];
       expect(env.RABBITMQ_URL, c).toBe(`amqp://${user?.username}:${user?.password}@${FULL}-rabbitmq.${NAMESPACE}.svc.cluster.local:5672/watermark`);
       expect(env.RABBITMQ_QUEUE_TYPE, c).toBe('quorum');
     }
-    expect(envOf(objects, 'controller').RABBITMQ_MANAGEMENT_URL).toMatch(new RegExp(`^http://[^:]+:[^@]+@${FULL}-rabbitmq\\.${NAMESPACE}\\.svc\\.cluster\\.local:15672$`));
+    expect(envOf(objects, 'controller').RABBITMQ_MANAGEMENT_URL).toMatch(
+      new RegExp(`^http://[^:]+:[^@]+@${FULL}-rabbitmq\\.${NAMESPACE}\\.svc\\.cluster\\.local:15672$`),
+    );
   });
 
   it("renders none of the builtin broker's objects: the operator makes its pods, Services and Secrets", () => {
@@ -101,7 +101,15 @@ describe('RabbitMQ, mode operator', () => {
     expect(noPvc.code).not.toBe(0);
     expect(noPvc.stderr).toContain('rabbitmq.mode=operator keeps each node');
     // Within the schema's 2000 for the user's part, past the CRD's 2000 with the chart's own lines.
-    const long = await helm('template', RELEASE, CHART, '--set', 'rabbitmq.mode=operator', '--set', `rabbitmq.operator.additionalConfig=consumer_timeout = ${'9'.repeat(1960)}`);
+    const long = await helm(
+      'template',
+      RELEASE,
+      CHART,
+      '--set',
+      'rabbitmq.mode=operator',
+      '--set',
+      `rabbitmq.operator.additionalConfig=consumer_timeout = ${'9'.repeat(1960)}`,
+    );
     expect(long.code).not.toBe(0);
     expect(long.stderr).toMatch(/may hold 2000 characters, this one has \d+/);
   });
@@ -119,8 +127,21 @@ describe('RabbitMQ queue type and delivery limit', () => {
     ['builtin, one node', [], 'classic'],
     ['builtin, three nodes', ['rabbitmq.replicas=3'], 'quorum'],
     ['operator, three nodes', ['rabbitmq.mode=operator', 'rabbitmq.replicas=3'], 'quorum'],
-    ['external, auto', ['rabbitmq.mode=external', 'rabbitmq.external.url=amqp://u:p@b:5672/v', 'rabbitmq.external.managementUrl=http://u:p@b:15672'], 'classic'],
-    ['external, quorum', ['rabbitmq.mode=external', 'rabbitmq.queueType=quorum', 'rabbitmq.external.url=amqp://u:p@b:5672/v', 'rabbitmq.external.managementUrl=http://u:p@b:15672'], 'quorum'],
+    [
+      'external, auto',
+      ['rabbitmq.mode=external', 'rabbitmq.external.url=amqp://u:p@b:5672/v', 'rabbitmq.external.managementUrl=http://u:p@b:15672'],
+      'classic',
+    ],
+    [
+      'external, quorum',
+      [
+        'rabbitmq.mode=external',
+        'rabbitmq.queueType=quorum',
+        'rabbitmq.external.url=amqp://u:p@b:5672/v',
+        'rabbitmq.external.managementUrl=http://u:p@b:15672',
+      ],
+      'quorum',
+    ],
   ] as const)('%s: %s queues, with the delivery limit set explicitly', async (_what, set, queueType) => {
     const objects = await render({ set: [...set] });
     for (const c of ['api', 'worker']) {
@@ -142,7 +163,12 @@ describe('RabbitMQ queue type and delivery limit', () => {
   });
 
   it('the values schema knows the modes and nothing else', async () => {
-    for (const set of ['rabbitmq.mode=cluster', 'rabbitmq.queueType=stream', 'rabbitmq.deliveryLimit=0', 'rabbitmq.operator.additionalPlugins[0]=rabbitmq-shovel']) {
+    for (const set of [
+      'rabbitmq.mode=cluster',
+      'rabbitmq.queueType=stream',
+      'rabbitmq.deliveryLimit=0',
+      'rabbitmq.operator.additionalPlugins[0]=rabbitmq-shovel',
+    ]) {
       const result = await helm('template', RELEASE, CHART, '--set', set);
       expect(result.code, set).not.toBe(0);
       expect(result.stderr, set).toMatch(/schema/);
@@ -155,9 +181,15 @@ function claims(objects: K8sObject[]): { owner: string; storageClassName?: strin
   return [
     ...byKind(objects, 'PersistentVolumeClaim').map((c) => ({ owner: c.metadata.name, storageClassName: c.spec.storageClassName as string | undefined })),
     ...byKind(objects, 'StatefulSet').flatMap((s) =>
-      ((s.spec.volumeClaimTemplates ?? []) as { spec: { storageClassName?: string } }[]).map((t) => ({ owner: s.metadata.name, storageClassName: t.spec.storageClassName })),
+      ((s.spec.volumeClaimTemplates ?? []) as { spec: { storageClassName?: string } }[]).map((t) => ({
+        owner: s.metadata.name,
+        storageClassName: t.spec.storageClassName,
+      })),
     ),
-    ...byKind(objects, 'RabbitmqCluster').map((r) => ({ owner: r.metadata.name, storageClassName: r.spec.persistence?.storageClassName as string | undefined })),
+    ...byKind(objects, 'RabbitmqCluster').map((r) => ({
+      owner: r.metadata.name,
+      storageClassName: r.spec.persistence?.storageClassName as string | undefined,
+    })),
   ];
 }
 
@@ -169,7 +201,11 @@ async function notes(...args: string[]): Promise<string> {
 
 describe('persistence', () => {
   it('every backing service has persistence.enabled, storageClass and size, and passes the class to its claims', async () => {
-    const set = ['rabbitmq', 'redis', 'minio'].flatMap((s) => [`${s}.persistence.enabled=true`, `${s}.persistence.storageClass=gold`, `${s}.persistence.size=3Gi`]);
+    const set = ['rabbitmq', 'redis', 'minio'].flatMap((s) => [
+      `${s}.persistence.enabled=true`,
+      `${s}.persistence.storageClass=gold`,
+      `${s}.persistence.size=3Gi`,
+    ]);
     const objects = await render({ set });
     const made = claims(objects);
     expect(made.map((c) => c.owner).sort()).toEqual([`${FULL}-minio`, `${FULL}-rabbitmq`, `${FULL}-redis`]);
@@ -192,7 +228,9 @@ describe('persistence', () => {
     expect(claims(objects)).toEqual([]);
     for (const s of [...byKind(objects, 'StatefulSet'), ...byKind(objects, 'Deployment')]) {
       expect(s.spec.replicas ?? 1, s.metadata.name).toBe(1);
-      const data = ((s.spec.template.spec.volumes ?? []) as { name: string; emptyDir?: object; persistentVolumeClaim?: object }[]).find((v) => v.name === 'data');
+      const data = ((s.spec.template.spec.volumes ?? []) as { name: string; emptyDir?: object; persistentVolumeClaim?: object }[]).find(
+        (v) => v.name === 'data',
+      );
       if (data) expect(data.emptyDir, `${s.metadata.name}: data is an emptyDir`).toBeDefined();
     }
   });
@@ -203,7 +241,9 @@ describe('persistence', () => {
     expect(text).toContain("the cluster's default StorageClass. On a cluster without one");
     expect(text).toContain('claims stay Pending');
     expect(text).toContain('values-dev.yaml');
-    expect(await notes('--set', 'redis.persistence.storageClass=gold', '--set', 'minio.persistence.enabled=false')).toContain('no StorageClass is set for: rabbitmq.');
+    expect(await notes('--set', 'redis.persistence.storageClass=gold', '--set', 'minio.persistence.enabled=false')).toContain(
+      'no StorageClass is set for: rabbitmq.',
+    );
     for (const file of ['values-kind.yaml', 'values-dev.yaml']) expect(await notes('-f', `${CHART}/${file}`), file).not.toContain('WARNING: persistence');
   });
 });
@@ -211,7 +251,7 @@ describe('persistence', () => {
 describe('object store engines', () => {
   it('seaweedfs: one weed server with its S3 gateway on 8333, configured by the -s3.config identities of its Secret', async () => {
     const objects = await render({ valuesFiles: [valuesFile('seaweedfs.yaml')] });
-    expect(objects.filter((o) => /minio/.test(o.metadata.name))).toEqual([]);
+    expect(objects.filter((o) => o.metadata.name.includes('minio'))).toEqual([]);
     const sts = find(objects, 'StatefulSet', `${FULL}-seaweedfs`);
     const [c] = sts.spec.template.spec.containers;
     expect(c.image).toMatch(/^chrislusf\/seaweedfs:\d+\.\d+$/);
@@ -225,7 +265,9 @@ describe('object store engines', () => {
     // The services and the bucket hook log in with the identity the server is configured with.
     const secrets = secretValues(objects);
     const stored = secrets.get(`${FULL}-seaweedfs`) ?? {};
-    const config = JSON.parse(stored['config.json'] ?? '{}') as { identities: { credentials: { accessKey: string; secretKey: string }[]; actions: string[] }[] };
+    const config = JSON.parse(stored['config.json'] ?? '{}') as {
+      identities: { credentials: { accessKey: string; secretKey: string }[]; actions: string[] }[];
+    };
     expect(config.identities).toHaveLength(1);
     expect(config.identities[0]?.credentials).toEqual([{ accessKey: stored['access-key'], secretKey: stored['secret-key'] }]);
     expect(config.identities[0]?.actions).toEqual(expect.arrayContaining(['Admin', 'Read', 'Write', 'List']));
@@ -263,7 +305,9 @@ describe('object store engines', () => {
 
   it('minio stays the default, pinned to a RELEASE tag, and external points at any S3 with keys from a Secret', async () => {
     const objects = await render();
-    expect(find(objects, 'Deployment', `${FULL}-minio`).spec.template.spec.containers[0].image).toMatch(/^quay\.io\/minio\/minio:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
+    expect(find(objects, 'Deployment', `${FULL}-minio`).spec.template.spec.containers[0].image).toMatch(
+      /^quay\.io\/minio\/minio:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/,
+    );
     expect(envOf(objects, 'api').S3_ENDPOINT).toBe(`http://${FULL}-minio:9000`);
     const external = await render({ valuesFiles: [valuesFile('object-store-external.yaml')] });
     expect(external.filter((o) => /minio|seaweedfs/.test(o.metadata.name))).toEqual([]);
@@ -288,7 +332,7 @@ describe('Redis or Valkey', () => {
     expect(c.command).toEqual(['valkey-server']);
     expect(c.args).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)']));
     expect(c.readinessProbe.exec.command[2]).toBe('valkey-cli ping | grep -q PONG');
-    const authFrom = (c.env as { name: string; valueFrom?: any }[]).filter((e) => /CLI_AUTH$/.test(e.name)).map((e) => e.name);
+    const authFrom = (c.env as { name: string; valueFrom?: any }[]).filter((e) => e.name.endsWith('CLI_AUTH')).map((e) => e.name);
     expect(authFrom.sort()).toEqual(['REDISCLI_AUTH', 'VALKEYCLI_AUTH']);
     expect(envOf(objects, 'api').REDIS_URL).toMatch(new RegExp(`^redis://:[A-Za-z0-9]{32}@${FULL}-redis:6379/0$`));
   });

@@ -26,7 +26,7 @@ describe('the rendered bucket hook', () => {
     objects = await render();
   });
 
-  it('is bounded: one try, a deadline past the wait, both inside helm\'s default 5 minute timeout', () => {
+  it("is bounded: one try, a deadline past the wait, both inside helm's default 5 minute timeout", () => {
     const job = find(objects, 'Job', `${FULL}-minio-bucket`);
     expect(job.metadata.annotations?.['helm.sh/hook']).toBe('post-install,post-upgrade');
     expect(job.spec.backoffLimit).toBe(0);
@@ -80,13 +80,20 @@ describe('the rendered bucket hook', () => {
 function pod(status: Record<string, unknown>, claim = `${FULL}-minio`): Record<string, unknown> {
   return {
     metadata: { name: `${FULL}-minio-7d9f8-abcde` },
-    spec: { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }, { name: 'tmp', emptyDir: {} }] },
+    spec: {
+      volumes: [
+        { name: 'data', persistentVolumeClaim: { claimName: claim } },
+        { name: 'tmp', emptyDir: {} },
+      ],
+    },
     status,
   };
 }
 const pending = (extra: Record<string, unknown> = {}) => ({
   phase: 'Pending',
-  conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.' }],
+  conditions: [
+    { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.' },
+  ],
   ...extra,
 });
 
@@ -114,7 +121,7 @@ describe('the bucket hook script', () => {
       if (url.pathname === `/api/v1/namespaces/${NAMESPACE}/pods` && url.searchParams.get('labelSelector') === SELECTOR) {
         return answer(200, { kind: 'PodList', items: cluster.pods ?? [] });
       }
-      const claim = url.pathname.match(new RegExp(`^/api/v1/namespaces/${NAMESPACE}/persistentvolumeclaims/([^/]+)$`))?.[1];
+      const claim = new RegExp(`^/api/v1/namespaces/${NAMESPACE}/persistentvolumeclaims/([^/]+)$`).exec(url.pathname)?.[1];
       if (claim && cluster.claims?.[claim]) return answer(200, cluster.claims[claim]);
       return answer(404, { kind: 'Status', code: 404 });
     });
@@ -128,7 +135,11 @@ describe('the bucket hook script', () => {
   });
 
   /** Runs the script as the Job does, against the fake API; the store refuses connections unless given. */
-  async function runHook(state: Cluster, s3Endpoint?: string, bucket = 'watermark'): Promise<{ code: number; stdout: string; stderr: string; terminationMessage: string }> {
+  async function runHook(
+    state: Cluster,
+    s3Endpoint?: string,
+    bucket = 'watermark',
+  ): Promise<{ code: number; stdout: string; stderr: string; terminationMessage: string }> {
     cluster = state;
     requests.length = 0;
     const terminationLog = join(dir, `termination-${Math.random().toString(36).slice(2)}`);
@@ -180,7 +191,10 @@ describe('the bucket hook script', () => {
   });
 
   it('names the StorageClass of an unbound PVC that has one', async () => {
-    const result = await runHook({ pods: [pod(pending())], claims: { [`${FULL}-minio`]: { spec: { storageClassName: 'gold' }, status: { phase: 'Pending' } } } });
+    const result = await runHook({
+      pods: [pod(pending())],
+      claims: { [`${FULL}-minio`]: { spec: { storageClassName: 'gold' }, status: { phase: 'Pending' } } },
+    });
     expect(result.stderr).toContain(`its PVC ${FULL}-minio is not bound — does StorageClass "gold" exist and provision volumes?`);
   });
 
@@ -212,6 +226,8 @@ describe('the bucket hook script', () => {
   it('says what it saw when the API refuses to show the pods', async () => {
     const result = await runHook({ status: 403 });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/the MinIO did not answer \(.+\), and its pod status could not be read: GET \/api\/v1\/namespaces\/watermark\/pods\?labelSelector=.+: HTTP 403/);
+    expect(result.stderr).toMatch(
+      /the MinIO did not answer \(.+\), and its pod status could not be read: GET \/api\/v1\/namespaces\/watermark\/pods\?labelSelector=.+: HTTP 403/,
+    );
   });
 });

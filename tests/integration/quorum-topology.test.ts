@@ -31,7 +31,7 @@ describe('quorum topology', () => {
       'x-delivery-limit': 7,
       'x-dead-letter-routing-key': DEAD_LETTER_QUEUE,
     });
-    expect(retryQueueOptions('quorum').arguments?.['x-delivery-limit']).toBe(20);
+    expect(retryQueueOptions('quorum').arguments).toMatchObject({ 'x-delivery-limit': 20 });
     expect(retryQueueOptions('classic').arguments).not.toHaveProperty('x-delivery-limit');
   });
 
