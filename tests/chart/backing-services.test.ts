@@ -223,8 +223,8 @@ describe('persistence', () => {
     for (const d of byKind(objects, 'Deployment')) expect(d.spec.replicas ?? 1, d.metadata.name).toBe(1);
   });
 
-  it('values-dev.yaml makes no claim at all: emptyDir volumes, one replica each', async () => {
-    const objects = await render({ valuesFiles: [`${CHART}/values-dev.yaml`] });
+  it.each(['minio', 'seaweedfs'])('values-dev.yaml makes no claim at all: emptyDir volumes, one replica each (%s)', async (engine) => {
+    const objects = await render({ valuesFiles: [`${CHART}/values-dev.yaml`], set: [`objectStore.engine=${engine}`] });
     expect(claims(objects)).toEqual([]);
     for (const s of [...byKind(objects, 'StatefulSet'), ...byKind(objects, 'Deployment')]) {
       expect(s.spec.replicas ?? 1, s.metadata.name).toBe(1);
@@ -244,7 +244,12 @@ describe('persistence', () => {
     expect(await notes('--set', 'redis.persistence.storageClass=gold', '--set', 'minio.persistence.enabled=false')).toContain(
       'no StorageClass is set for: rabbitmq.',
     );
-    for (const file of ['values-kind.yaml', 'values-dev.yaml']) expect(await notes('-f', `${CHART}/${file}`), file).not.toContain('WARNING: persistence');
+    for (const file of ['values-kind.yaml', 'values-dev.yaml']) {
+      for (const engine of ['minio', 'seaweedfs']) {
+        const text = await notes('-f', `${CHART}/${file}`, '--set', `objectStore.engine=${engine}`);
+        expect(text, `${file} with ${engine}`).not.toContain('WARNING: persistence');
+      }
+    }
   });
 });
 
