@@ -406,7 +406,7 @@ describe('network policies', () => {
   const peersOf = (policy: K8sObject) =>
     ((policy.spec.ingress ?? []) as { from?: Record<string, unknown>[] }[]).flatMap((rule) => rule.from ?? []);
 
-  it.each(['default values', 'network-policies.yaml', 'monitoring.yaml', 'rabbitmq-cluster.yaml'])('select pods the chart creates (%s)', (name) => {
+  it.each(SCENARIOS.map((s) => s.name))('select pods the chart creates (%s)', (name) => {
     const objects = objectsOf(name);
     const pods = podTemplates(objects);
     const policies = byKind(objects, 'NetworkPolicy');
@@ -423,6 +423,26 @@ describe('network policies', () => {
     const deny = find(objects, 'NetworkPolicy', `${FULL}-default-deny`);
     expect(deny.spec.ingress).toBeUndefined();
     for (const p of pods) expect(selects(deny.spec.podSelector, p.labels), p.owner.metadata.name).toBe(true);
+  });
+
+  it.each(SCENARIOS.map((s) => s.name))('open only ports the selected pods serve, and close every store to outsiders (%s)', (name) => {
+    const objects = objectsOf(name);
+    const pods = podTemplates(objects).filter((p) => p.longRunning);
+    for (const policy of byKind(objects, 'NetworkPolicy')) {
+      const selected = pods.filter((p) => selects(policy.spec.podSelector, p.labels));
+      const served = new Set(
+        selected.flatMap((p) => (p.spec.containers as { ports?: { name: string }[] }[]).flatMap((c) => (c.ports ?? []).map((x) => x.name))),
+      );
+      for (const rule of (policy.spec.ingress ?? []) as { ports?: { port: string }[] }[]) {
+        for (const port of rule.ports ?? []) expect(served, `${name}: ${policy.metadata.name} port ${port.port}`).toContain(port.port);
+      }
+    }
+    for (const store of ['rabbitmq', 'redis', 'minio', 'seaweedfs']) {
+      if (!pods.some((p) => p.labels['app.kubernetes.io/component'] === store)) continue;
+      const allowed = allowedFrom(objects, store);
+      expect(allowed.anyone, `${name}: ${store}`).toBe(false);
+      for (const c of allowed.components) expect(['api', 'worker', 'controller', 'bucket-hook', store], `${name}: ${store} from ${c}`).toContain(c);
+    }
   });
 
   /** Which components may open a connection to `target` on one of its ports, by the policies. */
