@@ -31,6 +31,8 @@ export const commonEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RABBITMQ_URL: url('amqp://guest:guest@127.0.0.1:5672/'),
   RABBITMQ_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
+  /** Quorum queues: deliveries of one job before the broker dead-letters it (RabbitMQ 4's default). */
+  RABBITMQ_DELIVERY_LIMIT: positiveInt(20),
   REDIS_URL: url('redis://127.0.0.1:6379/0'),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default('wm:'),
   RESULT_TTL_SECONDS: positiveInt(24 * 3600),

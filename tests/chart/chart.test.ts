@@ -14,6 +14,7 @@ import { apiEnv, loadConfig, optimizerEnv, workerEnv } from '../../src/shared/co
 import * as config from '../../src/shared/config.js';
 import { CHART, REPO, helm } from './helm.js';
 import {
+  EXISTING_SECRETS,
   NAMESPACE,
   RELEASE,
   byKind,
@@ -21,6 +22,7 @@ import {
   containers,
   find,
   podTemplates,
+  rabbitmqClusterValidator,
   render,
   secretValues,
   selects,
@@ -31,9 +33,8 @@ import {
 const FULL = `${RELEASE}-nws-watermark`;
 const MONITORING_API = ['monitoring.coreos.com/v1'];
 const VALUES_FILES = readdirSync(join(REPO, 'tests/chart/values')).filter((f) => f.endsWith('.yaml')).sort();
+const CHART_VALUES_FILES = readdirSync(CHART).filter((f) => /^values-.+\.yaml$/.test(f)).sort();
 const COMPONENTS = ['api', 'optimizer', 'worker', 'controller'] as const;
-/** What the external-services values point at, standing in for a Secret that exists in the cluster. */
-const EXISTING_SECRETS = { 'shared-redis': { url: 'redis://:shared-pass@redis.shared.svc:6379/0' } };
 
 interface Scenario {
   name: string;
@@ -43,6 +44,8 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { name: 'default values', valuesFiles: [], apiVersions: [] },
   ...VALUES_FILES.map((f) => ({ name: f, valuesFiles: [valuesFile(f)], apiVersions: f === 'monitoring.yaml' ? MONITORING_API : [] })),
+  // The values files the chart ships for users (kind, a throwaway dev install).
+  ...CHART_VALUES_FILES.map((f) => ({ name: f, valuesFiles: [join(CHART, f)], apiVersions: [] })),
 ];
 
 const rendered = new Map<string, K8sObject[]>();
@@ -95,8 +98,8 @@ describe('schemas of the rendered objects', () => {
 
   async function validateObject(o: K8sObject): Promise<void> {
     const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
-    if (group === 'watermark.nws.io') {
-      const validate = queueScalerValidator();
+    if (group === 'watermark.nws.io' || group === 'rabbitmq.com') {
+      const validate = group === 'rabbitmq.com' ? rabbitmqClusterValidator() : queueScalerValidator();
       const what = `${o.kind}/${o.metadata.name}`;
       if (!validate(o)) throw new Error(`${what}: ${JSON.stringify(validate.errors)}`);
       return;
@@ -275,7 +278,9 @@ describe('the worker and its autoscaler', () => {
   it('renders the worker replicas and no controller, RBAC or QueueScaler when the controller is off', () => {
     const objects = objectsOf('controller-off.yaml');
     expect(find(objects, 'Deployment', `${FULL}-worker`).spec.replicas).toBe(3);
-    for (const kind of ['QueueScaler', 'Role', 'RoleBinding', 'ServiceAccount']) expect(byKind(objects, kind), kind).toEqual([]);
+    expect(byKind(objects, 'QueueScaler')).toEqual([]);
+    // The bucket hook keeps its own, hook-scoped RBAC (checked in bucket-hook.test.ts).
+    for (const kind of ['Role', 'RoleBinding', 'ServiceAccount']) expect(byKind(objects, kind).map((o) => o.metadata.name), kind).toEqual([`${FULL}-minio-bucket`]);
     expect(objects.some((o) => o.metadata.name === `${FULL}-controller`)).toBe(false);
   });
 
@@ -350,8 +355,9 @@ describe('RBAC of the controller', () => {
     const objects = objectsOf('default values');
     expect(byKind(objects, 'ClusterRole')).toEqual([]);
     expect(byKind(objects, 'ClusterRoleBinding')).toEqual([]);
-    const [role] = byKind(objects, 'Role');
-    expect(byKind(objects, 'Role')).toHaveLength(1);
+    const role = find(objects, 'Role', `${FULL}-controller`);
+    // The only other Role is the bucket hook's (bucket-hook.test.ts).
+    expect(byKind(objects, 'Role').map((r) => r.metadata.name).sort()).toEqual([`${FULL}-controller`, `${FULL}-minio-bucket`]);
     const granted = new Map<string, Set<string>>();
     for (const rule of role?.rules ?? []) {
       for (const field of [rule.apiGroups ?? [], rule.resources ?? [], rule.verbs]) expect(field).not.toContain('*');
@@ -377,14 +383,16 @@ describe('RBAC of the controller', () => {
     for (const kind of kinds) expect([...(used.get(`apps ${kind.toLowerCase()}s/scale`) ?? [])].sort(), kind).toEqual(['get', 'patch']);
   });
 
-  it('binds the Role to the controller ServiceAccount, the only pod with an API token, and watches its own namespace', () => {
+  it('binds the Role to the controller ServiceAccount; only it and the bucket hook get an API token; it watches its own namespace', () => {
     const objects = objectsOf('default values');
-    const binding = byKind(objects, 'RoleBinding')[0];
+    const binding = find(objects, 'RoleBinding', `${FULL}-controller`);
     expect(binding?.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${FULL}-controller` });
     expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: `${FULL}-controller`, namespace: NAMESPACE }]);
     for (const pod of podTemplates(objects)) {
-      const isController = pod.labels['app.kubernetes.io/component'] === 'controller';
-      expect(pod.spec.automountServiceAccountToken, pod.owner.metadata.name).toBe(isController);
+      const component = pod.labels['app.kubernetes.io/component'];
+      const isController = component === 'controller';
+      // The controller, and the bucket hook that reads its store pod's status when it gives up.
+      expect(pod.spec.automountServiceAccountToken, pod.owner.metadata.name).toBe(isController || component === 'bucket-hook');
       if (isController) expect(pod.spec.serviceAccountName).toBe(`${FULL}-controller`);
     }
     const env = containerEnv(find(objects, 'Deployment', `${FULL}-controller`).spec.template.spec.containers[0], secretValues(objects));
@@ -398,7 +406,7 @@ describe('network policies', () => {
   const peersOf = (policy: K8sObject) =>
     ((policy.spec.ingress ?? []) as { from?: Record<string, unknown>[] }[]).flatMap((rule) => rule.from ?? []);
 
-  it.each(['default values', 'network-policies.yaml', 'monitoring.yaml', 'rabbitmq-cluster.yaml'])('select pods the chart creates (%s)', (name) => {
+  it.each(SCENARIOS.map((s) => s.name))('select pods the chart creates (%s)', (name) => {
     const objects = objectsOf(name);
     const pods = podTemplates(objects);
     const policies = byKind(objects, 'NetworkPolicy');
@@ -415,6 +423,26 @@ describe('network policies', () => {
     const deny = find(objects, 'NetworkPolicy', `${FULL}-default-deny`);
     expect(deny.spec.ingress).toBeUndefined();
     for (const p of pods) expect(selects(deny.spec.podSelector, p.labels), p.owner.metadata.name).toBe(true);
+  });
+
+  it.each(SCENARIOS.map((s) => s.name))('open only ports the selected pods serve, and close every store to outsiders (%s)', (name) => {
+    const objects = objectsOf(name);
+    const pods = podTemplates(objects).filter((p) => p.longRunning);
+    for (const policy of byKind(objects, 'NetworkPolicy')) {
+      const selected = pods.filter((p) => selects(policy.spec.podSelector, p.labels));
+      const served = new Set(
+        selected.flatMap((p) => (p.spec.containers as { ports?: { name: string }[] }[]).flatMap((c) => (c.ports ?? []).map((x) => x.name))),
+      );
+      for (const rule of (policy.spec.ingress ?? []) as { ports?: { port: string }[] }[]) {
+        for (const port of rule.ports ?? []) expect(served, `${name}: ${policy.metadata.name} port ${port.port}`).toContain(port.port);
+      }
+    }
+    for (const store of ['rabbitmq', 'redis', 'minio', 'seaweedfs']) {
+      if (!pods.some((p) => p.labels['app.kubernetes.io/component'] === store)) continue;
+      const allowed = allowedFrom(objects, store);
+      expect(allowed.anyone, `${name}: ${store}`).toBe(false);
+      for (const c of allowed.components) expect(['api', 'worker', 'controller', 'bucket-hook', store], `${name}: ${store} from ${c}`).toContain(c);
+    }
   });
 
   /** Which components may open a connection to `target` on one of its ports, by the policies. */
@@ -452,7 +480,7 @@ describe('network policies', () => {
     expect([...allowedFrom(objects, 'optimizer').components].sort()).toEqual(['api', 'worker']);
     expect([...allowedFrom(objects, 'rabbitmq').components].sort()).toEqual(['api', 'controller', 'rabbitmq', 'worker']);
     expect([...allowedFrom(objects, 'redis').components].sort()).toEqual(['api', 'worker']);
-    expect([...allowedFrom(objects, 'minio').components].sort()).toEqual(['api', 'minio-bucket', 'worker']);
+    expect([...allowedFrom(objects, 'minio').components].sort()).toEqual(['api', 'bucket-hook', 'worker']);
   });
 
   it('admit metrics scrapers from the configured namespaces on the metrics ports only', () => {
@@ -533,7 +561,7 @@ describe('environment of the services', () => {
     expect(objects.filter((o) => /rabbitmq|redis|minio/.test(o.metadata.name) && o.kind !== 'Secret' && !isDashboard(o))).toEqual([]);
     const env = containerEnv(find(objects, 'Deployment', `${FULL}-worker`).spec.template.spec.containers[0], secretValues(objects, EXISTING_SECRETS));
     expect(env.RABBITMQ_URL).toBe('amqp://nws:s3cret@rabbitmq.shared.svc:5672/watermark');
-    expect(env.REDIS_URL).toBe(EXISTING_SECRETS['shared-redis'].url);
+    expect(env.REDIS_URL).toBe(EXISTING_SECRETS['shared-redis']?.url);
     expect(env.S3_ENDPOINT).toBe('https://s3.eu-west-1.amazonaws.com');
     expect(env.S3_BUCKET).toBe('nws-watermark-prod');
     expect(byKind(objects, 'Secret').map((s) => s.metadata.name)).not.toContain('shared-redis');
@@ -646,7 +674,7 @@ describe('backing services', () => {
     expect(minio.spec.template.spec.containers[0].image).toMatch(/^quay\.io\/minio\/minio:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
     const job = find(objects, 'Job', `${FULL}-minio-bucket`);
     expect(job.metadata.annotations?.['helm.sh/hook']).toBe('post-install,post-upgrade');
-    expect(job.spec.template.spec.containers[0].args[0]).toContain('mc mb --ignore-existing "store/watermark"');
+    expect(job.spec.template.spec.containers[0].command).toEqual(['node', '/hook/bucket-hook.mjs']);
   });
 
   it('PodDisruptionBudgets cover every long-running component', () => {

@@ -2,6 +2,8 @@
  * Rendered manifests of the chart as objects: `helm template` parsed with `yaml`, plus the small
  * queries the chart tests ask of them (pods, containers, selectors, secrets, environment).
  */
+import { Ajv } from 'ajv';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CHART, REPO, helm } from './helm.js';
@@ -26,6 +28,25 @@ export interface RenderOptions {
 
 export const RELEASE = 'wm';
 export const NAMESPACE = 'watermark';
+
+/** Secrets that exist in the cluster outside the chart, which values files point at. */
+export const EXISTING_SECRETS: Record<string, Record<string, string>> = {
+  'shared-redis': { url: 'redis://:shared-pass@redis.shared.svc:6379/0' },
+  'shared-s3': { 'access-key': 'GOOG1EXAMPLE', 'secret-key': 'example-secret' },
+  // What the RabbitMQ Cluster Operator writes for a RabbitmqCluster (internal/resource/default_user_secret.go).
+  [`${RELEASE}-nws-watermark-rabbitmq-default-user`]: {
+    username: 'default_user_Wv3x_Jq2nL8kPz1TgH4aRb9c',
+    password: 'qX7-fT2mZk9_LpR4wY6sBn1VdH3jCe8u',
+    host: `${RELEASE}-nws-watermark-rabbitmq.${NAMESPACE}.svc.cluster.local`,
+    port: '5672',
+  },
+};
+
+/** The operator's RabbitmqCluster CRD, reduced to the fields the chart renders (see the fixture's $comment). */
+export function rabbitmqClusterValidator() {
+  const schema = JSON.parse(readFileSync(join(REPO, 'tests/chart/fixtures/rabbitmqcluster-v1beta1.schema.json'), 'utf8')) as object;
+  return new Ajv({ strict: false, allErrors: true }).compile(schema);
+}
 
 export function valuesFile(name: string): string {
   return join(REPO, 'tests/chart/values', name);

@@ -83,34 +83,68 @@ when there is one (lookup), else the given value, else a random one.
 {{- define "nws.rabbitmq.externalSecret" -}}
 {{- default (printf "%s-rabbitmq-external" (include "nws.fullname" .)) .Values.rabbitmq.external.existingSecret -}}
 {{- end -}}
-{{- define "nws.rabbitmq.cluster" -}}
-{{- if gt (int .Values.rabbitmq.replicas) 1 -}}true{{- end -}}
+{{/*
+Where the broker comes from: builtin (the chart's StatefulSet), operator (a RabbitmqCluster for the
+RabbitMQ Cluster Operator) or external. rabbitmq.enabled=false, the older switch, still means external.
+*/}}
+{{- define "nws.rabbitmq.mode" -}}
+{{- if not .Values.rabbitmq.enabled -}}external{{- else -}}{{ .Values.rabbitmq.mode }}{{- end -}}
 {{- end -}}
+{{- define "nws.rabbitmq.builtin" -}}{{ if eq (include "nws.rabbitmq.mode" .) "builtin" }}true{{ end }}{{- end -}}
+{{- define "nws.rabbitmq.operator" -}}{{ if eq (include "nws.rabbitmq.mode" .) "operator" }}true{{ end }}{{- end -}}
+{{- define "nws.rabbitmq.external" -}}{{ if eq (include "nws.rabbitmq.mode" .) "external" }}true{{ end }}{{- end -}}
+{{/* The RabbitmqCluster's name: the operator names its Service and <name>-default-user Secret after it. */}}
+{{- define "nws.rabbitmq.operatorName" -}}
+{{- default (include "nws.rabbitmq.fullname" .) .Values.rabbitmq.operator.name -}}
+{{- end -}}
+{{- define "nws.rabbitmq.operatorSecret" -}}{{ include "nws.rabbitmq.operatorName" . }}-default-user{{- end -}}
+{{/* More than one node of a broker the chart runs (builtin or operator). */}}
+{{- define "nws.rabbitmq.cluster" -}}
+{{- if and (not (include "nws.rabbitmq.external" .)) (gt (int .Values.rabbitmq.replicas) 1) -}}true{{- end -}}
+{{- end -}}
+{{/* auto: quorum queues on a multi-node broker of the chart's, classic otherwise; or as set. */}}
 {{- define "nws.queueType" -}}
-{{- if and .Values.rabbitmq.enabled (include "nws.rabbitmq.cluster" .) -}}quorum{{- else -}}classic{{- end -}}
+{{- if ne .Values.rabbitmq.queueType "auto" -}}{{ .Values.rabbitmq.queueType }}
+{{- else if include "nws.rabbitmq.cluster" . -}}quorum
+{{- else -}}classic
+{{- end -}}
 {{- end -}}
 
 {{/* Environment of a component that talks to RabbitMQ: RABBITMQ_URL (and the management URL). */}}
 {{- define "nws.env.rabbitmq" -}}
-{{- if .Values.rabbitmq.enabled }}
+{{- if include "nws.rabbitmq.builtin" . }}
 - name: RABBITMQ_USERNAME
   valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.authSecret" . }}, key: username } }
 - name: RABBITMQ_PASSWORD
   valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.authSecret" . }}, key: password } }
 - name: RABBITMQ_URL
   value: {{ printf "amqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@%s:5672/%s" (include "nws.rabbitmq.fullname" .) (urlquery .Values.rabbitmq.vhost) | quote }}
+{{- else if include "nws.rabbitmq.operator" . }}
+{{- $secret := include "nws.rabbitmq.operatorSecret" . }}
+# The operator's default user: its Secret holds username, password, host and port.
+{{- range list "username" "password" "host" "port" }}
+- name: RABBITMQ_{{ upper . }}
+  valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ . }} } }
+{{- end }}
+- name: RABBITMQ_URL
+  value: {{ printf "amqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@$(RABBITMQ_HOST):$(RABBITMQ_PORT)/%s" (urlquery .Values.rabbitmq.vhost) | quote }}
 {{- else }}
 - name: RABBITMQ_URL
   valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.externalSecret" . }}, key: url } }
 {{- end }}
 - name: RABBITMQ_QUEUE_TYPE
   value: {{ include "nws.queueType" . | quote }}
+- name: RABBITMQ_DELIVERY_LIMIT
+  value: {{ .Values.rabbitmq.deliveryLimit | quote }}
 {{- end -}}
 
 {{- define "nws.env.rabbitmqManagement" -}}
-{{- if .Values.rabbitmq.enabled }}
+{{- if include "nws.rabbitmq.builtin" . }}
 - name: RABBITMQ_MANAGEMENT_URL
   value: {{ printf "http://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@%s:15672" (include "nws.rabbitmq.fullname" .) | quote }}
+{{- else if include "nws.rabbitmq.operator" . }}
+- name: RABBITMQ_MANAGEMENT_URL
+  value: "http://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@$(RABBITMQ_HOST):15672"
 {{- else }}
 - name: RABBITMQ_MANAGEMENT_URL
   valueFrom: { secretKeyRef: { name: {{ include "nws.rabbitmq.externalSecret" . }}, key: management-url } }
@@ -149,22 +183,47 @@ when there is one (lookup), else the given value, else a random one.
 {{- default (printf "%s-s3-external" (include "nws.fullname" .)) .Values.s3.existingSecret -}}
 {{- end -}}
 
-{{- define "nws.env.s3" -}}
-{{- if .Values.minio.enabled }}
-- name: S3_ENDPOINT
-  value: {{ printf "http://%s:9000" (include "nws.minio.fullname" .) | quote }}
-- name: S3_ACCESS_KEY
-  valueFrom: { secretKeyRef: { name: {{ include "nws.minio.authSecret" . }}, key: root-user } }
-- name: S3_SECRET_KEY
-  valueFrom: { secretKeyRef: { name: {{ include "nws.minio.authSecret" . }}, key: root-password } }
-{{- else }}
-- name: S3_ENDPOINT
-  value: {{ required "s3.endpoint is required when minio.enabled is false" .Values.s3.endpoint | quote }}
-- name: S3_ACCESS_KEY
-  valueFrom: { secretKeyRef: { name: {{ include "nws.s3.externalSecret" . }}, key: access-key } }
-- name: S3_SECRET_KEY
-  valueFrom: { secretKeyRef: { name: {{ include "nws.s3.externalSecret" . }}, key: secret-key } }
+{{/*
+The object store: minio or seaweedfs (run by the chart), or external (s3.*). minio.enabled=false, the
+older switch, still means external.
+*/}}
+{{- define "nws.objectStore.engine" -}}
+{{- if not .Values.minio.enabled -}}external{{- else -}}{{ .Values.objectStore.engine }}{{- end -}}
+{{- end -}}
+{{- define "nws.objectStore.inCluster" -}}{{ if ne (include "nws.objectStore.engine" .) "external" }}true{{ end }}{{- end -}}
+{{- define "nws.objectStore.fullname" -}}{{ include "nws.fullname" . }}-{{ include "nws.objectStore.engine" . }}{{- end -}}
+{{- define "nws.objectStore.displayName" -}}{{ ternary "SeaweedFS" "MinIO" (eq (include "nws.objectStore.engine" .) "seaweedfs") }}{{- end -}}
+{{- define "nws.objectStore.port" -}}{{ ternary 8333 9000 (eq (include "nws.objectStore.engine" .) "seaweedfs") }}{{- end -}}
+{{- define "nws.seaweedfs.fullname" -}}{{ include "nws.fullname" . }}-seaweedfs{{- end -}}
+{{- define "nws.seaweedfs.authSecret" -}}
+{{- default (include "nws.seaweedfs.fullname" .) .Values.seaweedfs.auth.existingSecret -}}
+{{- end -}}
+
+{{/* S3_ACCESS_KEY and S3_SECRET_KEY of the store in use, from its Secret. */}}
+{{- define "nws.env.s3Credentials" -}}
+{{- $engine := include "nws.objectStore.engine" . }}
+{{- $secret := include "nws.s3.externalSecret" . }}
+{{- $keys := list "access-key" "secret-key" }}
+{{- if eq $engine "minio" }}
+{{- $secret = include "nws.minio.authSecret" . }}
+{{- $keys = list "root-user" "root-password" }}
+{{- else if eq $engine "seaweedfs" }}
+{{- $secret = include "nws.seaweedfs.authSecret" . }}
 {{- end }}
+- name: S3_ACCESS_KEY
+  valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ index $keys 0 }} } }
+- name: S3_SECRET_KEY
+  valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ index $keys 1 }} } }
+{{- end -}}
+
+{{- define "nws.env.s3" -}}
+- name: S3_ENDPOINT
+{{- if include "nws.objectStore.inCluster" . }}
+  value: {{ printf "http://%s:%s" (include "nws.objectStore.fullname" .) (include "nws.objectStore.port" .) | quote }}
+{{- else }}
+  value: {{ required "s3.endpoint is required when objectStore.engine is external" .Values.s3.endpoint | quote }}
+{{- end }}
+{{- include "nws.env.s3Credentials" . }}
 - name: S3_BUCKET
   value: {{ .Values.s3.bucket | quote }}
 - name: S3_REGION
@@ -249,4 +308,21 @@ affinity:
   ports:
     - { port: {{ $.port }}, protocol: TCP }
 {{- end }}
+{{- end -}}
+
+{{/* Persistence ----------------------------------------------------------------------------- */}}
+{{/* The backing services the chart deploys with a PVC but no storageClass, comma-separated. */}}
+{{- define "nws.persistence.unclassed" -}}
+{{- $services := list -}}
+{{- if and (not (include "nws.rabbitmq.external" .)) .Values.rabbitmq.persistence.enabled (not .Values.rabbitmq.persistence.storageClass) -}}
+{{- $services = append $services "rabbitmq" -}}
+{{- end -}}
+{{- if and .Values.redis.enabled .Values.redis.persistence.enabled (not .Values.redis.persistence.storageClass) -}}
+{{- $services = append $services "redis" -}}
+{{- end -}}
+{{- $engine := include "nws.objectStore.engine" . -}}
+{{- if and (ne $engine "external") (index .Values $engine).persistence.enabled (not (index .Values $engine).persistence.storageClass) -}}
+{{- $services = append $services $engine -}}
+{{- end -}}
+{{- join ", " $services -}}
 {{- end -}}

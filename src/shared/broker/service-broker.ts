@@ -16,12 +16,12 @@ export interface ServiceBroker {
 
 /** `retryDelaysMs`: the delay queues to declare (the worker's RETRY_DELAYS_MS; none for the api, which never uses them). */
 export function createServiceBroker(
-  config: Pick<CommonConfig, 'RABBITMQ_URL' | 'RABBITMQ_QUEUE_TYPE'>,
+  config: Pick<CommonConfig, 'RABBITMQ_URL' | 'RABBITMQ_QUEUE_TYPE' | 'RABBITMQ_DELIVERY_LIMIT'>,
   service: string,
   retryDelaysMs: readonly number[],
   logger: Logger,
 ): ServiceBroker {
   const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: `nws-watermark ${service}`, logger });
-  const publisher = new ConfirmPublisher(broker, logger, (channel) => declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, retryDelaysMs }));
+  const publisher = new ConfirmPublisher(broker, logger, (channel) => declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT, retryDelaysMs }));
   return { broker, publisher };
 }

@@ -16,8 +16,17 @@ export const EVENTS_EXCHANGE = 'watermark.events';
 
 export type QueueType = 'classic' | 'quorum';
 
+/** RabbitMQ 4's own default for quorum queues, set explicitly so every broker version behaves alike. */
+export const DEFAULT_DELIVERY_LIMIT = 20;
+
 export interface TopologyOptions {
   queueType: QueueType;
+  /**
+   * Quorum only: deliveries of one message (returns to the queue by nack, reject or a lost channel)
+   * before it is dead-lettered to the DLQ. Counts more than the worker's attempts: a worker pausing
+   * for an unreachable dependency also returns the job it holds.
+   */
+  deliveryLimit?: number;
   /** One delay queue per distinct delay: a queue-level TTL avoids head-of-line blocking. */
   retryDelaysMs: readonly number[];
 }
@@ -30,7 +39,10 @@ function typeArguments(queueType: QueueType): Record<string, unknown> {
   return queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
 }
 
-export function retryQueueOptions(queueType: QueueType): Options.AssertQueue {
+/** Quorum queues dead-letter at most once unless told otherwise: a dead letter must not be lost. */
+const AT_LEAST_ONCE = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' };
+
+export function retryQueueOptions(queueType: QueueType, deliveryLimit = DEFAULT_DELIVERY_LIMIT): Options.AssertQueue {
   return {
     durable: true,
     arguments: {
@@ -39,6 +51,7 @@ export function retryQueueOptions(queueType: QueueType): Options.AssertQueue {
       // the DLQ instead of vanishing. The worker dead-letters explicitly, with a reason, before that.
       'x-dead-letter-exchange': '',
       'x-dead-letter-routing-key': DEAD_LETTER_QUEUE,
+      ...(queueType === 'quorum' ? { ...AT_LEAST_ONCE, 'x-delivery-limit': deliveryLimit } : {}),
     },
   };
 }
@@ -51,8 +64,8 @@ export function delayQueueOptions(queueType: QueueType, delayMs: number): Option
       'x-message-ttl': delayMs,
       'x-dead-letter-exchange': '',
       'x-dead-letter-routing-key': RETRY_QUEUE,
-      // Quorum queues dead-letter at most once unless told otherwise; the delay hop must not lose jobs.
-      ...(queueType === 'quorum' ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } : {}),
+      // The delay hop dead-letters every job back to the work queue: it must not lose one.
+      ...(queueType === 'quorum' ? AT_LEAST_ONCE : {}),
     },
   };
 }
@@ -60,7 +73,7 @@ export function delayQueueOptions(queueType: QueueType, delayMs: number): Option
 export async function declareTopology(channel: Channel, options: TopologyOptions): Promise<void> {
   await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
   await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: typeArguments(options.queueType) });
-  await channel.assertQueue(RETRY_QUEUE, retryQueueOptions(options.queueType));
+  await channel.assertQueue(RETRY_QUEUE, retryQueueOptions(options.queueType, options.deliveryLimit));
   for (const delay of new Set(options.retryDelaysMs)) {
     await channel.assertQueue(delayQueueName(delay), delayQueueOptions(options.queueType, delay));
   }
