@@ -29,7 +29,10 @@ export default tseslint.config(
       // @kubernetes/client-node declares its models (V1Lease, V1Scale, …) as classes, but they are
       // plain JSON on the wire and the client serializes object literals just the same.
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
-      '@typescript-eslint/no-misused-spread': ['error', { allow: [{ from: 'package', package: '@kubernetes/client-node', name: ['V1Lease', 'V1LeaseSpec', 'V1ObjectMeta', 'V1MicroTime'] }] }],
+      '@typescript-eslint/no-misused-spread': [
+        'error',
+        { allow: [{ from: 'package', package: '@kubernetes/client-node', name: ['V1Lease', 'V1LeaseSpec', 'V1ObjectMeta', 'V1MicroTime'] }] },
+      ],
     },
   },
   {

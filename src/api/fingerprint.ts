@@ -21,7 +21,9 @@ export class FingerprintTracker {
       await this.update(fromOptimizer);
       return;
     }
-    this.current = await this.cache.getFingerprint().catch(warnAndContinue(this.logger, 'settings fingerprint not known yet; no cache hits until the optimizer answers'));
+    this.current = await this.cache
+      .getFingerprint()
+      .catch(warnAndContinue(this.logger, 'settings fingerprint not known yet; no cache hits until the optimizer answers'));
   }
 
   get value(): string | undefined {

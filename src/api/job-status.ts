@@ -31,11 +31,7 @@ export async function readJobStatus(hash: string, { jobs, store, logger }: JobSt
   return original ? view(hash, 'pending') : undefined;
 }
 
-async function readFailureRecord(
-  hash: string,
-  store: JobStatusSources['store'],
-  logger: Logger,
-): Promise<{ attempts?: number; error?: string } | undefined> {
+async function readFailureRecord(hash: string, store: JobStatusSources['store'], logger: Logger): Promise<{ attempts?: number; error?: string } | undefined> {
   let body: Buffer;
   try {
     body = await store.get(failureRecordKey(hash));

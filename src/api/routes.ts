@@ -80,11 +80,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
       res.status(202).location(accepted.statusUrl).json(accepted);
       return;
     }
-    res
-      .status(200)
-      .type(outcome.contentType)
-      .set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' })
-      .send(outcome.data);
+    res.status(200).type(outcome.contentType).set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' }).send(outcome.data);
   });
 
   app.get('/status/:hash', async (req: Request, res: Response) => {

@@ -53,7 +53,10 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
     logger,
     readiness: async () => ({
       broker: publisher.ready,
-      redis: await redis.ping().then(() => true, () => false),
+      redis: await redis.ping().then(
+        () => true,
+        () => false,
+      ),
       objectStore: await store.ping(),
     }),
   });
@@ -64,8 +67,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
       express.static(webRoot, {
         index: 'index.html',
         // Vite hashes asset names, so they never change; index.html must always be revalidated.
-        setHeaders: (res, path) =>
-          res.setHeader('Cache-Control', path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+        setHeaders: (res, path) => res.setHeader('Cache-Control', path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache'),
       }),
     );
   } else {

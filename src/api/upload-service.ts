@@ -28,9 +28,7 @@ import { errorMessage } from '../shared/errors.js';
  * What the api answers an upload it accepted: the image now (200, from the cache or the optimizer),
  * or the job that will make it (202). Refusals are thrown as HttpProblem instead.
  */
-export type UploadAnswer =
-  | { kind: 'image'; hash: string; data: Buffer; contentType: string; cache: 'HIT' | 'MISS' }
-  | { kind: 'queued'; hash: string };
+export type UploadAnswer = { kind: 'image'; hash: string; data: Buffer; contentType: string; cache: 'HIT' | 'MISS' } | { kind: 'queued'; hash: string };
 
 export interface UploadDependencies {
   config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'EVENT_CONFIRM_TIMEOUT_MS'>;
@@ -69,7 +67,13 @@ export class UploadService {
     const hash = upload.sha256;
     // 415 from the first bytes before any lookup; the result and the job are looked up together.
     const type = admitType(upload.data);
-    const [redisHit, jobLookup] = await Promise.all([this.cachedResult(hash), jobs.get(hash).then((state) => ({ state }), () => undefined)]);
+    const [redisHit, jobLookup] = await Promise.all([
+      this.cachedResult(hash),
+      jobs.get(hash).then(
+        (state) => ({ state }),
+        () => undefined,
+      ),
+    ]);
     const job = jobLookup?.state;
     // The store is asked only when Redis cannot say these bytes are new: Redis is down, or it
     // knows a job for them whose result it no longer holds. Bytes Redis has never seen are new.
@@ -170,13 +174,19 @@ export class UploadService {
     });
     if (!claimed) return { kind: 'queued', hash: job.hash };
     try {
-      await publisher.publish('', RETRY_QUEUE, encodeJobMessage(job), {
-        persistent: true,
-        contentType: 'application/json',
-        messageId: job.hash,
-        timestamp: Math.floor(Date.now() / 1000),
-        headers: { [ATTEMPT_HEADER]: 0, [CORRELATION_HEADER]: correlationId },
-      }, this.deps.config.PUBLISH_CONFIRM_TIMEOUT_MS);
+      await publisher.publish(
+        '',
+        RETRY_QUEUE,
+        encodeJobMessage(job),
+        {
+          persistent: true,
+          contentType: 'application/json',
+          messageId: job.hash,
+          timestamp: Math.floor(Date.now() / 1000),
+          headers: { [ATTEMPT_HEADER]: 0, [CORRELATION_HEADER]: correlationId },
+        },
+        this.deps.config.PUBLISH_CONFIRM_TIMEOUT_MS,
+      );
     } catch (err) {
       const failure = err instanceof PublishError ? err.failure : 'refused';
       logger.warn({ err: errorMessage(err), failure }, 'job not confirmed; answering 503');
@@ -204,4 +214,3 @@ export class UploadService {
 function unavailable(detail: string): HttpProblem {
   return new HttpProblem(PROBLEMS.unavailable, detail, { retryAfterSeconds: RETRY_AFTER_SECONDS });
 }
-

@@ -66,7 +66,11 @@ export function conditionInputs(facts: ReconcileFacts): Partial<Record<Condition
           ? { status: 'True', reason: 'TooManyReplicas', message: `${facts.rawReplicas} replicas wanted, capped at maxReplicas ${facts.maxReplicas}` }
           : facts.limitedBy === 'min'
             ? { status: 'True', reason: 'TooFewReplicas', message: `${facts.rawReplicas} replicas wanted, raised to minReplicas ${facts.minReplicas}` }
-            : { status: 'False', reason: 'DesiredWithinRange', message: `${facts.rawReplicas} replicas wanted, within [${facts.minReplicas}, ${facts.maxReplicas}]` };
+            : {
+                status: 'False',
+                reason: 'DesiredWithinRange',
+                message: `${facts.rawReplicas} replicas wanted, within [${facts.minReplicas}, ${facts.maxReplicas}]`,
+              };
       return { Ready: ready, Active: active, ScalingLimited: limited };
     }
   }

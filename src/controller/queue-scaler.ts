@@ -24,7 +24,11 @@ export const SPEC_DEFAULTS = {
   cooldownSeconds: 120,
 } as const;
 
-const count = (min: number) => z.number({ error: `expected an integer ≥ ${min}` }).int().min(min);
+const count = (min: number) =>
+  z
+    .number({ error: `expected an integer ≥ ${min}` })
+    .int()
+    .min(min);
 
 export const queueScalerSpecSchema = z
   .object({

@@ -10,15 +10,7 @@ import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { SCALER_ERROR_REASONS, type ScalerErrorReason, type ScalerMetrics } from '../shared/metrics.js';
 import { conditionInputs, mergeConditions, type ReconcileFacts } from './conditions.js';
 import type { DepthSource, QueueDepth } from './depth/depth-source.js';
-import {
-  isInvalidSpec,
-  SPEC_DEFAULTS,
-  type Condition,
-  type InvalidSpec,
-  type QueueScalerSpec,
-  type QueueScalerStatus,
-  type Scaler,
-} from './queue-scaler.js';
+import { isInvalidSpec, SPEC_DEFAULTS, type Condition, type InvalidSpec, type QueueScalerSpec, type QueueScalerStatus, type Scaler } from './queue-scaler.js';
 import { clamp, decideScale, type ScalingState } from './scaling.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from './targets/scale-target.js';
 import { errorMessage } from '../shared/errors.js';
@@ -233,7 +225,9 @@ export class ScalerLoop {
     const unacked = depth.unacked === undefined ? 'unacked unknown' : `${depth.unacked} unacked`;
     const message = `${target.description}: ${from} → ${to} replicas (${depth.ready} ready, ${unacked}; ${reason})`;
     logger.info({ from, to, ready: depth.ready, unacked: depth.unacked, source: depth.source, reason }, 'scaled');
-    await this.deps.sink.event({ type: 'Normal', reason: direction === 'up' ? 'ScaledUp' : 'ScaledDown', message }).catch(warnAndContinue(logger, 'event not recorded'));
+    await this.deps.sink
+      .event({ type: 'Normal', reason: direction === 'up' ? 'ScaledUp' : 'ScaledDown', message })
+      .catch(warnAndContinue(logger, 'event not recorded'));
   }
 
   /** Conditions from this pass's facts, a Warning when Ready turns bad, and the status written. */
@@ -251,7 +245,9 @@ export class ScalerLoop {
     const ready = conditions.find((c) => c.type === 'Ready');
     if (ready && ready.status !== 'True' && (before?.status !== ready.status || before.reason !== ready.reason)) {
       this.deps.logger.warn({ reason: ready.reason, message: ready.message }, 'scaler not ready');
-      await this.deps.sink.event({ type: 'Warning', reason: ready.reason, message: ready.message }).catch(warnAndContinue(this.deps.logger, 'event not recorded'));
+      await this.deps.sink
+        .event({ type: 'Warning', reason: ready.reason, message: ready.message })
+        .catch(warnAndContinue(this.deps.logger, 'event not recorded'));
     }
     await this.deps.sink.write(this.status).catch(warnAndContinue(this.deps.logger, 'status not written'));
   }

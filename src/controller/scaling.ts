@@ -97,8 +97,7 @@ export function decideScale(policy: ScalingPolicy, observation: Observation, pre
   const candidate = !active ? 0 : rawReplicas >= current ? rawReplicas : Math.min(current, down);
   const floor = active ? Math.max(policy.minReplicas, 1) : policy.minReplicas;
   const recommendation = clamp(candidate, floor, policy.maxReplicas);
-  const limitedBy: Limit =
-    rawReplicas > policy.maxReplicas ? 'max' : rawReplicas < policy.minReplicas ? 'min' : undefined;
+  const limitedBy: Limit = rawReplicas > policy.maxReplicas ? 'max' : rawReplicas < policy.minReplicas ? 'min' : undefined;
 
   const windowMs = policy.scaleDownStabilizationSeconds * 1000;
   const window = [...seeded.filter((entry) => now - entry.at < windowMs), { at: now, replicas: recommendation }];

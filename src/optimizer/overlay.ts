@@ -89,12 +89,7 @@ async function renderAndMeasure(text: string): Promise<TextMetrics | undefined> 
   throw new Error(`Watermark text is too wide to measure: ${JSON.stringify(text.slice(0, 40))}`);
 }
 
-function inkBox(
-  data: Buffer,
-  width: number,
-  height: number,
-  channels: number,
-): { left: number; right: number; top: number; bottom: number } | undefined {
+function inkBox(data: Buffer, width: number, height: number, channels: number): { left: number; right: number; top: number; bottom: number } | undefined {
   let left = width;
   let right = -1;
   let top = height;
@@ -205,10 +200,7 @@ function group(opacity: number, body: string): string {
 }
 
 function svgDocument(width: number, height: number, body: string): string {
-  return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-    `viewBox="0 0 ${width} ${height}">${body}</svg>`
-  );
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` + `viewBox="0 0 ${width} ${height}">${body}</svg>`;
 }
 
 /**
@@ -220,13 +212,7 @@ function svgDocument(width: number, height: number, body: string): string {
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export function escapeXml(text: string): string {
-  return text
-    .replace(XML_FORBIDDEN, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return text.replace(XML_FORBIDDEN, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 function num(value: number): string {

@@ -37,11 +37,7 @@ export class UnprocessableImageError extends Error {
 /** sharp's names for what libvips decodes for us ('heif' is AVIF's container); SVG/PDF/other loaders stay out. */
 const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'gif', 'webp', 'heif', 'tiff']);
 
-export async function watermarkImage(
-  input: Buffer,
-  settings: WatermarkSettings,
-  { maxInputPixels }: PipelineOptions,
-): Promise<WatermarkedImage> {
+export async function watermarkImage(input: Buffer, settings: WatermarkSettings, { maxInputPixels }: PipelineOptions): Promise<WatermarkedImage> {
   if (input.length === 0) throw new UnprocessableImageError('Input is empty');
   if (!supportedImageType(input)) {
     throw new UnprocessableImageError(`Input is not a supported image type (${SUPPORTED_FORMATS_WORDING})`);
@@ -69,15 +65,13 @@ export async function watermarkImage(
   const overlay = buildOverlay(size, settings, await markParts(settings));
   const format = chooseOutputFormat(settings.format, meta.hasAlpha);
 
-  let pipeline = image
-    .rotate()
-    .resize(settings.maxEdge, settings.maxEdge, {
-      fit: 'inside',
-      withoutEnlargement: true,
-      // Shrink-on-load leaves at least a factor of two to the lanczos kernel: no moiré on the
-      // product's output, and geometry.ts replays exactly this setting.
-      fastShrinkOnLoad: false,
-    });
+  let pipeline = image.rotate().resize(settings.maxEdge, settings.maxEdge, {
+    fit: 'inside',
+    withoutEnlargement: true,
+    // Shrink-on-load leaves at least a factor of two to the lanczos kernel: no moiré on the
+    // product's output, and geometry.ts replays exactly this setting.
+    fastShrinkOnLoad: false,
+  });
   if (overlay) {
     pipeline = pipeline.composite([{ input: Buffer.from(overlay.svg), gravity: overlay.gravity, tile: overlay.tile }]);
     // Compositing adds an alpha channel; an opaque input must not come out as a heavier RGBA file.
@@ -114,10 +108,7 @@ function encode(pipeline: sharp.Sharp, format: OutputFormat, quality: number, ha
 }
 
 async function markParts(settings: WatermarkSettings): Promise<MarkParts> {
-  const [metrics, logo] = await Promise.all([
-    measureText(settings.text),
-    settings.logo ? prepareLogo(settings.logo) : Promise.resolve(undefined),
-  ]);
+  const [metrics, logo] = await Promise.all([measureText(settings.text), settings.logo ? prepareLogo(settings.logo) : Promise.resolve(undefined)]);
   return { ...(metrics ? { text: { value: settings.text, metrics } } : {}), ...(logo ? { logo } : {}) };
 }
 

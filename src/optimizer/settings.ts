@@ -61,9 +61,7 @@ async function readLogo(path: string): Promise<Buffer> {
     throw new ConfigError([`WATERMARK_LOGO_PATH: cannot read the logo file (${reason}) (received ${JSON.stringify(path)})`]);
   }
   if (supportedImageType(bytes) === undefined) {
-    throw new ConfigError([
-      `WATERMARK_LOGO_PATH: expected a ${SUPPORTED_FORMATS_WORDING} image, the file is not one (received ${JSON.stringify(path)})`,
-    ]);
+    throw new ConfigError([`WATERMARK_LOGO_PATH: expected a ${SUPPORTED_FORMATS_WORDING} image, the file is not one (received ${JSON.stringify(path)})`]);
   }
   try {
     await prepareLogo(bytes);

@@ -34,7 +34,10 @@ export const commonEnv = {
   /** Quorum queues: deliveries of one job before the broker dead-letters it (RabbitMQ 4's default). */
   RABBITMQ_DELIVERY_LIMIT: positiveInt(20),
   REDIS_URL: url('redis://127.0.0.1:6379/0'),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default('wm:'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]*$/)
+    .default('wm:'),
   RESULT_TTL_SECONDS: positiveInt(24 * 3600),
   JOB_STATE_TTL_SECONDS: positiveInt(7 * 24 * 3600),
   S3_ENDPOINT: url('http://127.0.0.1:9000'),
@@ -89,9 +92,7 @@ export const optimizerEnv = z.object({
   OUTPUT_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
   WATERMARK_TEXT: z.string().max(200).default('NWS'),
   WATERMARK_LOGO_PATH: z.string().default(''),
-  WATERMARK_POSITION: z
-    .enum(['north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest', 'center'])
-    .default('southeast'),
+  WATERMARK_POSITION: z.enum(['north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest', 'center']).default('southeast'),
   WATERMARK_OPACITY: z.coerce.number().min(0).max(1).default(0.5),
   WATERMARK_MARGIN: z.coerce.number().int().min(0).max(1000).default(24),
   WATERMARK_TILED: bool(false),

@@ -38,7 +38,10 @@ export function parseOriginalKey(key: string): { hash: string; ext: string } | u
  */
 export function sanitizeFilename(name: string | undefined): string {
   const base = (name ?? '').split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const cleaned = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').replace(/^\.+/, '').trim();
+  const cleaned = base
+    // eslint-disable-next-line no-control-regex -- control characters are what it removes
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+    .replace(/^\.+/, '')
+    .trim();
   return cleaned.slice(0, 255) || 'upload';
 }

@@ -124,7 +124,12 @@ export class ObjectStore {
    */
   async put(key: string, data: Buffer, contentType: string, options: PutOptions = {}): Promise<void> {
     const payloadHash = this.signsPayload ? (options.sha256 ?? sha256Hex(data)) : '';
-    const request = { method: 'PUT', bucketName: this.bucket, objectName: key, headers: { 'Content-Type': contentType, 'Content-Length': data.length, ...options.metadata } };
+    const request = {
+      method: 'PUT',
+      bucketName: this.bucket,
+      objectName: key,
+      headers: { 'Content-Type': contentType, 'Content-Length': data.length, ...options.metadata },
+    };
     try {
       await this.deadline(
         `put ${key}`,

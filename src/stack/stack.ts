@@ -30,7 +30,10 @@ const stackEnv = z.object({
   S3_PORT: z.coerce.number().int().min(1).max(65535).default(9000),
   CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).default(3003),
   /** The QueueScaler the local controller runs. */
-  QUEUE_SCALER_FILE: z.string().min(1).default(fileURLToPath(new URL('../../config/local-queuescaler.yaml', import.meta.url))),
+  QUEUE_SCALER_FILE: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(new URL('../../config/local-queuescaler.yaml', import.meta.url))),
 });
 type StackConfig = z.infer<typeof stackEnv>;
 

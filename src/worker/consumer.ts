@@ -193,11 +193,17 @@ export class RetryConsumer {
         return;
       }
       case 'dead-letter': {
-        const republished = await this.republish(channel, DEAD_LETTER_QUEUE, message, {
-          [ATTEMPT_HEADER]: decision.attempts,
-          [DEAD_LETTER_REASON_HEADER]: decision.reason,
-          [DEAD_LETTER_ERROR_HEADER]: decision.error.slice(0, 1_000),
-        }, log);
+        const republished = await this.republish(
+          channel,
+          DEAD_LETTER_QUEUE,
+          message,
+          {
+            [ATTEMPT_HEADER]: decision.attempts,
+            [DEAD_LETTER_REASON_HEADER]: decision.reason,
+            [DEAD_LETTER_ERROR_HEADER]: decision.error.slice(0, 1_000),
+          },
+          log,
+        );
         if (!republished) return;
         this.ack(channel, message);
         metrics.deadLettered.inc({ reason: decision.reason });
@@ -212,13 +218,19 @@ export class RetryConsumer {
   private async republish(channel: Channel, queue: string, message: ConsumeMessage, headers: Record<string, unknown>, log: Logger): Promise<boolean> {
     const { properties } = message;
     try {
-      await this.deps.publisher.publish('', queue, message.content, {
-        persistent: true,
-        contentType: properties.contentType as string | undefined,
-        messageId: properties.messageId as string | undefined,
-        timestamp: properties.timestamp as number | undefined,
-        headers: { ...(properties.headers), ...headers },
-      }, this.options.confirmTimeoutMs);
+      await this.deps.publisher.publish(
+        '',
+        queue,
+        message.content,
+        {
+          persistent: true,
+          contentType: properties.contentType as string | undefined,
+          messageId: properties.messageId as string | undefined,
+          timestamp: properties.timestamp as number | undefined,
+          headers: { ...properties.headers, ...headers },
+        },
+        this.options.confirmTimeoutMs,
+      );
       return true;
     } catch (err) {
       // Could not move it: hand it back to the queue rather than lose it.

@@ -40,7 +40,10 @@ export class JobProcessor {
     // for a duplicate of a finished job, which announces nothing. The store is asked when Redis
     // cannot answer, or for a redelivery: the worker before may have stored the result and died
     // before recording it, and that done still has to be announced.
-    const known = await jobs.get(job.hash).then((state) => ({ state }), () => undefined);
+    const known = await jobs.get(job.hash).then(
+      (state) => ({ state }),
+      () => undefined,
+    );
     if (known?.state?.status === 'done') return { kind: 'done', alreadyDone: true, announce: false };
     if (redelivered || known === undefined) {
       try {

@@ -26,7 +26,11 @@ export interface CeilingRun {
   machineCores: number;
 }
 
-interface Request { inputs: Buffer[]; amount: number; concurrency: number }
+interface Request {
+  inputs: Buffer[];
+  amount: number;
+  concurrency: number;
+}
 type Reply = { ok: true; run: CeilingRun } | { ok: false; error: string };
 
 const CHILD_FLAG = 'NWS_BENCH_CEILING_CHILD';
@@ -49,7 +53,11 @@ async function runCeiling({ inputs, amount, concurrency }: Request): Promise<Cei
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  return { perSecond: amount / seconds, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / amount, machineCores: (machineBusySeconds() - machineBefore) / seconds };
+  return {
+    perSecond: amount / seconds,
+    cpuMsPerImage: (cpu.user + cpu.system) / 1000 / amount,
+    machineCores: (machineBusySeconds() - machineBefore) / seconds,
+  };
 }
 
 /** The parent's handle on the ceiling process: one run at a time. */

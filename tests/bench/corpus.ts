@@ -36,7 +36,10 @@ export async function photographs(count: number): Promise<{ images: CorpusImage[
       return { images: [], note: `no photographs: fetching ${PACKAGE} failed (${(err as Error).message.split('\n')[0]}); generated images only` };
     }
   }
-  const files = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, count);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .slice(0, count);
   const images = await Promise.all(files.map(async (f) => load(f.replace(/\.jpg$/, ''), readFileSync(join(dir, f)))));
   return { images, note: `${images.length} photographs from Debian's ${PACKAGE}` };
 }
@@ -76,7 +79,12 @@ export async function generated(megapixels: number, seed = megapixels): Promise<
   const file = join(CACHE, 'generated', `${megapixels}mp-${seed}.jpg`);
   if (!existsSync(file)) {
     mkdirSync(join(CACHE, 'generated'), { recursive: true });
-    writeFileSync(file, await sharp(photoLike(seed, width, height), { raw: { width, height, channels: 3 } }).jpeg({ quality: 88 }).toBuffer());
+    writeFileSync(
+      file,
+      await sharp(photoLike(seed, width, height), { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: 88 })
+        .toBuffer(),
+    );
   }
   return load(`${megapixels}mp`, readFileSync(file));
 }

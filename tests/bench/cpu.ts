@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 /** Resident set of a process now and its peak since start (or since `resetPeak`), in MB. */
 export function rss(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number((new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status))?.[1] ?? 0);
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
@@ -34,9 +34,16 @@ export function cpuSeconds(pid: number): number {
 /** The shared daemons the bench does not start (Redis, RabbitMQ's Erlang VM): their CPU counts in every figure too. */
 export function daemonPids(): Record<string, number> {
   const pids: Record<string, number> = {};
-  for (const [name, executable] of [['redis', 'redis-server'], ['rabbitmq', 'beam.smp']] as const) {
+  for (const [name, executable] of [
+    ['redis', 'redis-server'],
+    ['rabbitmq', 'beam.smp'],
+  ] as const) {
     try {
-      const pid = Number(execFileSync('pgrep', ['-o', '-x', executable], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+      const pid = Number(
+        execFileSync('pgrep', ['-o', '-x', executable], { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim(),
+      );
       if (pid > 0) pids[name] = pid;
     } catch {
       // not running on this machine: left out of the accounting

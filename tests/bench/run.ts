@@ -24,11 +24,11 @@ const started = Date.now();
 const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
 function machine() {
-  const cpu = (/^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8')))?.[1] ?? 'unknown';
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
   return {
     cpus: availableParallelism(),
     cpu,
-    memoryGb: Math.round(Number((/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8')))?.[1] ?? 0) / 1024 / 1024),
+    memoryGb: Math.round(Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024),
     node: process.version,
     libvips: sharp.versions.vips,
     sharp: sharp.versions.sharp,
@@ -57,7 +57,9 @@ function cpuTable(what: string, rows: [string, Record<string, number>][]): strin
   const lines = [`| ${what}: CPU ms each | alone | ${processes.join(' | ')} | optimizer share |`, `|---|--:|${processes.map(() => '--:|').join('')}--:|`];
   for (const [label, cpu] of rows) {
     const total = processes.reduce((sum, p) => sum + (cpu[p] ?? 0), 0);
-    lines.push(`| ${label} | ${fmt(cpu.ceiling ?? NaN, 1)} | ${processes.map((p) => fmt(cpu[p] ?? NaN, 1)).join(' | ')} | ${fmt((cpu.optimizer ?? NaN) / total)} |`);
+    lines.push(
+      `| ${label} | ${fmt(cpu.ceiling ?? NaN, 1)} | ${processes.map((p) => fmt(cpu[p] ?? NaN, 1)).join(' | ')} | ${fmt((cpu.optimizer ?? NaN) / total)} |`,
+    );
   }
   return lines;
 }
@@ -76,22 +78,38 @@ function report(results: {
 }): string {
   const m = results.machine;
   const lines: string[] = [];
-  lines.push(`Machine: ${m.cpus} cores, ${m.cpu}, ${m.memoryGb} GB; Node ${m.node}, sharp ${m.sharp}, libvips ${m.libvips}; load average ${m.loadAtStart.join(' ')} at start, ${(m.loadAtEnd ?? []).join(' ')} at end.`);
+  lines.push(
+    `Machine: ${m.cpus} cores, ${m.cpu}, ${m.memoryGb} GB; Node ${m.node}, sharp ${m.sharp}, libvips ${m.libvips}; load average ${m.loadAtStart.join(' ')} at start, ${(m.loadAtEnd ?? []).join(' ')} at end.`,
+  );
   lines.push(`Corpus: ${results.corpusNote}.`);
   lines.push('');
   if (results.throughput) {
-    lines.push(`| images | n | MP | input KB | ceiling img/s | ceiling CPU (of ${m.cpus}) | optimizer HTTP img/s | nominal img/s | nominal / ceiling | p50 ms | p95 ms | p99 ms | non-200 |`);
+    lines.push(
+      `| images | n | MP | input KB | ceiling img/s | ceiling CPU (of ${m.cpus}) | optimizer HTTP img/s | nominal img/s | nominal / ceiling | p50 ms | p95 ms | p99 ms | non-200 |`,
+    );
     lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
     for (const r of results.throughput.rows) {
-      lines.push(`| ${r.set} | ${r.images} | ${fmt(r.megapixels, 1)} | ${fmt(r.inputKb, 0)} | ${fmt(r.ceiling)} | ${fmt(r.ceilingCores)} | ${fmt(r.optimizerHttp)} | ${fmt(r.nominal)} | **${fmt(r.ratio)}** | ${fmt(r.p50, 0)} | ${fmt(r.p95, 0)} | ${fmt(r.p99, 0)} | ${r.non200} |`);
+      lines.push(
+        `| ${r.set} | ${r.images} | ${fmt(r.megapixels, 1)} | ${fmt(r.inputKb, 0)} | ${fmt(r.ceiling)} | ${fmt(r.ceilingCores)} | ${fmt(r.optimizerHttp)} | ${fmt(r.nominal)} | **${fmt(r.ratio)}** | ${fmt(r.p50, 0)} | ${fmt(r.p95, 0)} | ${fmt(r.p99, 0)} | ${r.non200} |`,
+      );
     }
     lines.push('');
-    lines.push(...cpuTable('images', results.throughput.rows.map((r) => [r.set, r.cpuMsPerImage])));
+    lines.push(
+      ...cpuTable(
+        'images',
+        results.throughput.rows.map((r) => [r.set, r.cpuMsPerImage]),
+      ),
+    );
     lines.push('');
   }
   if (results.fallback) {
     const f = results.fallback;
-    lines.push(...cpuTable('drain', f.drains.map((d) => [`${d.image}: ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}`, d.cpuMsPerJob])));
+    lines.push(
+      ...cpuTable(
+        'drain',
+        f.drains.map((d) => [`${d.image}: ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}`, d.cpuMsPerJob]),
+      ),
+    );
     lines.push('');
   }
   lines.push('| figure | measured | goal | met |');
@@ -102,32 +120,57 @@ function report(results: {
   }
   const c = results.cacheHit;
   if (c) {
-    lines.push(`| 3. cache hit, ${fmt(c.imageKb / 1024, 1)} MB at ${c.connections}: req/s (bare express reading the body) | ${fmt(c.hit.perSecond, 0)} (${fmt(c.bare.perSecond, 0)}) → ratio ${fmt(c.ratio)} | – | – |`);
-    lines.push(`| 3. cache hit p99 at ${c.connections} (bare express) | ${fmt(c.hit.p99, 0)} ms (${fmt(c.bare.p99, 0)} ms) | ≤ 10 ms | ${mark(c.hit.p99 <= 10)} |`);
-    lines.push(`| 3. cache hit p50 / p99 at 1 connection (bare) | ${fmt(c.single.hitP50, 0)} / ${fmt(c.single.hitP99, 0)} ms (${fmt(c.single.bareP50, 0)} / ${fmt(c.single.bareP99, 0)} ms) | – | – |`);
-    lines.push(`| 3. bare express answering the hit's ${fmt(c.replyKb, 0)} KB: req/s, p99 | ${fmt(c.bareWithReply.perSecond, 0)}, ${fmt(c.bareWithReply.p99, 0)} ms | – | – |`);
-    const cpu = (e: { cpuMsPerRequest: Record<string, number> }) => Object.entries(e.cpuMsPerRequest).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
-    lines.push(`| 3. CPU ms per request: hit / bare / bare answering ${fmt(c.replyKb, 0)} KB | ${cpu(c.hit)} / ${cpu(c.bare)} / ${cpu(c.bareWithReply)} | – | – |`);
+    lines.push(
+      `| 3. cache hit, ${fmt(c.imageKb / 1024, 1)} MB at ${c.connections}: req/s (bare express reading the body) | ${fmt(c.hit.perSecond, 0)} (${fmt(c.bare.perSecond, 0)}) → ratio ${fmt(c.ratio)} | – | – |`,
+    );
+    lines.push(
+      `| 3. cache hit p99 at ${c.connections} (bare express) | ${fmt(c.hit.p99, 0)} ms (${fmt(c.bare.p99, 0)} ms) | ≤ 10 ms | ${mark(c.hit.p99 <= 10)} |`,
+    );
+    lines.push(
+      `| 3. cache hit p50 / p99 at 1 connection (bare) | ${fmt(c.single.hitP50, 0)} / ${fmt(c.single.hitP99, 0)} ms (${fmt(c.single.bareP50, 0)} / ${fmt(c.single.bareP99, 0)} ms) | – | – |`,
+    );
+    lines.push(
+      `| 3. bare express answering the hit's ${fmt(c.replyKb, 0)} KB: req/s, p99 | ${fmt(c.bareWithReply.perSecond, 0)}, ${fmt(c.bareWithReply.p99, 0)} ms | – | – |`,
+    );
+    const cpu = (e: { cpuMsPerRequest: Record<string, number> }) =>
+      Object.entries(e.cpuMsPerRequest)
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ');
+    lines.push(
+      `| 3. CPU ms per request: hit / bare / bare answering ${fmt(c.replyKb, 0)} KB | ${cpu(c.hit)} / ${cpu(c.bare)} / ${cpu(c.bareWithReply)} | – | – |`,
+    );
   }
   const f = results.fallback;
   if (f) {
     lines.push(`| 4. optimizer capacity, ${f.imagePixels} | ${fmt(f.optimizerCapacity, 1)} img/s | – | – |`);
     for (const d of f.drains) {
-      lines.push(`| 4. ${d.jobs} jobs (${d.image}) drained by ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch} | ${fmt(d.jobsPerSecond, 1)} jobs/s → ratio ${fmt(d.ratio)} | ≥ 0.9 | ${mark(d.ratio >= 0.9)} |`);
+      lines.push(
+        `| 4. ${d.jobs} jobs (${d.image}) drained by ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch} | ${fmt(d.jobsPerSecond, 1)} jobs/s → ratio ${fmt(d.ratio)} | ≥ 0.9 | ${mark(d.ratio >= 0.9)} |`,
+      );
     }
-    lines.push(`| 4. optimizer ready → first queued job done | ${fmt(f.recovery.readyToFirstDoneS)} s (${fmt(f.recovery.spawnToFirstDoneS)} s from its process start) | ≤ 2 s | ${mark(f.recovery.readyToFirstDoneS <= 2)} |`);
+    lines.push(
+      `| 4. optimizer ready → first queued job done | ${fmt(f.recovery.readyToFirstDoneS)} s (${fmt(f.recovery.spawnToFirstDoneS)} s from its process start) | ≤ 2 s | ${mark(f.recovery.readyToFirstDoneS <= 2)} |`,
+    );
   }
   const a = results.autoscaler;
   if (a) {
-    lines.push(`| 5. backlog of ${a.backlog} → scale decision (polling ${a.pollingIntervalS} s) | ${fmt(a.toDecisionS)} s | ≤ 5 s | ${mark(a.toDecisionS <= 5)} |`);
+    lines.push(
+      `| 5. backlog of ${a.backlog} → scale decision (polling ${a.pollingIntervalS} s) | ${fmt(a.toDecisionS)} s | ≤ 5 s | ${mark(a.toDecisionS <= 5)} |`,
+    );
     lines.push(`| 5. backlog → ${a.desired} workers consuming | ${fmt(a.toConsumingS)} s | – | – |`);
   }
   const mem = results.memory;
   if (mem) {
-    lines.push(`| 6. api peak RSS, ${mem.connections} concurrent ${fmt(mem.uploadMb, 1)} MB uploads (${Object.entries(mem.statuses).map(([s, n]) => `${n}×${s}`).join(', ')}) | ${fmt(mem.apiPeakMb, 0)} MB (idle ${fmt(mem.apiIdleMb, 0)} MB) | ≤ 256 MB | ${mark(mem.apiPeakMb <= 256)} |`);
+    lines.push(
+      `| 6. api peak RSS, ${mem.connections} concurrent ${fmt(mem.uploadMb, 1)} MB uploads (${Object.entries(mem.statuses)
+        .map(([s, n]) => `${n}×${s}`)
+        .join(', ')}) | ${fmt(mem.apiPeakMb, 0)} MB (idle ${fmt(mem.apiIdleMb, 0)} MB) | ≤ 256 MB | ${mark(mem.apiPeakMb <= 256)} |`,
+    );
   }
   if (results.throughput || mem) {
-    lines.push(`| 6. optimizer peak RSS under load (throughput runs${mem ? `; 10 MB uploads: ${fmt(mem.optimizerPeakMb, 0)} MB` : ''}) | ${fmt(results.throughput?.optimizerPeakMb ?? NaN, 0)} MB | – | – |`);
+    lines.push(
+      `| 6. optimizer peak RSS under load (throughput runs${mem ? `; 10 MB uploads: ${fmt(mem.optimizerPeakMb, 0)} MB` : ''}) | ${fmt(results.throughput?.optimizerPeakMb ?? NaN, 0)} MB | – | – |`,
+    );
   }
   return lines.join('\n');
 }
@@ -188,7 +231,9 @@ async function main(): Promise<void> {
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }

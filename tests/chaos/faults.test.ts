@@ -31,8 +31,12 @@ async function requeued(): Promise<number> {
   let total = 0;
   for (const name of world.processes.keys()) {
     if (!name.startsWith('worker-')) continue;
-    const text = await fetch(`${world.workerUrl(Number(name.slice('worker-'.length)))}/metrics`).then((r) => r.text(), () => '');
-    for (const line of text.split('\n')) if (line.startsWith('watermark_jobs_nacked_total{') && line.includes('requeue="true"')) total += Number(line.split(' ').at(-1));
+    const text = await fetch(`${world.workerUrl(Number(name.slice('worker-'.length)))}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
+    for (const line of text.split('\n'))
+      if (line.startsWith('watermark_jobs_nacked_total{') && line.includes('requeue="true"')) total += Number(line.split(' ').at(-1));
   }
   return total;
 }

@@ -114,11 +114,15 @@ export class DoneEvents {
       await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
       const { queue } = await channel.assertQueue('', { exclusive: true });
       await channel.bindQueue(queue, EVENTS_EXCHANGE, 'job.done');
-      await channel.consume(queue, (m) => {
-        if (!m) return;
-        const hash = (JSON.parse(m.content.toString()) as { hash: string }).hash;
-        this.counts.set(hash, (this.counts.get(hash) ?? 0) + 1);
-      }, { noAck: true });
+      await channel.consume(
+        queue,
+        (m) => {
+          if (!m) return;
+          const hash = (JSON.parse(m.content.toString()) as { hash: string }).hash;
+          this.counts.set(hash, (this.counts.get(hash) ?? 0) + 1);
+        },
+        { noAck: true },
+      );
       this.connection = connection;
     } catch {
       if (!this.stopped) setTimeout(() => void this.start(), 300);
@@ -192,7 +196,12 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
   const unconfirmed = records.filter((r) => r.status === 503 && r.problem === 'unconfirmed');
   const accepted = records.filter((r) => r.status === 200 || r.status === 202);
   const acceptedHashes = new Set(accepted.map((r) => r.hash));
-  const final = await settleStatuses(ctx.apiUrl, accepted.map((r) => r.hash), ctx.timeoutMs ?? 60_000, ctx.stallMs ?? 30_000);
+  const final = await settleStatuses(
+    ctx.apiUrl,
+    accepted.map((r) => r.hash),
+    ctx.timeoutMs ?? 60_000,
+    ctx.stallMs ?? 30_000,
+  );
 
   let done = 0;
   let failed = 0;
@@ -202,7 +211,9 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
     if (status === 'done') {
       const image = await fetch(`${ctx.apiUrl}/image/${record.hash}`);
       const bytes = Buffer.from(await image.arrayBuffer());
-      const meta = await sharp(bytes).metadata().catch(() => undefined);
+      const meta = await sharp(bytes)
+        .metadata()
+        .catch(() => undefined);
       if (image.status !== 200 || !meta?.width) violations.push(`${record.hash.slice(0, 12)} done but its image does not decode`);
       done += 1;
     } else if (status === 'failed') {
@@ -251,7 +262,10 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
       }
       if (!reason) violations.push('a dead letter without a reason');
       const injected = dead.properties.headers?.['x-chaos-poison'] === true || (hash !== undefined && poison.has(hash));
-      if (!injected) violations.push(`dead letter for a good job ${hash?.slice(0, 12)} (${String(reason)}: ${String(dead.properties.headers?.['x-dead-letter-error'] ?? 'no error header')})`);
+      if (!injected)
+        violations.push(
+          `dead letter for a good job ${hash?.slice(0, 12)} (${String(reason)}: ${String(dead.properties.headers?.['x-dead-letter-error'] ?? 'no error header')})`,
+        );
     }
   } finally {
     await connection.close();
@@ -283,8 +297,12 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
 
 export function printLedger(rows: LedgerRow[]): void {
   const header = ['fault', 'uploads', 'accepted', '202', '503', 'done', 'failed', 'lost', 'duplicates', 'recover s'];
-  const lines = rows.map((r) => [r.fault, r.uploads, r.accepted, r.queued, r.refused, r.done, r.failed, r.lost, r.duplicates, r.recoverySeconds.toFixed(1)].map(String));
+  const lines = rows.map((r) =>
+    [r.fault, r.uploads, r.accepted, r.queued, r.refused, r.done, r.failed, r.lost, r.duplicates, r.recoverySeconds.toFixed(1)].map(String),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const format = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  console.log([format(header), `|${widths.map((w, i) => (i === 0 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w - 1)}:-`)).join('|')}|`, ...lines.map(format)].join('\n'));
+  console.log(
+    [format(header), `|${widths.map((w, i) => (i === 0 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w - 1)}:-`)).join('|')}|`, ...lines.map(format)].join('\n'),
+  );
 }

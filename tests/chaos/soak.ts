@@ -37,10 +37,18 @@ export async function runSoak(options: SoakOptions): Promise<LedgerRow> {
       lastClear = Date.now();
     }, options.killOptimizerEveryMs);
     const brokerRestart = (async () => {
-      await waitFor(() => sent >= options.uploads / 2 || Date.now() - started >= maxSendMs / 2, { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 100, what: 'half the uploads sent' });
+      await waitFor(() => sent >= options.uploads / 2 || Date.now() - started >= maxSendMs / 2, {
+        timeoutMs: Number.POSITIVE_INFINITY,
+        intervalMs: 100,
+        what: 'half the uploads sent',
+      });
       await world.rabbit.kill9();
       // Down until the api has seen it go (its readiness names the broker), then back.
-      await waitFor(async () => (await fetch(`${world.apiUrl}/readyz`)).status === 503, { timeoutMs: 30_000, intervalMs: 100, what: 'the api to see the broker gone' });
+      await waitFor(async () => (await fetch(`${world.apiUrl}/readyz`)).status === 503, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        what: 'the api to see the broker gone',
+      });
       await world.rabbit.start();
       brokerRestarted = true;
       lastClear = Date.now();

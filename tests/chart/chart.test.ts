@@ -32,8 +32,12 @@ import {
 
 const FULL = `${RELEASE}-nws-watermark`;
 const MONITORING_API = ['monitoring.coreos.com/v1'];
-const VALUES_FILES = readdirSync(join(REPO, 'tests/chart/values')).filter((f) => f.endsWith('.yaml')).sort();
-const CHART_VALUES_FILES = readdirSync(CHART).filter((f) => /^values-.+\.yaml$/.test(f)).sort();
+const VALUES_FILES = readdirSync(join(REPO, 'tests/chart/values'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+const CHART_VALUES_FILES = readdirSync(CHART)
+  .filter((f) => /^values-.+\.yaml$/.test(f))
+  .sort();
 const COMPONENTS = ['api', 'optimizer', 'worker', 'controller'] as const;
 
 interface Scenario {
@@ -189,7 +193,10 @@ describe('containers', () => {
       for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe].filter(Boolean)) {
         const port = probe.httpGet?.port ?? probe.tcpSocket?.port;
         if (typeof port === 'string') {
-          expect((c.ports ?? []).map((p: { name: string }) => p.name), `${where}: probe port ${port}`).toContain(port);
+          expect(
+            (c.ports ?? []).map((p: { name: string }) => p.name),
+            `${where}: probe port ${port}`,
+          ).toContain(port);
         }
       }
     }
@@ -280,7 +287,11 @@ describe('the worker and its autoscaler', () => {
     expect(find(objects, 'Deployment', `${FULL}-worker`).spec.replicas).toBe(3);
     expect(byKind(objects, 'QueueScaler')).toEqual([]);
     // The bucket hook keeps its own, hook-scoped RBAC (checked in bucket-hook.test.ts).
-    for (const kind of ['Role', 'RoleBinding', 'ServiceAccount']) expect(byKind(objects, kind).map((o) => o.metadata.name), kind).toEqual([`${FULL}-minio-bucket`]);
+    for (const kind of ['Role', 'RoleBinding', 'ServiceAccount'])
+      expect(
+        byKind(objects, kind).map((o) => o.metadata.name),
+        kind,
+      ).toEqual([`${FULL}-minio-bucket`]);
     expect(objects.some((o) => o.metadata.name === `${FULL}-controller`)).toBe(false);
   });
 
@@ -357,7 +368,11 @@ describe('RBAC of the controller', () => {
     expect(byKind(objects, 'ClusterRoleBinding')).toEqual([]);
     const role = find(objects, 'Role', `${FULL}-controller`);
     // The only other Role is the bucket hook's (bucket-hook.test.ts).
-    expect(byKind(objects, 'Role').map((r) => r.metadata.name).sort()).toEqual([`${FULL}-controller`, `${FULL}-minio-bucket`]);
+    expect(
+      byKind(objects, 'Role')
+        .map((r) => r.metadata.name)
+        .sort(),
+    ).toEqual([`${FULL}-controller`, `${FULL}-minio-bucket`]);
     const granted = new Map<string, Set<string>>();
     for (const rule of role?.rules ?? []) {
       for (const field of [rule.apiGroups ?? [], rule.resources ?? [], rule.verbs]) expect(field).not.toContain('*');
@@ -375,7 +390,10 @@ describe('RBAC of the controller', () => {
   });
 
   it('derives get and patch on the /scale of every kind the CRD lets a QueueScaler target from the calls in the code', () => {
-    interface Schema { properties: Record<string, Schema>; enum?: string[] }
+    interface Schema {
+      properties: Record<string, Schema>;
+      enum?: string[];
+    }
     const version = (crd().spec.versions as { name: string; schema: { openAPIV3Schema: Schema } }[]).find((v) => v.name === 'v1alpha1');
     const kinds = version?.schema.openAPIV3Schema.properties.spec?.properties.scaleTargetRef?.properties.kind?.enum ?? [];
     expect(kinds).toContain('StatefulSet');
@@ -403,8 +421,7 @@ describe('RBAC of the controller', () => {
 });
 
 describe('network policies', () => {
-  const peersOf = (policy: K8sObject) =>
-    ((policy.spec.ingress ?? []) as { from?: Record<string, unknown>[] }[]).flatMap((rule) => rule.from ?? []);
+  const peersOf = (policy: K8sObject) => ((policy.spec.ingress ?? []) as { from?: Record<string, unknown>[] }[]).flatMap((rule) => rule.from ?? []);
 
   it.each(SCENARIOS.map((s) => s.name))('select pods the chart creates (%s)', (name) => {
     const objects = objectsOf(name);
@@ -412,10 +429,16 @@ describe('network policies', () => {
     const policies = byKind(objects, 'NetworkPolicy');
     expect(policies.length).toBeGreaterThan(0);
     for (const policy of policies) {
-      expect(pods.some((p) => selects(policy.spec.podSelector, p.labels)), `${policy.metadata.name} selects nothing`).toBe(true);
+      expect(
+        pods.some((p) => selects(policy.spec.podSelector, p.labels)),
+        `${policy.metadata.name} selects nothing`,
+      ).toBe(true);
       for (const peer of peersOf(policy)) {
         if (peer.podSelector && !peer.namespaceSelector) {
-          expect(pods.some((p) => selects(peer.podSelector as never, p.labels)), `${policy.metadata.name}: peer selects nothing`).toBe(true);
+          expect(
+            pods.some((p) => selects(peer.podSelector as never, p.labels)),
+            `${policy.metadata.name}: peer selects nothing`,
+          ).toBe(true);
         }
       }
     }
@@ -488,7 +511,10 @@ describe('network policies', () => {
     for (const policy of byKind(objects, 'NetworkPolicy')) {
       for (const rule of (policy.spec.ingress ?? []) as { from?: Record<string, unknown>[]; ports?: { port: string }[] }[]) {
         if (rule.from?.some((p) => p.namespaceSelector)) {
-          expect(rule.ports?.map((p) => p.port), policy.metadata.name).toEqual([expect.stringMatching(/^(http|prometheus|s3)$/)]);
+          expect(
+            rule.ports?.map((p) => p.port),
+            policy.metadata.name,
+          ).toEqual([expect.stringMatching(/^(http|prometheus|s3)$/)]);
         }
       }
     }
@@ -603,7 +629,9 @@ describe('secrets', () => {
   });
 
   it('come from an existing Secret when named, and none is rendered', async () => {
-    const objects = await render({ set: ['rabbitmq.auth.existingSecret=my-rabbit', 'redis.auth.existingSecret=my-redis', 'minio.auth.existingSecret=my-minio'] });
+    const objects = await render({
+      set: ['rabbitmq.auth.existingSecret=my-rabbit', 'redis.auth.existingSecret=my-redis', 'minio.auth.existingSecret=my-minio'],
+    });
     expect(byKind(objects, 'Secret')).toEqual([]);
     const refs = containers(objects).flatMap(({ c }) =>
       ((c.env ?? []) as { valueFrom?: { secretKeyRef?: { name: string } } }[]).map((e) => e.valueFrom?.secretKeyRef?.name).filter(Boolean),
@@ -682,7 +710,10 @@ describe('backing services', () => {
     const pdbs = byKind(objects, 'PodDisruptionBudget');
     for (const c of ['api', 'optimizer', 'worker', 'controller', 'rabbitmq']) {
       const pod = podTemplates(objects).find((p) => p.labels['app.kubernetes.io/component'] === c);
-      expect(pdbs.some((pdb) => pod && selects(pdb.spec.selector, pod.labels)), c).toBe(true);
+      expect(
+        pdbs.some((pdb) => pod && selects(pdb.spec.selector, pod.labels)),
+        c,
+      ).toBe(true);
     }
   });
 });

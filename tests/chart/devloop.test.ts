@@ -15,7 +15,8 @@ const run = promisify(execFile);
 const skaffold = parse(readFileSync(join(REPO, 'skaffold.yaml'), 'utf8'));
 const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
 const kind = parse(readFileSync(join(REPO, 'k8s/kind-config.yaml'), 'utf8'));
-const has = (obj: unknown, path: string) => path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' && k in o ? (o as Record<string, unknown>)[k] : undefined), obj) !== undefined;
+const has = (obj: unknown, path: string) =>
+  path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' && k in o ? (o as Record<string, unknown>)[k] : undefined), obj) !== undefined;
 
 describe('skaffold.yaml', () => {
   const release = skaffold.deploy.helm.releases[0];
@@ -43,7 +44,10 @@ describe('skaffold.yaml', () => {
     for (const f of forwards) {
       expect(f.namespace).toBe(release.namespace);
       const service = services.find((s) => s?.metadata.name === f.resourceName);
-      expect(service?.spec.ports.map((p) => p.port), f.resourceName).toContain(f.port);
+      expect(
+        service?.spec.ports.map((p) => p.port),
+        f.resourceName,
+      ).toContain(f.port);
     }
   });
 

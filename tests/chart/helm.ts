@@ -70,7 +70,14 @@ export async function helm(...args: string[]): Promise<HelmResult> {
       cwd: REPO,
       maxBuffer: 64 * 1024 * 1024,
       // No cluster, no user config: helm must not read or write the developer's.
-      env: { PATH: process.env.PATH ?? '', HOME: REPO, HELM_CACHE_HOME: join(REPO, 'node_modules/.cache/nws-helm/home/cache'), HELM_CONFIG_HOME: join(REPO, 'node_modules/.cache/nws-helm/home/config'), HELM_DATA_HOME: join(REPO, 'node_modules/.cache/nws-helm/home/data'), KUBECONFIG: '/dev/null' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: REPO,
+        HELM_CACHE_HOME: join(REPO, 'node_modules/.cache/nws-helm/home/cache'),
+        HELM_CONFIG_HOME: join(REPO, 'node_modules/.cache/nws-helm/home/config'),
+        HELM_DATA_HOME: join(REPO, 'node_modules/.cache/nws-helm/home/data'),
+        KUBECONFIG: '/dev/null',
+      },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {

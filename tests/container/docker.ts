@@ -79,10 +79,25 @@ export async function startContainer({ name, image, command, env, mounts = {} }:
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
   const mountArgs = Object.entries(mounts).flatMap(([source, target]) => ['--volume', `${source}:${target}:ro`]);
   await docker(
-    'run', '--detach', '--name', name, '--network', 'host',
-    '--user', '10001:10001', '--read-only', '--tmpfs', '/tmp:rw,size=64m',
-    '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
-    ...envArgs, ...mountArgs, image, command,
+    'run',
+    '--detach',
+    '--name',
+    name,
+    '--network',
+    'host',
+    '--user',
+    '10001:10001',
+    '--read-only',
+    '--tmpfs',
+    '/tmp:rw,size=64m',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    ...envArgs,
+    ...mountArgs,
+    image,
+    command,
   );
 }
 

@@ -26,7 +26,9 @@ if (unavailable) console.warn(`SKIPPED tests/container: ${unavailable}`);
 
 /** A flat grey photo: any non-flat pixel in the output was drawn by the watermark. */
 function flatGrey(width: number, height: number, level: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: level, g: level, b: level } } }).jpeg().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: level, g: level, b: level } } })
+    .jpeg()
+    .toBuffer();
 }
 
 /** Largest per-channel standard deviation of a region of an encoded image. */
@@ -106,7 +108,10 @@ describe.skipIf(unavailable !== undefined)('the nws-watermark image', () => {
     }
     for (const { component } of components) {
       const url = urls[component];
-      await withLogs(component, waitFor(async () => (await fetch(`${url}/readyz`)).ok, { timeoutMs: 30_000, what: `${component} ready` }));
+      await withLogs(
+        component,
+        waitFor(async () => (await fetch(`${url}/readyz`)).ok, { timeoutMs: 30_000, what: `${component} ready` }),
+      );
     }
   }, 30 * 60_000);
 
@@ -161,7 +166,10 @@ describe.skipIf(unavailable !== undefined)('the nws-watermark image', () => {
     const metrics = await (await fetch(`${controllerUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^watermark_scaler_max_replicas\\{[^}]*scaler="${SCALER}"[^}]*\\} 1$`, 'm'));
     // The worker process the controller started inside its container, on WORKER_PORT.
-    await withLogs('controller', waitFor(async () => (await fetch(`${controllerWorkerUrl}/healthz`)).ok, { timeoutMs: 30_000, what: 'the worker the controller spawned' }));
+    await withLogs(
+      'controller',
+      waitFor(async () => (await fetch(`${controllerWorkerUrl}/healthz`)).ok, { timeoutMs: 30_000, what: 'the worker the controller spawned' }),
+    );
     console.log(
       `controller scaler ${SCALER}: queue ${scaler.spec.queue} in vhost ${scaler.spec.vhost}, currentReplicas ${scaler.status.currentReplicas}; ` +
         `its worker answers ${controllerWorkerUrl}/healthz`,

@@ -2,12 +2,16 @@
 import sharp from 'sharp';
 
 export async function makeJpeg(seed: number, width = 640, height = 480): Promise<Buffer> {
-  return sharp(noise(seed, width, height), { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return sharp(noise(seed, width, height), { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 export async function makePng(seed: number, width = 320, height = 240, alpha = false): Promise<Buffer> {
   const channels = alpha ? 4 : 3;
-  return sharp(noise(seed, width, height, channels), { raw: { width, height, channels } }).png().toBuffer();
+  return sharp(noise(seed, width, height, channels), { raw: { width, height, channels } })
+    .png()
+    .toBuffer();
 }
 
 /** A smooth gradient with seeded noise: compresses like a photograph, not like a flat colour. */

@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { serviceArgs } from '../../src/shared/service-command.js';
 import { waitFor } from './wait.js';
 
-
 export interface ChildComponent {
   process: ChildProcess;
   output: string[];

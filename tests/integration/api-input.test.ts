@@ -54,7 +54,12 @@ function pngDeclaring(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1 + width * 3))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(1 + width * 3))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A small real JPEG whose SOF0 header is patched to declare width x height. */
@@ -86,7 +91,17 @@ describe('upload input', () => {
 
   it('400 for several files', async () => {
     const jpeg = blob(await makeJpeg(2));
-    await expectProblem(await fetch(`${api}/upload`, { method: 'POST', body: formWith([['image', jpeg, 'a.jpg'], ['image', jpeg, 'b.jpg']]) }), 400, /exactly one/);
+    await expectProblem(
+      await fetch(`${api}/upload`, {
+        method: 'POST',
+        body: formWith([
+          ['image', jpeg, 'a.jpg'],
+          ['image', jpeg, 'b.jpg'],
+        ]),
+      }),
+      400,
+      /exactly one/,
+    );
   });
 
   it('400 for an empty (0-byte) file', async () => {
@@ -165,9 +180,17 @@ describe('upload input', () => {
 
   it('watermarks the first frame of an animated GIF (documented choice)', async () => {
     const sharp = (await import('sharp')).default;
-    const frames = await Promise.all([0, 1, 2].map((i) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: i * 100, g: 50, b: 200 } } }).raw().toBuffer()));
+    const frames = await Promise.all(
+      [0, 1, 2].map((i) =>
+        sharp({ create: { width: 64, height: 48, channels: 3, background: { r: i * 100, g: 50, b: 200 } } })
+          .raw()
+          .toBuffer(),
+      ),
+    );
     // A real 3-page animation: sharp reads a tall strip as pages when given pageHeight.
-    const animated = await sharp(Buffer.concat(frames), { raw: { width: 64, height: 48 * 3, channels: 3, pageHeight: 48 } }).gif().toBuffer();
+    const animated = await sharp(Buffer.concat(frames), { raw: { width: 64, height: 48 * 3, channels: 3, pageHeight: 48 } })
+      .gif()
+      .toBuffer();
     expect((await sharp(animated, { animated: true }).metadata()).pages).toBe(3);
     const res = await upload(api, animated, 'anim.gif', 'image/gif');
     expect(res.status).toBe(200);
@@ -177,17 +200,22 @@ describe('upload input', () => {
   });
 
   it('408 for a sender that stalls mid-upload, and the server keeps serving others meanwhile', async () => {
-    const stalled = Array.from({ length: 20 }, () =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(`${slowApi}/upload`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'content-length': '100000' } });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.write('--XYZ\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8');
-        // ...and then nothing more.
-      }),
+    const stalled = Array.from(
+      { length: 20 },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(`${slowApi}/upload`, {
+            method: 'POST',
+            headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'content-length': '100000' },
+          });
+          req.on('response', (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.write('--XYZ\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8');
+          // ...and then nothing more.
+        }),
     );
     expect((await upload(slowApi, await makeJpeg(60))).status).toBe(200);
     expect(await Promise.all(stalled)).toEqual(Array(20).fill(408));
@@ -216,11 +244,14 @@ describe('upload input', () => {
     await h.startWorker();
     const channel = await h.broker.createChannel();
     await waitFor(async () => (await channel.checkQueue('watermark_retry')).messageCount === 0, { what: 'the queue drained' });
-    await waitFor(async () => {
-      const keys = await h.redis.keys(`${h.redisPrefix}job:*`);
-      const statuses = await Promise.all(keys.map((k) => h.redis.hget(k, 'status')));
-      return statuses.every((s) => s === 'done');
-    }, { what: 'every job done' });
+    await waitFor(
+      async () => {
+        const keys = await h.redis.keys(`${h.redisPrefix}job:*`);
+        const statuses = await Promise.all(keys.map((k) => h.redis.hget(k, 'status')));
+        return statuses.every((s) => s === 'done');
+      },
+      { what: 'every job done' },
+    );
     // Every original kept has its result: no rejected upload left an original, a job or a pending state.
     const originals = await h.store.list('original/', 1000);
     const results = new Set((await h.store.list('watermarked/', 1000)).map((k) => k.split('/')[1]!.split('.')[0]));

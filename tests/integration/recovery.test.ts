@@ -36,7 +36,12 @@ async function queued(seed: number, headers: Record<string, string> = {}): Promi
 /** The broker's names of the vhost's connections ("client address:port -> broker address:port"). */
 function connectionsOf(vhost: string): Set<string> {
   const out = execFileSync('rabbitmqctl', ['-q', 'list_connections', '--no-table-headers', 'vhost', 'name']).toString();
-  return new Set(out.split('\n').filter((line) => line.startsWith(`${vhost}\t`)).map((line) => line.slice(vhost.length + 1)));
+  return new Set(
+    out
+      .split('\n')
+      .filter((line) => line.startsWith(`${vhost}\t`))
+      .map((line) => line.slice(vhost.length + 1)),
+  );
 }
 
 function logLines(child: ChildComponent): Record<string, unknown>[] {
@@ -90,10 +95,13 @@ describe('recovery', () => {
     execFileSync('rabbitmqctl', ['close_all_connections', '--vhost', vhost, 'recovery test'], { stdio: 'ignore' });
     h.broker = await amqp.connect(h.rabbitUrl); // the test's own connection was closed too
     // Every connection of the vhost was closed, and as many came back: new ones, on new ports.
-    await waitFor(() => {
-      const after = connectionsOf(vhost);
-      return after.size >= before.size && [...after].every((name) => !before.has(name));
-    }, { what: 'the api and the worker connected again' });
+    await waitFor(
+      () => {
+        const after = connectionsOf(vhost);
+        return after.size >= before.size && [...after].every((name) => !before.has(name));
+      },
+      { what: 'the api and the worker connected again' },
+    );
     await waitReady(api);
     await waitReady(worker.url);
     await h.stopOptimizer();
@@ -123,11 +131,14 @@ describe('recovery', () => {
 
     optimizer.kill('SIGCONT');
     let seed = 530;
-    const res = await waitFor(async () => {
-      // Distinct bytes each time: the same bytes would find their own pending job and get its 202.
-      const r = await upload(api, await makeJpeg(seed++));
-      return r.status === 200 ? r : undefined;
-    }, { what: 'a half-open probe to succeed', intervalMs: 200 });
+    const res = await waitFor(
+      async () => {
+        // Distinct bytes each time: the same bytes would find their own pending job and get its 202.
+        const r = await upload(api, await makeJpeg(seed++));
+        return r.status === 200 ? r : undefined;
+      },
+      { what: 'a half-open probe to succeed', intervalMs: 200 },
+    );
     expect(res.headers.get('x-cache')).toBe('MISS');
     expect(await metric(api, 'watermark_optimizer_circuit_open')).toBe(0);
     optimizer.kill('SIGTERM');

@@ -46,7 +46,9 @@ afterAll(async () => {
 
 function pidOf(component: string): number | undefined {
   try {
-    const out = execFileSync('pgrep', ['-f', `nws-watermark.js ${component}`, '-P', String(stack.process.pid)]).toString().trim();
+    const out = execFileSync('pgrep', ['-f', `nws-watermark.js ${component}`, '-P', String(stack.process.pid)])
+      .toString()
+      .trim();
     return out ? Number(out.split('\n')[0]) : undefined;
   } catch {
     return undefined; // pgrep exits 1 when nothing matches
@@ -64,24 +66,40 @@ describe('local stack', () => {
   });
 
   it('runs the controller, which keeps minReplicas worker processes consuming', async () => {
-    await waitFor(async () => {
-      const text = await fetch(`http://127.0.0.1:${ports.controller}/metrics`).then((r) => r.text(), () => '');
-      return /watermark_scaler_current_replicas\{[^}]*scaler="worker"[^}]*\} 1$/m.test(text);
-    }, { timeoutMs: 30_000, what: 'the controller to run one worker' });
+    await waitFor(
+      async () => {
+        const text = await fetch(`http://127.0.0.1:${ports.controller}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        );
+        return /watermark_scaler_current_replicas\{[^}]*scaler="worker"[^}]*\} 1$/m.test(text);
+      },
+      { timeoutMs: 30_000, what: 'the controller to run one worker' },
+    );
     await waitReady(`http://127.0.0.1:${ports.worker}`);
   });
 
   it('starts every component, and the workers it scales, with the services Node flags', async () => {
-    const worker = await waitFor(() => {
-      try {
-        // The stack's own worker: a child of its controller (other suites run workers too).
-        const controller = pidOf('controller');
-        if (controller === undefined) return undefined;
-        return Number(execFileSync('pgrep', ['-f', 'nws-watermark.js worker', '-P', String(controller)]).toString().trim().split('\n')[0]) || undefined;
-      } catch {
-        return undefined;
-      }
-    }, { what: 'a worker process' });
+    const worker = await waitFor(
+      () => {
+        try {
+          // The stack's own worker: a child of its controller (other suites run workers too).
+          const controller = pidOf('controller');
+          if (controller === undefined) return undefined;
+          return (
+            Number(
+              execFileSync('pgrep', ['-f', 'nws-watermark.js worker', '-P', String(controller)])
+                .toString()
+                .trim()
+                .split('\n')[0],
+            ) || undefined
+          );
+        } catch {
+          return undefined;
+        }
+      },
+      { what: 'a worker process' },
+    );
     for (const pid of [pidOf('api'), pidOf('optimizer'), pidOf('s3'), worker]) {
       expect(pid).toBeDefined();
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -101,10 +119,13 @@ describe('local stack', () => {
     const before = pidOf('optimizer');
     expect(before).toBeDefined();
     process.kill(before!, 'SIGKILL');
-    const after = await waitFor(() => {
-      const pid = pidOf('optimizer');
-      return pid !== undefined && pid !== before ? pid : undefined;
-    }, { timeoutMs: 20_000, what: 'a new optimizer process' });
+    const after = await waitFor(
+      () => {
+        const pid = pidOf('optimizer');
+        return pid !== undefined && pid !== before ? pid : undefined;
+      },
+      { timeoutMs: 20_000, what: 'a new optimizer process' },
+    );
     expect(after).not.toBe(before);
     await waitReady(`http://127.0.0.1:${ports.optimizer}`);
     expect(stack.output.join('')).toMatch(/\[optimizer\] exited \(SIGKILL\); restarting/);
@@ -113,6 +134,13 @@ describe('local stack', () => {
   it('stops every component on SIGTERM and exits 0', async () => {
     stack.kill('SIGTERM');
     expect(await stack.exited).toBe(0);
-    await waitFor(async () => !(await fetch(`http://127.0.0.1:${ports.api}/healthz`).then(() => true, () => false)), { what: 'the api to stop' });
+    await waitFor(
+      async () =>
+        !(await fetch(`http://127.0.0.1:${ports.api}/healthz`).then(
+          () => true,
+          () => false,
+        )),
+      { what: 'the api to stop' },
+    );
   });
 });

@@ -99,7 +99,11 @@ describe('retry worker', () => {
   it.each([
     ['wrong types', JSON.stringify({ hash: 42, original_key: true, filename: [] }), 'hash'],
     ['a key outside original/', JSON.stringify({ hash: 'd'.repeat(64), original_key: `watermarked/${'d'.repeat(64)}.jpg` }), 'original/<hash>.<ext>'],
-    ['a key climbing out with ../', JSON.stringify({ hash: 'd'.repeat(64), original_key: `original/../../etc/${'d'.repeat(64)}.jpg` }), 'original/<hash>.<ext>'],
+    [
+      'a key climbing out with ../',
+      JSON.stringify({ hash: 'd'.repeat(64), original_key: `original/../../etc/${'d'.repeat(64)}.jpg` }),
+      'original/<hash>.<ext>',
+    ],
     ['a huge body', `{"hash":"${'d'.repeat(64)}","pad":"${'x'.repeat(2 * 1024 * 1024)}"}`, 'exceeds'],
   ])('dead-letters a message with %s as invalid_message', async (_name, body, reason) => {
     channel.sendToQueue(RETRY_QUEUE, Buffer.from(body), { persistent: true });
@@ -154,7 +158,10 @@ describe('retry worker', () => {
     await h.startWorker();
     await waitFor(async () => (await depth(RETRY_QUEUE)) === 0 && (await statusOf(hash)).status === 'done', { what: 'both copies consumed' });
     // Give a second job.done every chance to arrive before counting.
-    await waitFor(async () => (/watermark_jobs_acked_total\{[^}]*\} (\d+)/.exec((await fetch(`${h.workers.at(-1)!.url}/metrics`).then((r) => r.text()))))?.[1] === '2', { what: 'two acks' });
+    await waitFor(
+      async () => /watermark_jobs_acked_total\{[^}]*\} (\d+)/.exec(await fetch(`${h.workers.at(-1)!.url}/metrics`).then((r) => r.text()))?.[1] === '2',
+      { what: 'two acks' },
+    );
     await events.close();
     expect(done.filter((x) => x === hash)).toHaveLength(1);
     expect((await h.store.list(`watermarked/${hash}.`, 10)).length).toBe(1);

@@ -6,14 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Registry } from 'prom-client';
-import {
-  apiMetrics,
-  createRegistry,
-  httpMetrics,
-  optimizeMetrics,
-  scalerMetrics,
-  workerMetrics,
-} from '../../src/shared/metrics.js';
+import { apiMetrics, createRegistry, httpMetrics, optimizeMetrics, scalerMetrics, workerMetrics } from '../../src/shared/metrics.js';
 import {
   allPanels,
   exportedNames,
@@ -30,7 +23,10 @@ import {
 const dashboards = loadDashboards();
 const targets = panelTargets(dashboards);
 const byUid = Object.fromEntries(dashboards.map((d) => [d.json.uid, d.json]));
-const exprsOf = (uid: string) => allPanels(byUid[uid]!).flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
+const exprsOf = (uid: string) =>
+  allPanels(byUid[uid]!)
+    .flatMap((p) => (p.targets ?? []).map((t) => t.expr))
+    .join('\n');
 
 async function declaredByOurCode(): Promise<ReturnType<typeof exportedNames>> {
   const registries: Registry[] = [];
@@ -56,9 +52,12 @@ describe('PromQL metric-name extraction', () => {
     expect(metricNames('time() - max by (queue) (rabbitmq_detailed_queue_head_message_timestamp{queue="a"} > 0)')).toEqual([
       'rabbitmq_detailed_queue_head_message_timestamp',
     ]);
-    expect(
-      metricNames('sum(a_total) / ignoring(x) sum without (instance) (b) unless on (namespace) c or vector(0) and bool d offset 5m'),
-    ).toEqual(['a_total', 'b', 'c', 'd']);
+    expect(metricNames('sum(a_total) / ignoring(x) sum without (instance) (b) unless on (namespace) c or vector(0) and bool d offset 5m')).toEqual([
+      'a_total',
+      'b',
+      'c',
+      'd',
+    ]);
     expect(metricNames('up{job="x"} == 0')).toEqual(['up']);
   });
 
@@ -85,29 +84,32 @@ describe('dashboards', () => {
     }
   });
 
-  it.each(dashboards.map((d) => [d.file, d.json] as const))('%s: datasource, namespace and instance variables; every query uses the datasource', (_file, json) => {
-    const vars = Object.fromEntries(json.templating.list.map((v) => [v.name, v]));
-    expect(vars.datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
-    for (const name of ['namespace', 'instance']) {
-      // "All" must match series without the label (the local stack has no namespace): `.*` does.
-      expect(vars[name], `variable ${name}`).toMatchObject({ type: 'query', includeAll: true, allValue: '.*', datasource: { uid: '${datasource}' } });
-      expect(variableQuery(vars[name]!)).toMatch(/^label_values\(/);
-    }
-    const ids = new Set<number>();
-    for (const panel of allPanels(json)) {
-      expect(ids.has(panel.id), `duplicate panel id ${panel.id}`).toBe(false);
-      ids.add(panel.id);
-      expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
-      if (panel.type === 'row') continue;
-      expect(panel.description, `panel "${panel.title}" explains itself`).toBeTruthy();
-      expect(panel.datasource?.uid).toBe('${datasource}');
-      expect(panel.targets?.length, `panel "${panel.title}" has queries`).toBeGreaterThan(0);
-      for (const target of panel.targets ?? []) {
-        expect(target.datasource?.uid).toBe('${datasource}');
-        expect(target.expr.trim()).not.toBe('');
+  it.each(dashboards.map((d) => [d.file, d.json] as const))(
+    '%s: datasource, namespace and instance variables; every query uses the datasource',
+    (_file, json) => {
+      const vars = Object.fromEntries(json.templating.list.map((v) => [v.name, v]));
+      expect(vars.datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
+      for (const name of ['namespace', 'instance']) {
+        // "All" must match series without the label (the local stack has no namespace): `.*` does.
+        expect(vars[name], `variable ${name}`).toMatchObject({ type: 'query', includeAll: true, allValue: '.*', datasource: { uid: '${datasource}' } });
+        expect(variableQuery(vars[name]!)).toMatch(/^label_values\(/);
       }
-    }
-  });
+      const ids = new Set<number>();
+      for (const panel of allPanels(json)) {
+        expect(ids.has(panel.id), `duplicate panel id ${panel.id}`).toBe(false);
+        ids.add(panel.id);
+        expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
+        if (panel.type === 'row') continue;
+        expect(panel.description, `panel "${panel.title}" explains itself`).toBeTruthy();
+        expect(panel.datasource?.uid).toBe('${datasource}');
+        expect(panel.targets?.length, `panel "${panel.title}" has queries`).toBeGreaterThan(0);
+        for (const target of panel.targets ?? []) {
+          expect(target.datasource?.uid).toBe('${datasource}');
+          expect(target.expr.trim()).not.toBe('');
+        }
+      }
+    },
+  );
 
   it('use only variables they define, and select every series by namespace', () => {
     for (const { file, json } of dashboards) {
@@ -132,7 +134,8 @@ describe('dashboards', () => {
   it('show what the issue asks for on each dashboard', () => {
     const overview = exprsOf('nws-watermark-overview');
     expect(overview).toMatch(/sum by \(result\) \(rate\(watermark_uploads_total/);
-    for (const q of ['0.5', '0.95', '0.99']) expect(overview).toContain(`histogram_quantile(${q}, sum by (le) (rate(watermark_http_request_duration_seconds_bucket`);
+    for (const q of ['0.5', '0.95', '0.99'])
+      expect(overview).toContain(`histogram_quantile(${q}, sum by (le) (rate(watermark_http_request_duration_seconds_bucket`);
     expect(overview).toContain('result="cache_hit"');
     expect(overview).toContain('watermark_optimizer_circuit_open');
     expect(overview).toMatch(/sum by \(caller, outcome\) \(rate\(watermark_optimizer_calls_total/);
@@ -156,7 +159,9 @@ describe('dashboards', () => {
     const declared = await declaredByOurCode();
     const queries = [
       ...targets.map((t) => ({ where: `${t.dashboard} "${t.panel}"`, expr: t.expr })),
-      ...dashboards.flatMap((d) => d.json.templating.list.flatMap((v) => (variableQuery(v) ? [{ where: `${d.file} $${v.name}`, expr: variableQuery(v)! }] : []))),
+      ...dashboards.flatMap((d) =>
+        d.json.templating.list.flatMap((v) => (variableQuery(v) ? [{ where: `${d.file} $${v.name}`, expr: variableQuery(v)! }] : [])),
+      ),
       ...loadRules().map((r) => ({ where: `rule ${r.alert}`, expr: r.expr })),
     ];
     const unknown = queries.flatMap(({ where, expr }) =>

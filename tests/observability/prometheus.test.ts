@@ -49,7 +49,9 @@ const promUrl = () => `http://127.0.0.1:${ports.prometheus}`;
 
 function childPid(parent: number, component: string): number | undefined {
   try {
-    const out = execFileSync('pgrep', ['-P', String(parent), '-f', `nws-watermark.js ${component}`]).toString().trim();
+    const out = execFileSync('pgrep', ['-P', String(parent), '-f', `nws-watermark.js ${component}`])
+      .toString()
+      .trim();
     return out ? Number(out.split('\n')[0]) : undefined;
   } catch {
     return undefined;
@@ -212,7 +214,11 @@ afterAll(async () => {
   slowWorker?.kill('SIGTERM');
   stack?.kill('SIGTERM');
   prometheus?.kill('SIGTERM');
-  await Promise.all([slowWorker?.exited, stack?.exited, prometheus && new Promise((r) => (prometheus!.exitCode !== null ? r(null) : prometheus!.once('exit', r)))]);
+  await Promise.all([
+    slowWorker?.exited,
+    stack?.exited,
+    prometheus && new Promise((r) => (prometheus!.exitCode !== null ? r(null) : prometheus!.once('exit', r))),
+  ]);
   await h?.cleanup();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
@@ -243,15 +249,22 @@ describe('observability against a real Prometheus', () => {
     }
     // A poison message, stamped like the api's jobs: it ends in the DLQ.
     const channel = await h.broker.createConfirmChannel();
-    channel.sendToQueue('watermark_retry', Buffer.from('{"not":"a job"'), { persistent: true, contentType: 'application/json', timestamp: Math.floor(Date.now() / 1000) });
+    channel.sendToQueue('watermark_retry', Buffer.from('{"not":"a job"'), {
+      persistent: true,
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.now() / 1000),
+    });
     await channel.waitForConfirms();
     await channel.close();
 
     // Scaling: the backlog makes the controller add workers.
-    await waitFor(async () => sampleSum(await metricsText(`http://127.0.0.1:${ports.controller}/metrics`), 'watermark_scaler_scaling_events_total', 'direction="up"') > 0, {
-      timeoutMs: 20_000,
-      what: 'a scale-up event',
-    });
+    await waitFor(
+      async () => sampleSum(await metricsText(`http://127.0.0.1:${ports.controller}/metrics`), 'watermark_scaler_scaling_events_total', 'direction="up"') > 0,
+      {
+        timeoutMs: 20_000,
+        what: 'a scale-up event',
+      },
+    );
 
     // Retry: a worker whose optimizer calls always time out while the optimizer is healthy.
     slowWorker = spawnComponent('worker', {
@@ -274,10 +287,13 @@ describe('observability against a real Prometheus', () => {
       what: 'the poison message dead-lettered',
     });
     // Every 202 finishes (done, or failed after its attempts: both are outcomes the client sees).
-    await waitFor(async () => {
-      const states = await Promise.all(queued.map(async (hash) => ((await (await fetch(`${api()}/status/${hash}`)).json()) as { status: string }).status));
-      return states.every((s) => s === 'done' || s === 'failed');
-    }, { timeoutMs: 45_000, intervalMs: 500, what: 'every queued job to finish' });
+    await waitFor(
+      async () => {
+        const states = await Promise.all(queued.map(async (hash) => ((await (await fetch(`${api()}/status/${hash}`)).json()) as { status: string }).status));
+        return states.every((s) => s === 'done' || s === 'failed');
+      },
+      { timeoutMs: 45_000, intervalMs: 500, what: 'every queued job to finish' },
+    );
     expect(sampleSum(await allWorkerMetrics(), 'watermark_jobs_acked_total')).toBeGreaterThanOrEqual(queued.length);
   }, 150_000);
 
@@ -293,11 +309,21 @@ describe('observability against a real Prometheus', () => {
       'max(rabbitmq_detailed_queue_head_message_timestamp{queue="watermark_retry.dlq"}) > 0',
       'min(up{job=~"rabbitmq.*"}) == 1',
     ].join(' and on() ');
-    const at = await waitFor(async () => {
-      const r = await query(settled);
-      return r.data?.result.length === 1 ? r.data.result[0]!.value[0] : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250, what: 'Prometheus to scrape the retries, the dead letters and the waiting message' }).catch(async (err: unknown) => {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${await targetHealth()}\nworkers:\n${await allWorkerMetrics().then((t) => t.split('\n').filter((l) => /^watermark_jobs_(dead|retried)/.test(l)).join('\n'))}`);
+    const at = await waitFor(
+      async () => {
+        const r = await query(settled);
+        return r.data?.result.length === 1 ? r.data.result[0]!.value[0] : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: 'Prometheus to scrape the retries, the dead letters and the waiting message' },
+    ).catch(async (err: unknown) => {
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)}\n${await targetHealth()}\nworkers:\n${await allWorkerMetrics().then((t) =>
+          t
+            .split('\n')
+            .filter((l) => /^watermark_jobs_(dead|retried)/.test(l))
+            .join('\n'),
+        )}`,
+      );
     });
     // Windows covering the whole traffic, so rates and quantiles have data.
     const window = `${Math.ceil(at - startedAt / 1000) + 15}s`;
@@ -333,24 +359,36 @@ describe('observability against a real Prometheus', () => {
   });
 
   it('the alert rules evaluate on real data, and the DLQ alert fires', async () => {
-    await waitFor(async () => {
-      const res = (await (await fetch(`${promUrl()}/api/v1/rules`)).json()) as {
-        data: { groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] };
-      };
-      const rules = res.data.groups.flatMap((g) => g.rules);
-      expect(rules.map((r) => r.name).sort()).toEqual(loadRules().map((r) => r.alert).sort());
-      const bad = rules.filter((r) => r.health !== 'ok');
-      expect(bad.map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
-      return true;
-    }, { timeoutMs: 10_000, intervalMs: 500, what: 'every rule evaluated without error' });
+    await waitFor(
+      async () => {
+        const res = (await (await fetch(`${promUrl()}/api/v1/rules`)).json()) as {
+          data: { groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] };
+        };
+        const rules = res.data.groups.flatMap((g) => g.rules);
+        expect(rules.map((r) => r.name).sort()).toEqual(
+          loadRules()
+            .map((r) => r.alert)
+            .sort(),
+        );
+        const bad = rules.filter((r) => r.health !== 'ok');
+        expect(bad.map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
+        return true;
+      },
+      { timeoutMs: 10_000, intervalMs: 500, what: 'every rule evaluated without error' },
+    );
     for (const rule of loadRules()) {
       const result = await query(rule.expr);
       expect(result.status, `${rule.alert}: ${result.error}`).toBe('success');
     }
-    await waitFor(async () => {
-      const res = (await (await fetch(`${promUrl()}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
-      return res.data.alerts.some((a) => a.labels.alertname === 'WatermarkDeadLetterQueueReceiving' && a.labels.reason === 'invalid_message' && a.state === 'firing');
-    }, { timeoutMs: 10_000, intervalMs: 500, what: 'WatermarkDeadLetterQueueReceiving to fire' });
+    await waitFor(
+      async () => {
+        const res = (await (await fetch(`${promUrl()}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+        return res.data.alerts.some(
+          (a) => a.labels.alertname === 'WatermarkDeadLetterQueueReceiving' && a.labels.reason === 'invalid_message' && a.state === 'firing',
+        );
+      },
+      { timeoutMs: 10_000, intervalMs: 500, what: 'WatermarkDeadLetterQueueReceiving to fire' },
+    );
   });
 
   it('dashboards and rules name only metrics that a service or the broker exports', async () => {
@@ -360,16 +398,24 @@ describe('observability against a real Prometheus', () => {
       metricsText(`http://127.0.0.1:${ports.controller}/metrics`),
       allWorkerMetrics(),
       metricsText(`http://${RABBIT_PROMETHEUS}/metrics`),
-      metricsText(`http://${RABBIT_PROMETHEUS}/metrics/detailed?${new URLSearchParams([['vhost', decodeURIComponent(new URL(h.rabbitUrl).pathname.slice(1))], ...DETAILED_FAMILIES.map((f) => ['family', f])])}`),
+      metricsText(
+        `http://${RABBIT_PROMETHEUS}/metrics/detailed?${new URLSearchParams([['vhost', decodeURIComponent(new URL(h.rabbitUrl).pathname.slice(1))], ...DETAILED_FAMILIES.map((f) => ['family', f])])}`,
+      ),
     ]);
     const exported = exportedNames(pages.join('\n'));
     const dashboards = loadDashboards();
     const used = [
       ...panelTargets(dashboards).map((t) => ({ where: `${t.dashboard} "${t.panel}"`, expr: t.expr })),
-      ...dashboards.flatMap((d) => d.json.templating.list.flatMap((v) => (variableQuery(v) ? [{ where: `${d.file} $${v.name}`, expr: labelValuesAsQuery(variableQuery(v)!) }] : []))),
+      ...dashboards.flatMap((d) =>
+        d.json.templating.list.flatMap((v) => (variableQuery(v) ? [{ where: `${d.file} $${v.name}`, expr: labelValuesAsQuery(variableQuery(v)!) }] : [])),
+      ),
       ...loadRules().map((r) => ({ where: `rule ${r.alert}`, expr: r.expr })),
     ];
-    const missing = used.flatMap(({ where, expr }) => metricNames(expr).filter((n) => !isExported(n, exported)).map((n) => `${where}: ${n}`));
+    const missing = used.flatMap(({ where, expr }) =>
+      metricNames(expr)
+        .filter((n) => !isExported(n, exported))
+        .map((n) => `${where}: ${n}`),
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -98,24 +98,30 @@ describe('alert rules', () => {
     for (const part of ['Meaning', 'Impact', 'Diagnosis', 'Mitigation']) expect(section![1]).toContain(`**${part}**`);
   });
 
-  it.each(alerts.map((a) => [a.alert] as const))('%s: its quiet tests catch an alert that always fires, its firing tests one that never fires', async (name) => {
-    const quiet = subset(name, false, mutatedRules(name, 'vector(1)'));
-    const firing = subset(name, true, mutatedRules(name, 'vector(1) < 0'));
-    expect(quiet.tests.length, `${name} has no test where it stays quiet`).toBeGreaterThan(0);
-    expect(firing.tests.length, `${name} has no test where it fires`).toBeGreaterThan(0);
+  it.each(alerts.map((a) => [a.alert] as const))(
+    '%s: its quiet tests catch an alert that always fires, its firing tests one that never fires',
+    async (name) => {
+      const quiet = subset(name, false, mutatedRules(name, 'vector(1)'));
+      const firing = subset(name, true, mutatedRules(name, 'vector(1) < 0'));
+      expect(quiet.tests.length, `${name} has no test where it stays quiet`).toBeGreaterThan(0);
+      expect(firing.tests.length, `${name} has no test where it fires`).toBeGreaterThan(0);
 
-    // Unmutated, the same subsets pass: the failures below come from the mutation alone.
-    for (const [kind, tests] of [['quiet', quiet], ['firing', firing]] as const) {
-      const original = join(work, `${name}-${kind}-original.test.yaml`);
-      writeFileSync(original, stringify({ ...tests, rule_files: ruleFiles() }));
-      const ok = await promtool('test', 'rules', original);
-      expect(ok.code, ok.output).toBe(0);
+      // Unmutated, the same subsets pass: the failures below come from the mutation alone.
+      for (const [kind, tests] of [
+        ['quiet', quiet],
+        ['firing', firing],
+      ] as const) {
+        const original = join(work, `${name}-${kind}-original.test.yaml`);
+        writeFileSync(original, stringify({ ...tests, rule_files: ruleFiles() }));
+        const ok = await promtool('test', 'rules', original);
+        expect(ok.code, ok.output).toBe(0);
 
-      const mutated = join(work, `${name}-${kind}.test.yaml`);
-      writeFileSync(mutated, stringify(tests));
-      const caught = await promtool('test', 'rules', mutated);
-      expect(caught.code, `${name} rewritten to ${kind === 'quiet' ? 'always fire' : 'never fire'} still passes:\n${caught.output}`).not.toBe(0);
-      expect(caught.output).toContain(`alertname: ${name}`);
-    }
-  });
+        const mutated = join(work, `${name}-${kind}.test.yaml`);
+        writeFileSync(mutated, stringify(tests));
+        const caught = await promtool('test', 'rules', mutated);
+        expect(caught.code, `${name} rewritten to ${kind === 'quiet' ? 'always fire' : 'never fire'} still passes:\n${caught.output}`).not.toBe(0);
+        expect(caught.output).toContain(`alertname: ${name}`);
+      }
+    },
+  );
 });

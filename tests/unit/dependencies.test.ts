@@ -121,7 +121,9 @@ function serverBuildFiles(): string[] {
 /** bin/: the entry point the image starts (`node /app/bin/nws-watermark.js`). */
 function binFiles(): string[] {
   const dir = join(REPO, 'bin');
-  return readdirSync(dir).filter((name) => /\.[mc]?js$/.test(name)).map((name) => join(dir, name));
+  return readdirSync(dir)
+    .filter((name) => /\.[mc]?js$/.test(name))
+    .map((name) => join(dir, name));
 }
 
 function runtimeDependencies(): Set<string> {
@@ -147,7 +149,7 @@ describe('the import check itself', () => {
     "export { type U } from 'type-only-named-reexport';",
     "type Lazy = typeof import('type-query');",
     "const lazy = async () => (await import('dynamic/sub/path.js')).default;",
-    "const computed = (name: string) => import(name);",
+    'const computed = (name: string) => import(name);',
     "import { local } from './local.js';",
   ].join('\n');
 

@@ -82,7 +82,7 @@ async function diagnose(lastError) {
 
 async function main() {
   const deadline = Date.now() + waitMs;
-  let lastError = 'no attempt made';
+  let lastError;
   for (;;) {
     try {
       console.log(`bucket ${env.S3_BUCKET}: ${await createBucket()} at ${env.S3_ENDPOINT}`);

@@ -53,13 +53,10 @@ export class AmqpPassiveDepth implements DepthSource {
       const forget = () => {
         if (this.connections.get(vhost) === pending) this.connections.delete(vhost);
       };
-      pending.then(
-        (conn) => {
-          conn.on('error', () => undefined);
-          conn.on('close', forget);
-        },
-        forget,
-      );
+      pending.then((conn) => {
+        conn.on('error', () => undefined);
+        conn.on('close', forget);
+      }, forget);
     }
     return pending;
   }

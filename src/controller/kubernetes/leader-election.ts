@@ -170,7 +170,10 @@ export class LeaseElector {
   private setLeading(leading: boolean): void {
     if (this.leading === leading) return;
     this.leading = leading;
-    this.logger.info({ identity: this.options.identity, lease: `${this.options.namespace}/${this.options.name}` }, leading ? 'became leader' : 'stopped leading');
+    this.logger.info(
+      { identity: this.options.identity, lease: `${this.options.namespace}/${this.options.name}` },
+      leading ? 'became leader' : 'stopped leading',
+    );
     if (leading) this.callbacks.onStartedLeading();
     else this.callbacks.onStoppedLeading();
   }

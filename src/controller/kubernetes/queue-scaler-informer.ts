@@ -44,9 +44,9 @@ export class QueueScalerInformer {
     const list = async (): Promise<KubernetesListObject<QueueScalerObject>> => {
       const params = { group: QUEUE_SCALER_GROUP, version: QUEUE_SCALER_VERSION, plural: QUEUE_SCALER_PLURAL };
       // The generated client types custom object lists as `any`: this is the shape the API returns.
-      const result = (namespace
-        ? await api.listNamespacedCustomObject({ ...params, namespace })
-        : await api.listClusterCustomObject(params)) as KubernetesListObject<QueueScalerObject>;
+      const result = (
+        namespace ? await api.listNamespacedCustomObject({ ...params, namespace }) : await api.listClusterCustomObject(params)
+      ) as KubernetesListObject<QueueScalerObject>;
       this.listed = true;
       this.failures = 0;
       return result;

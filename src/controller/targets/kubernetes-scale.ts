@@ -33,9 +33,7 @@ export class KubernetesScaleTarget implements ScaleTarget {
   ) {
     const resource = SUPPORTED[ref.kind];
     if (ref.apiVersion !== 'apps/v1' || !resource) {
-      throw new UnsupportedTargetError(
-        `scaleTargetRef ${ref.apiVersion} ${ref.kind} is not supported: expected apps/v1 Deployment or StatefulSet`,
-      );
+      throw new UnsupportedTargetError(`scaleTargetRef ${ref.apiVersion} ${ref.kind} is not supported: expected apps/v1 Deployment or StatefulSet`);
     }
     this.resource = resource;
     this.apps = kubeConfig.makeApiClient(AppsV1Api);

@@ -93,7 +93,12 @@ export class ConfirmPublisher {
           if (this.returned.delete(publishId)) settle(new PublishError(`no queue is bound for ${exchange || '(default)'} ${routingKey}`));
           // amqplib fails every pending confirm with 'channel closed' before the channel's 'close'
           // event: the message may already be queued, so only a real nack means refused.
-          else if (err) settle(err.message === 'message nacked' ? new PublishError('broker refused the message (nack)') : new PublishError(`broker channel lost before confirming: ${err.message}`, 'unknown'));
+          else if (err)
+            settle(
+              err.message === 'message nacked'
+                ? new PublishError('broker refused the message (nack)')
+                : new PublishError(`broker channel lost before confirming: ${err.message}`, 'unknown'),
+            );
           else settle();
         });
       } catch (err) {

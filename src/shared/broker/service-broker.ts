@@ -22,6 +22,8 @@ export function createServiceBroker(
   logger: Logger,
 ): ServiceBroker {
   const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: `nws-watermark ${service}`, logger });
-  const publisher = new ConfirmPublisher(broker, logger, (channel) => declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT, retryDelaysMs }));
+  const publisher = new ConfirmPublisher(broker, logger, (channel) =>
+    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT, retryDelaysMs }),
+  );
   return { broker, publisher };
 }

@@ -128,7 +128,9 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
     let failed = false;
 
     const idle =
-      idleTimeoutMs === undefined ? undefined : setTimeout(() => fail(new HttpProblem(PROBLEMS.uploadTimeout, `No data received for ${idleTimeoutMs} ms`)), idleTimeoutMs);
+      idleTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => fail(new HttpProblem(PROBLEMS.uploadTimeout, `No data received for ${idleTimeoutMs} ms`)), idleTimeoutMs);
     const touch = () => idle?.refresh();
     const onClose = () => {
       if (!req.complete) fail(aborted());

@@ -190,10 +190,7 @@ export function App() {
       </main>
 
       <footer className="footer">
-        <p>
-          When the optimizer is busy your upload is not lost: it waits in RabbitMQ (🐇) until a worker finishes it,
-          and this page follows along.
-        </p>
+        <p>When the optimizer is busy your upload is not lost: it waits in RabbitMQ (🐇) until a worker finishes it, and this page follows along.</p>
       </footer>
     </div>
   );

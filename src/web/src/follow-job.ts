@@ -8,9 +8,7 @@
 import type { JobState, JobStatus } from '../../shared/contracts/index.js';
 import { isAbortError, type FetchLike } from './upload-client.js';
 
-export type FinishedJob =
-  | { status: 'done'; url: string; attempts?: number }
-  | { status: 'failed'; error: string; attempts?: number };
+export type FinishedJob = { status: 'done'; url: string; attempts?: number } | { status: 'failed'; error: string; attempts?: number };
 
 /** Where updates currently come from: the event stream, or polling every `pollIntervalMs`. */
 export type FollowMode = 'events' | 'polling';

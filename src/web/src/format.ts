@@ -38,6 +38,6 @@ const EXTENSIONS: Record<string, string> = {
 export function downloadName(fileName: string, contentType: string): string {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   const base = (fileName.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '').trim() || 'image';
-  const ext = EXTENSIONS[type] ?? (/\.([a-z0-9]{2,5})$/i.exec(fileName)?.[1]?.toLowerCase() ?? 'img');
+  const ext = EXTENSIONS[type] ?? /\.([a-z0-9]{2,5})$/i.exec(fileName)?.[1]?.toLowerCase() ?? 'img';
   return `${base}-watermarked.${ext}`;
 }

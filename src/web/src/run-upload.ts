@@ -8,9 +8,7 @@ import type { FinishedJob, FollowMode } from './follow-job.js';
 import { fetchImage, uploadImage, type FetchLike, type ProblemDetails } from './upload-client.js';
 
 export type UploadPhase =
-  | { phase: 'uploading' }
-  | { phase: 'queued'; hash: string; mode: FollowMode | null; attempts?: number }
-  | { phase: 'fetching'; hash: string };
+  { phase: 'uploading' } | { phase: 'queued'; hash: string; mode: FollowMode | null; attempts?: number } | { phase: 'fetching'; hash: string };
 
 export interface UploadResult {
   blob: Blob;
@@ -31,9 +29,7 @@ export interface UploadResult {
 
 /** How one upload ended for the page: a result to show, a problem to explain, or a job that failed. */
 export type FinishedUpload =
-  | { kind: 'result'; result: UploadResult }
-  | { kind: 'problem'; problem: ProblemDetails }
-  | { kind: 'failed'; hash: string; error: string; attempts?: number };
+  { kind: 'result'; result: UploadResult } | { kind: 'problem'; problem: ProblemDetails } | { kind: 'failed'; hash: string; error: string; attempts?: number };
 
 export type FollowFn = (
   hash: string,
@@ -56,12 +52,7 @@ export interface RunUploadDeps {
 }
 
 /** Rejects only when `deps.signal` aborts. */
-export async function runUpload(
-  file: Blob,
-  fileName: string,
-  startedAt: number,
-  deps: RunUploadDeps,
-): Promise<FinishedUpload> {
+export async function runUpload(file: Blob, fileName: string, startedAt: number, deps: RunUploadDeps): Promise<FinishedUpload> {
   const request = { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.signal ? { signal: deps.signal } : {}) };
   deps.onPhase?.({ phase: 'uploading' });
   const uploaded = await uploadImage(file, fileName, request);
@@ -94,8 +85,7 @@ export async function runUpload(
   const hash = uploaded.jobId;
   let mode: FollowMode | null = null;
   let attempts: number | undefined;
-  const report = (): void =>
-    deps.onPhase?.({ phase: 'queued', hash, mode, ...(attempts === undefined ? {} : { attempts }) });
+  const report = (): void => deps.onPhase?.({ phase: 'queued', hash, mode, ...(attempts === undefined ? {} : { attempts }) });
   report();
   const job = await deps.follow(hash, {
     onStatus: (status) => {

@@ -52,11 +52,7 @@ export function isImageHash(value: unknown): value is string {
 }
 
 /** `POST /upload` with the file in the multipart field `image`. */
-export async function uploadImage(
-  file: Blob,
-  fileName: string,
-  options: RequestOptions = {},
-): Promise<ImageResponse | QueuedResponse | ProblemResponse> {
+export async function uploadImage(file: Blob, fileName: string, options: RequestOptions = {}): Promise<ImageResponse | QueuedResponse | ProblemResponse> {
   const form = new FormData();
   form.append('image', file, fileName || 'upload');
   const response = await send(options, '/upload', {
@@ -136,8 +132,7 @@ export async function readProblem(response: Response, now: number = Date.now()):
   const body = await readJson(response);
   const record = isRecord(body) ? body : {};
   const title = nonEmptyString(record.title) ?? (response.statusText || defaultTitle(response.status));
-  const detail =
-    nonEmptyString(record.detail) ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;
+  const detail = nonEmptyString(record.detail) ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;
   const problem: ProblemDetails = {
     type: nonEmptyString(record.type) ?? 'about:blank',
     title,

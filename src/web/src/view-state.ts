@@ -36,7 +36,6 @@ export function statusMessage(view: View): string {
 
 /** The smaller line under the status: how the pending job is followed. */
 export function followDetail(mode: FollowMode | null, attempts: number | undefined): string {
-  const how =
-    mode === 'events' ? 'Live updates from the server' : mode === 'polling' ? 'Checking every 0.5 s' : 'Connecting…';
+  const how = mode === 'events' ? 'Live updates from the server' : mode === 'polling' ? 'Checking every 0.5 s' : 'Connecting…';
   return attempts && attempts > 0 ? `${how} · attempt ${attempts}` : how;
 }

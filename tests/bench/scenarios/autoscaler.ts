@@ -37,14 +37,18 @@ export async function autoscaler(world: BenchWorld, image: CorpusImage, opts: { 
     ].join('\n'),
   );
   const desired = async () => {
-    const text = await fetch(`${controller.url}/metrics`).then((r) => r.text(), () => '');
+    const text = await fetch(`${controller.url}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
     const m = /^watermark_scaler_desired_replicas\{[^}]*scaler="bench"[^}]*\} (\d+)$/m.exec(text);
     return m ? Number(m[1]) : 0;
   };
   const until = async (check: () => Promise<boolean>, timeoutMs: number, what: string) => {
     const deadline = performance.now() + timeoutMs;
     while (!(await check())) {
-      if (performance.now() > deadline) throw new Error(`autoscaler: timed out waiting for ${what}; controller output:\n${controller.child.output.join('').slice(-3000)}`);
+      if (performance.now() > deadline)
+        throw new Error(`autoscaler: timed out waiting for ${what}; controller output:\n${controller.child.output.join('').slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     return performance.now();
@@ -57,8 +61,16 @@ export async function autoscaler(world: BenchWorld, image: CorpusImage, opts: { 
     const decidedAt = await until(async () => (await desired()) > 1, 30_000, 'a scale-up decision');
     const target = await desired();
     const consumingAt = await until(async () => (await world.consumers(RETRY_QUEUE)) >= target, 60_000, `${target} workers consuming`);
-    const result = { pollingIntervalS: POLLING_S, backlog: opts.backlog, desired: target, toDecisionS: (decidedAt - backlogAt) / 1000, toConsumingS: (consumingAt - backlogAt) / 1000 };
-    opts.log(`  backlog of ${opts.backlog}: decision (${target} replicas) after ${result.toDecisionS.toFixed(2)} s, consuming after ${result.toConsumingS.toFixed(2)} s (polling ${POLLING_S} s)`);
+    const result = {
+      pollingIntervalS: POLLING_S,
+      backlog: opts.backlog,
+      desired: target,
+      toDecisionS: (decidedAt - backlogAt) / 1000,
+      toConsumingS: (consumingAt - backlogAt) / 1000,
+    };
+    opts.log(
+      `  backlog of ${opts.backlog}: decision (${target} replicas) after ${result.toDecisionS.toFixed(2)} s, consuming after ${result.toConsumingS.toFixed(2)} s (polling ${POLLING_S} s)`,
+    );
     return result;
   } finally {
     await world.stop('controller');

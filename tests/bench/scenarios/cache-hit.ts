@@ -48,7 +48,11 @@ async function startBare(replyBytes: number): Promise<{ url: string; child: Chil
   return { url, child };
 }
 
-export async function cacheHit(world: BenchWorld, image: CorpusImage, opts: { runs: number; seconds: number; log: (s: string) => void }): Promise<CacheHitResult> {
+export async function cacheHit(
+  world: BenchWorld,
+  image: CorpusImage,
+  opts: { runs: number; seconds: number; log: (s: string) => void },
+): Promise<CacheHitResult> {
   const api = world.services.get('api')!;
   const body = multipartBody(distinct(image.data));
   const first = await fetch(`${api.url}/upload`, { method: 'POST', headers: { 'content-type': MULTIPART_TYPE }, body: body as Uint8Array<ArrayBuffer> });
@@ -74,7 +78,9 @@ export async function cacheHit(world: BenchWorld, image: CorpusImage, opts: { ru
       }
       const line = targets.map((t) => {
         const r = runs[t.name]!.at(-1)!;
-        return `${t.name} ${r.perSecond.toFixed(0)} req/s p99 ${r.p99.toFixed(0)} ms, CPU ms/request ${Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' ')}`;
+        return `${t.name} ${r.perSecond.toFixed(0)} req/s p99 ${r.p99.toFixed(0)} ms, CPU ms/request ${Object.entries(r.cpu)
+          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+          .join(' ')}`;
       });
       opts.log(`  cache hit run ${run + 1}: ${line.join('; ')} ${JSON.stringify(runs.hit!.at(-1)!.statuses)}`);
     }

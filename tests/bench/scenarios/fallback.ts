@@ -50,19 +50,33 @@ async function capacity(world: BenchWorld, image: CorpusImage, amount: number): 
  * jobs); then `largeJobs` of the large image by 2 workers, where the fixed cost of a job weighs
  * less against the optimizer's work.
  */
-export async function fallback(world: BenchWorld, small: CorpusImage, large: CorpusImage, opts: { jobs: number; largeJobs: number; log: (s: string) => void }): Promise<FallbackResult> {
+export async function fallback(
+  world: BenchWorld,
+  small: CorpusImage,
+  large: CorpusImage,
+  opts: { jobs: number; largeJobs: number; log: (s: string) => void },
+): Promise<FallbackResult> {
   const clock = await DoneClock.open(world);
   try {
     const optimizerPid = world.services.get('optimizer')!.pid;
     const capacities = new Map<CorpusImage, { perSecond: number; cpuMs: number }>();
-    for (const [image, amount] of [[small, Math.min(opts.jobs, 300)], [large, Math.min(opts.largeJobs, 60)]] as const) {
+    for (const [image, amount] of [
+      [small, Math.min(opts.jobs, 300)],
+      [large, Math.min(opts.largeJobs, 60)],
+    ] as const) {
       const c = await capacity(world, image, amount);
       capacities.set(image, c);
       opts.log(`  optimizer capacity for ${image.width}x${image.height}: ${c.perSecond.toFixed(1)} images/s, ${c.cpuMs.toFixed(1)} ms of its CPU per image`);
     }
 
     const drains: Drain[] = [];
-    const plan = [[small, opts.jobs, 1, 1], [small, opts.jobs, 2, 1], [small, opts.jobs, 4, 1], [small, opts.jobs, 2, 4], [large, opts.largeJobs, 2, 1]] as const;
+    const plan = [
+      [small, opts.jobs, 1, 1],
+      [small, opts.jobs, 2, 1],
+      [small, opts.jobs, 4, 1],
+      [small, opts.jobs, 2, 4],
+      [large, opts.largeJobs, 2, 1],
+    ] as const;
     for (const [image, jobs, workers, prefetch] of plan) {
       const optimizer = capacities.get(image)!;
       const hashes = await storeOriginals(world.store, image.data, jobs);
@@ -78,7 +92,13 @@ export async function fallback(world: BenchWorld, small: CorpusImage, large: Cor
       const jobsPerSecond = jobs / seconds;
       const label = `${image.width}x${image.height}`;
       drains.push({ image: label, jobs, workers, prefetch, jobsPerSecond, ratio: jobsPerSecond / optimizer.perSecond, seconds, cpuMsPerJob });
-      opts.log(`  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, ratio ${(jobsPerSecond / optimizer.perSecond).toFixed(2)}; CPU ms per job ${Object.entries(cpuMsPerJob).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+      opts.log(
+        `  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, ratio ${(jobsPerSecond / optimizer.perSecond).toFixed(2)}; CPU ms per job ${Object.entries(
+          cpuMsPerJob,
+        )
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', ')}`,
+      );
       for (let i = workers - 1; i >= 0; i -= 1) await world.stop(`worker-${i}`);
     }
 
@@ -92,7 +112,10 @@ export async function fallback(world: BenchWorld, small: CorpusImage, large: Cor
     const optimizer = world.startOptimizer();
     let readyAt = 0;
     while (readyAt === 0) {
-      const ok = await fetch(`${world.env.OPTIMIZER_URL}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${world.env.OPTIMIZER_URL}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) readyAt = performance.now();
       else await new Promise((r) => setTimeout(r, 10));
     }
@@ -102,7 +125,9 @@ export async function fallback(world: BenchWorld, small: CorpusImage, large: Cor
     await world.stop('worker-0');
     await world.purge(RETRY_QUEUE);
     const recovery = { readyToFirstDoneS: (firstDone - readyAt) / 1000, spawnToFirstDoneS: (firstDone - spawnedAt) / 1000, probeIntervalMs: 500 };
-    opts.log(`  recovery: first job done ${recovery.readyToFirstDoneS.toFixed(2)} s after the optimizer was ready (${recovery.spawnToFirstDoneS.toFixed(2)} s after its process started)`);
+    opts.log(
+      `  recovery: first job done ${recovery.readyToFirstDoneS.toFixed(2)} s after the optimizer was ready (${recovery.spawnToFirstDoneS.toFixed(2)} s after its process started)`,
+    );
     return { jobs: opts.jobs, imagePixels: `${small.width}x${small.height}`, optimizerCapacity: capacities.get(small)!.perSecond, drains, recovery };
   } finally {
     await clock.close();

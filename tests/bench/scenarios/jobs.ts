@@ -18,12 +18,16 @@ export class DoneClock {
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
     await channel.bindQueue(queue, EVENTS_EXCHANGE, 'job.done');
     const clock = new DoneClock(channel);
-    await channel.consume(queue, (msg) => {
-      if (!msg) return;
-      const hash = (JSON.parse(msg.content.toString()) as { hash?: string }).hash;
-      if (hash && !clock.done.has(hash)) clock.done.set(hash, performance.now());
-      for (const wake of clock.waiters.splice(0)) wake();
-    }, { noAck: true });
+    await channel.consume(
+      queue,
+      (msg) => {
+        if (!msg) return;
+        const hash = (JSON.parse(msg.content.toString()) as { hash?: string }).hash;
+        if (hash && !clock.done.has(hash)) clock.done.set(hash, performance.now());
+        for (const wake of clock.waiters.splice(0)) wake();
+      },
+      { noAck: true },
+    );
     return clock;
   }
 

@@ -42,7 +42,9 @@ export async function memory(world: BenchWorld, image: CorpusImage, opts: { uplo
   clearInterval(sampler);
   const apiPeakMb = Math.max(peak, rss(api.pid).peakMb);
   const optimizerPeakMb = rss(optimizer.pid).peakMb;
-  opts.log(`  ${opts.uploads} uploads of ${(image.data.length / 1e6).toFixed(1)} MB at 32: ${JSON.stringify(result.statuses)}; api peak ${apiPeakMb.toFixed(0)} MB (idle ${idle.toFixed(0)} MB), optimizer peak ${optimizerPeakMb.toFixed(0)} MB`);
+  opts.log(
+    `  ${opts.uploads} uploads of ${(image.data.length / 1e6).toFixed(1)} MB at 32: ${JSON.stringify(result.statuses)}; api peak ${apiPeakMb.toFixed(0)} MB (idle ${idle.toFixed(0)} MB), optimizer peak ${optimizerPeakMb.toFixed(0)} MB`,
+  );
   await world.purge(RETRY_QUEUE);
   return { uploadMb: image.data.length / 1e6, connections: 32, uploads: opts.uploads, statuses: result.statuses, apiIdleMb: idle, apiPeakMb, optimizerPeakMb };
 }

@@ -50,7 +50,11 @@ function prebuilt(inputs: Buffer[], amount: number): () => Buffer {
   return () => bodies[next++ % bodies.length]!;
 }
 
-export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { runs: number; seconds: number; log: (s: string) => void }): Promise<{ rows: ThroughputRow[]; optimizerPeakMb: number }> {
+export async function throughput(
+  world: BenchWorld,
+  sets: CorpusSet[],
+  opts: { runs: number; seconds: number; log: (s: string) => void },
+): Promise<{ rows: ThroughputRow[]; optimizerPeakMb: number }> {
   const ceilingProcess = CeilingProcess.start();
   try {
     return await measure(world, sets, ceilingProcess, opts);
@@ -59,7 +63,12 @@ export async function throughput(world: BenchWorld, sets: CorpusSet[], opts: { r
   }
 }
 
-async function measure(world: BenchWorld, sets: CorpusSet[], ceilingProcess: CeilingProcess, opts: { runs: number; seconds: number; log: (s: string) => void }): Promise<{ rows: ThroughputRow[]; optimizerPeakMb: number }> {
+async function measure(
+  world: BenchWorld,
+  sets: CorpusSet[],
+  ceilingProcess: CeilingProcess,
+  opts: { runs: number; seconds: number; log: (s: string) => void },
+): Promise<{ rows: ThroughputRow[]; optimizerPeakMb: number }> {
   const api = world.services.get('api')!;
   const optimizer = world.services.get('optimizer')!;
   resetPeak(optimizer.pid);
@@ -81,7 +90,13 @@ async function measure(world: BenchWorld, sets: CorpusSet[], ceilingProcess: Cei
       const ceilingCores = (ceiling.cpuMsPerImage * ceiling.perSecond) / 1000;
       const directBodies = prebuilt(inputs, amount);
       collectGarbage();
-      const direct = await runLoad({ url: `${world.env.OPTIMIZER_URL}/optimize`, connections: CLIENTS, amount, headers: { 'content-type': MULTIPART_TYPE }, body: directBodies });
+      const direct = await runLoad({
+        url: `${world.env.OPTIMIZER_URL}/optimize`,
+        connections: CLIENTS,
+        amount,
+        headers: { 'content-type': MULTIPART_TYPE },
+        body: directBodies,
+      });
       const bodies = prebuilt(inputs, amount);
       collectGarbage();
       const meter = new CpuMeter({ optimizer: optimizer.pid, api: api.pid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
@@ -98,7 +113,13 @@ async function measure(world: BenchWorld, sets: CorpusSet[], ceilingProcess: Cei
       directs.push(((direct.statuses['200'] ?? 0) / direct.requests) * direct.perSecond);
       nominals.push({ ...nominal, perSecond: served });
       ratios.push(served / ceiling.perSecond);
-      opts.log(`  ${set.label} run ${run + 1}: ceiling ${ceiling.perSecond.toFixed(2)}/s, optimizer http ${directs.at(-1)!.toFixed(2)}/s, nominal ${served.toFixed(2)}/s (${JSON.stringify(nominal.statuses)}), ratio ${(served / ceiling.perSecond).toFixed(3)}; cores busy ceiling ${ceilingCores.toFixed(2)} (machine ${ceiling.machineCores.toFixed(2)}), nominal machine ${nominalMachine.toFixed(2)}; CPU ms per image ${Object.entries(cpu).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ')}`);
+      opts.log(
+        `  ${set.label} run ${run + 1}: ceiling ${ceiling.perSecond.toFixed(2)}/s, optimizer http ${directs.at(-1)!.toFixed(2)}/s, nominal ${served.toFixed(2)}/s (${JSON.stringify(nominal.statuses)}), ratio ${(served / ceiling.perSecond).toFixed(3)}; cores busy ceiling ${ceilingCores.toFixed(2)} (machine ${ceiling.machineCores.toFixed(2)}), nominal machine ${nominalMachine.toFixed(2)}; CPU ms per image ${Object.entries(
+          cpu,
+        )
+          .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+          .join(', ')}`,
+      );
     }
     const mp = set.images.reduce((s, i) => s + i.width * i.height, 0) / set.images.length / 1e6;
     rows.push({

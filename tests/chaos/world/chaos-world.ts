@@ -16,7 +16,6 @@ import { waitReady } from '../../helpers/processes.js';
 import { DedicatedRabbitMq } from './dedicated-rabbitmq.js';
 import { DedicatedRedis } from './dedicated-redis.js';
 
-
 export interface ChaosWorldOptions {
   workers?: number;
   /** Extra environment for every component (e.g. shorter timeouts). */
@@ -93,7 +92,10 @@ export class ChaosWorld {
       if (this.logs.length > 2_000) this.dropped += this.logs.splice(0, 1_000).length;
     };
     // Restart quickly, as the stack does after a first crash; chaos repeats crashes on purpose.
-    const child = new SupervisedProcess({ name, command: process.execPath, args: serviceArgs(command), env: { ...this.env, ...extra }, output }, { backoffMs: [250, 500, 1_000] });
+    const child = new SupervisedProcess(
+      { name, command: process.execPath, args: serviceArgs(command), env: { ...this.env, ...extra }, output },
+      { backoffMs: [250, 500, 1_000] },
+    );
     this.processes.set(name, child);
   }
 
@@ -114,7 +116,11 @@ export class ChaosWorld {
   }
 
   async waitAllReady(timeoutMs = 60_000): Promise<void> {
-    const urls = [this.apiUrl, this.optimizerUrl, ...[...this.processes.keys()].filter((n) => n.startsWith('worker-')).map((n) => `http://127.0.0.1:${this.ports[n]}`)];
+    const urls = [
+      this.apiUrl,
+      this.optimizerUrl,
+      ...[...this.processes.keys()].filter((n) => n.startsWith('worker-')).map((n) => `http://127.0.0.1:${this.ports[n]}`),
+    ];
     await Promise.all(urls.map((url) => waitReady(url, timeoutMs)));
   }
 

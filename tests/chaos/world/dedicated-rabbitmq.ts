@@ -39,7 +39,9 @@ export class DedicatedRabbitMq {
       for (const sub of ['mnesia', 'log']) mkdirSync(join(this.dir, sub), { recursive: true });
       writeFileSync(join(this.dir, 'enabled_plugins'), '[].\n');
       const owner = rabbitmqUser();
-      if (owner) for (const path of [this.dir, join(this.dir, 'mnesia'), join(this.dir, 'log'), join(this.dir, 'enabled_plugins')]) chownSync(path, owner.uid, owner.gid);
+      if (owner)
+        for (const path of [this.dir, join(this.dir, 'mnesia'), join(this.dir, 'log'), join(this.dir, 'enabled_plugins')])
+          chownSync(path, owner.uid, owner.gid);
     }
     const child = spawn('rabbitmq-server', [], {
       env: {

@@ -36,7 +36,9 @@ describe('test tool: the Kubernetes API stand-in is as strict as the real server
     expect((await call('POST', leases, { metadata: { name: 'l' }, spec: { renewTime: new Date().toISOString() } })).status).toBe(400);
     expect((await call('POST', leases, { metadata: { name: 'l' }, spec: { holderIdentity: 'x' } })).status).toBe(201);
     expect((await call('PUT', `${leases}/l`, { metadata: { name: 'l' }, spec: { holderIdentity: 'y' } })).status).toBe(422);
-    expect(() => api.createScaler('strict', 'bad', { scaleTargetRef: { name: 'w' }, queue: 'q', minReplicas: 3, maxReplicas: 2 })).toThrow(/minReplicas must be less than or equal/);
+    expect(() => api.createScaler('strict', 'bad', { scaleTargetRef: { name: 'w' }, queue: 'q', minReplicas: 3, maxReplicas: 2 })).toThrow(
+      /minReplicas must be less than or equal/,
+    );
     expect(() => api.createScaler('strict', 'bad', { scaleTargetRef: { name: 'w' }, queue: 'q', messagesPerReplica: 0 })).toThrow(/must be ≥ 1/);
   });
 });

@@ -18,7 +18,17 @@ type Json = Record<string, unknown>;
 /** The workloads with a /scale subresource the controller may target, and their store keys. */
 export type WorkloadResource = 'deployments' | 'statefulsets';
 const WORKLOAD_KEYS: Record<WorkloadResource, string> = { deployments: 'deploy', statefulsets: 'sts' };
-interface Schema { type?: string; properties?: Record<string, Schema>; items?: Schema; required?: string[]; default?: unknown; minimum?: number; minLength?: number; enum?: unknown[]; 'x-kubernetes-validations'?: { rule: string; message: string }[] }
+interface Schema {
+  type?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  required?: string[];
+  default?: unknown;
+  minimum?: number;
+  minLength?: number;
+  enum?: unknown[];
+  'x-kubernetes-validations'?: { rule: string; message: string }[];
+}
 
 export interface LoggedRequest {
   method: string;
@@ -31,7 +41,11 @@ export interface LoggedRequest {
 }
 
 class ApiError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -143,7 +157,7 @@ export class ApiServerStandIn {
   }
 
   replicas(namespace: string, name: string, resource: WorkloadResource = 'deployments'): number | undefined {
-    return ((this.objects.get(`${WORKLOAD_KEYS[resource]}/${namespace}/${name}`)?.spec as Json | undefined)?.replicas as number | undefined);
+    return (this.objects.get(`${WORKLOAD_KEYS[resource]}/${namespace}/${name}`)?.spec as Json | undefined)?.replicas as number | undefined;
   }
 
   /** Someone else writes the Deployment right before the next /scale patch arrives. */
@@ -212,9 +226,11 @@ export class ApiServerStandIn {
 
   private decode(entry: LoggedRequest, raw: Buffer): unknown {
     const json = ['application/json', 'application/merge-patch+json', 'application/json-patch+json', 'application/strategic-merge-patch+json'];
-    if (!entry.contentType || !json.includes(entry.contentType)) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${json.join(', ')}`);
+    if (!entry.contentType || !json.includes(entry.contentType))
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${json.join(', ')}`);
     if (entry.method === 'PATCH' && entry.contentType === 'application/json') throw new ApiError(415, 'UnsupportedMediaType', 'PATCH needs a patch media type');
-    if (entry.method !== 'PATCH' && entry.contentType !== 'application/json') throw new ApiError(415, 'UnsupportedMediaType', `${entry.method} needs application/json`);
+    if (entry.method !== 'PATCH' && entry.contentType !== 'application/json')
+      throw new ApiError(415, 'UnsupportedMediaType', `${entry.method} needs application/json`);
     try {
       return JSON.parse(raw.toString('utf8'));
     } catch {
@@ -234,7 +250,10 @@ export class ApiServerStandIn {
       if (m !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `${m} is not allowed here in this stand-in`);
       if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') return this.watch(url, namespace, res);
       const items = [...this.objects.entries()].filter(([k]) => k.startsWith(namespace ? `qs/${namespace}/` : 'qs/')).map(([, v]) => v);
-      return { code: 200, body: { apiVersion: `${this.group}/${this.version}`, kind: 'QueueScalerList', metadata: { resourceVersion: String(this.rv) }, items } };
+      return {
+        code: 200,
+        body: { apiVersion: `${this.group}/${this.version}`, kind: 'QueueScalerList', metadata: { resourceVersion: String(this.rv) }, items },
+      };
     }
     if ((match = new RegExp(`^${gv}/namespaces/([^/]+)/${this.plural}/([^/]+)(/status)?$`).exec(p))) {
       const [, namespace, name, status] = match as unknown as [string, string, string, string | undefined];
@@ -268,7 +287,8 @@ export class ApiServerStandIn {
       const patched = this.applyPatch(entry.contentType!, scale, body) as Json;
       this.checkPrecondition(current, body);
       const replicas = (patched.spec as Json | undefined)?.replicas;
-      if (!Number.isInteger(replicas) || (replicas as number) < 0) throw new ApiError(422, 'Invalid', `spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
+      if (!Number.isInteger(replicas) || (replicas as number) < 0)
+        throw new ApiError(422, 'Invalid', `spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
       const stored = this.store(undefined, key, { ...current, spec: { replicas } });
       return { code: 200, body: scaleOf(stored) };
     }
@@ -280,8 +300,12 @@ export class ApiServerStandIn {
         const leaseName = (lease.metadata as Json | undefined)?.name as string | undefined;
         if (!leaseName) throw new ApiError(422, 'Invalid', 'metadata.name: Required value');
         this.checkLease(lease);
-        if (this.objects.has(`lease/${namespace}/${leaseName}`)) throw new ApiError(409, 'AlreadyExists', `leases.coordination.k8s.io "${leaseName}" already exists`);
-        return { code: 201, body: this.store(undefined, `lease/${namespace}/${leaseName}`, { ...lease, metadata: { ...(lease.metadata as Json), namespace } }) };
+        if (this.objects.has(`lease/${namespace}/${leaseName}`))
+          throw new ApiError(409, 'AlreadyExists', `leases.coordination.k8s.io "${leaseName}" already exists`);
+        return {
+          code: 201,
+          body: this.store(undefined, `lease/${namespace}/${leaseName}`, { ...lease, metadata: { ...(lease.metadata as Json), namespace } }),
+        };
       }
       if (!name) throw new ApiError(405, 'MethodNotAllowed', `${m} is not served by this stand-in`);
       const key = `lease/${namespace}/${name}`;
@@ -309,12 +333,15 @@ export class ApiServerStandIn {
       this.authorize(entry, 'create', 'events', namespace);
       const event = body as Json;
       const meta = (event.metadata ?? {}) as Json;
-      if (meta.namespace !== undefined && meta.namespace !== namespace) throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      if (meta.namespace !== undefined && meta.namespace !== namespace)
+        throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
       if (!meta.name) throw new ApiError(422, 'Invalid', 'metadata.name: Required value');
       const involved = (event.involvedObject ?? {}) as Json;
       if (involved.namespace !== namespace) throw new ApiError(422, 'Invalid', 'involvedObject.namespace: Invalid value: does not match event.namespace');
-      if (!event.reason || !event.message || !['Normal', 'Warning'].includes(event.type as string)) throw new ApiError(422, 'Invalid', 'reason, message and type Normal|Warning are required');
-      for (const f of ['firstTimestamp', 'lastTimestamp']) if (event[f] !== undefined && !(typeof event[f] === 'string' && TIME.test(event[f]))) throw new ApiError(400, 'BadRequest', `${f}: not RFC 3339`);
+      if (!event.reason || !event.message || !['Normal', 'Warning'].includes(event.type as string))
+        throw new ApiError(422, 'Invalid', 'reason, message and type Normal|Warning are required');
+      for (const f of ['firstTimestamp', 'lastTimestamp'])
+        if (event[f] !== undefined && !(typeof event[f] === 'string' && TIME.test(event[f]))) throw new ApiError(400, 'BadRequest', `${f}: not RFC 3339`);
       return { code: 201, body: this.store(undefined, `event/${namespace}/${meta.name as string}`, event) };
     }
     throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${m} ${p})`);
@@ -361,7 +388,11 @@ export class ApiServerStandIn {
 
   private authorize(entry: LoggedRequest, verb: string, resource: string, namespace: string): void {
     if (this.forbidden.has(`${verb} ${resource} ${namespace}`)) {
-      throw new ApiError(403, 'Forbidden', `${resource} is forbidden: User "${entry.user}" cannot ${verb} resource "${resource}" in the namespace "${namespace}"`);
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${resource} is forbidden: User "${entry.user}" cannot ${verb} resource "${resource}" in the namespace "${namespace}"`,
+      );
     }
   }
 
@@ -396,7 +427,11 @@ export class ApiServerStandIn {
 }
 
 function conflict(what: string, name: string): ApiError {
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${what} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+  return new ApiError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${what} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+  );
 }
 
 function scaleOf(deployment: Json): Json {
@@ -440,10 +475,12 @@ function validate(schema: Schema, value: unknown, path: string): string[] {
   if (t === 'string' && typeof value !== 'string') return [`${path}: Invalid value: must be a string`];
   if (t === 'array' && !Array.isArray(value)) return [`${path}: Invalid value: must be an array`];
   if (t === 'object' && (typeof value !== 'object' || value === null || Array.isArray(value))) return [`${path}: Invalid value: must be an object`];
-  if (schema.minimum !== undefined && (value as number) < schema.minimum) problems.push(`${path}: Invalid value: ${String(value)}: must be ≥ ${schema.minimum}`);
+  if (schema.minimum !== undefined && (value as number) < schema.minimum)
+    problems.push(`${path}: Invalid value: ${String(value)}: must be ≥ ${schema.minimum}`);
   if (schema.minLength !== undefined && (value as string).length < schema.minLength) problems.push(`${path}: Invalid value: too short`);
   if (schema.enum && !schema.enum.includes(value)) problems.push(`${path}: Unsupported value: ${JSON.stringify(value)}`);
-  if (t === 'string' && (schema as { format?: string }).format === 'date-time' && !TIME.test(value as string)) problems.push(`${path}: Invalid value: not a date-time`);
+  if (t === 'string' && (schema as { format?: string }).format === 'date-time' && !TIME.test(value as string))
+    problems.push(`${path}: Invalid value: not a date-time`);
   if (t === 'object') {
     const obj = value as Json;
     for (const r of schema.required ?? []) if (obj[r] === undefined) problems.push(`${path}.${r}: Required value`);

@@ -16,7 +16,13 @@ function rabbitmqctl(...args: string[]): string {
  * call report every 500 ms, which keeps these tests short. Production keeps the default.
  */
 export async function ensureManagementApi(): Promise<void> {
-  const up = () => fetch(`${MANAGEMENT_URL.replace(/\/\/.*@/, '//')}/api/overview`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } }).then((r) => r.ok, () => false);
+  const up = () =>
+    fetch(`${MANAGEMENT_URL.replace(/\/\/.*@/, '//')}/api/overview`, {
+      headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+    }).then(
+      (r) => r.ok,
+      () => false,
+    );
   if (!(await up())) {
     execFileSync('rabbitmq-plugins', ['enable', 'rabbitmq_management', 'rabbitmq_prometheus'], { stdio: 'ignore' });
     await waitFor(up, { timeoutMs: 60_000, what: 'the RabbitMQ management API' });
@@ -52,7 +58,12 @@ export async function createVhost(label: string): Promise<TestVhost> {
   };
 }
 
-export async function publish(connection: ChannelModel, queue: string, count: number, body: (i: number) => Buffer = (i) => Buffer.from(String(i))): Promise<void> {
+export async function publish(
+  connection: ChannelModel,
+  queue: string,
+  count: number,
+  body: (i: number) => Buffer = (i) => Buffer.from(String(i)),
+): Promise<void> {
   const channel = await connection.createConfirmChannel();
   await channel.assertQueue(queue, { durable: true });
   for (let i = 0; i < count; i += 1) channel.sendToQueue(queue, body(i), { persistent: true });

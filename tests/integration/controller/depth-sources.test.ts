@@ -36,10 +36,13 @@ afterAll(async () => {
 describe('queue depth sources', () => {
   it('agree on ready, and the management API sees the unacked messages', async () => {
     const ref = { vhost: vhost.name, queue: 'jobs' };
-    const fromHttp = await waitFor(async () => {
-      const d = await management.read(ref);
-      return d.ready === 23 && d.unacked === 7 ? d : undefined;
-    }, { timeoutMs: 15_000, what: 'management API counts 23 ready + 7 unacked' });
+    const fromHttp = await waitFor(
+      async () => {
+        const d = await management.read(ref);
+        return d.ready === 23 && d.unacked === 7 ? d : undefined;
+      },
+      { timeoutMs: 15_000, what: 'management API counts 23 ready + 7 unacked' },
+    );
     const live = await amqp.read(ref);
     expect(live.ready).toBe(fromHttp.ready);
     expect(live.unacked).toBeUndefined();

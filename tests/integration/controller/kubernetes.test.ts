@@ -85,12 +85,15 @@ describe('controller against the Kubernetes API', () => {
   });
 
   it('writes status through the status subresource, with conditions and observedGeneration', async () => {
-    const status = await waitFor(() => {
-      const s = scaler('team-a', 'workers')?.status as Json | undefined;
-      // currentReplicas is what the reconcile observed before it scaled (as the HPA reports it):
-      // the status that decided 5 still says 1, the next one says 5. Waited for, not raced.
-      return s?.desiredReplicas === 5 && s.unackedMessages === 0 && s.currentReplicas === 5 ? s : undefined;
-    }, { timeoutMs: 15_000, what: 'status with depth 45 and 5 replicas' });
+    const status = await waitFor(
+      () => {
+        const s = scaler('team-a', 'workers')?.status as Json | undefined;
+        // currentReplicas is what the reconcile observed before it scaled (as the HPA reports it):
+        // the status that decided 5 still says 1, the next one says 5. Waited for, not raced.
+        return s?.desiredReplicas === 5 && s.unackedMessages === 0 && s.currentReplicas === 5 ? s : undefined;
+      },
+      { timeoutMs: 15_000, what: 'status with depth 45 and 5 replicas' },
+    );
     expect(status).toMatchObject({ queueDepth: 45, readyMessages: 45, unackedMessages: 0, desiredReplicas: 5, currentReplicas: 5, observedGeneration: 1 });
     expect(status.lastScaleTime).toMatch(/^\d{4}-/);
     expect(condition('team-a', 'workers', 'Ready')).toMatchObject({ status: 'True', reason: 'ScalerReady', observedGeneration: 1 });
@@ -169,15 +172,22 @@ describe('controller against the Kubernetes API', () => {
 
   it('lets a second replica wait, and take over when the leader stops', async () => {
     const second = await startController('ctl-b');
-    await waitFor(() => second.output.join('').length > 0 || api.requests.some((r) => r.user === 'ctl-b' && r.path.includes('/leases/')), { what: 'ctl-b campaigning' });
+    await waitFor(() => second.output.join('').length > 0 || api.requests.some((r) => r.user === 'ctl-b' && r.path.includes('/leases/')), {
+      what: 'ctl-b campaigning',
+    });
     const before = api.requests.length;
-    await waitFor(() => api.requests.slice(before).filter((r) => r.user === 'ctl-b' && r.path.includes('/leases/')).length >= 2, { what: 'ctl-b polling the lease' });
+    await waitFor(() => api.requests.slice(before).filter((r) => r.user === 'ctl-b' && r.path.includes('/leases/')).length >= 2, {
+      what: 'ctl-b polling the lease',
+    });
     expect(api.requests.some((r) => r.user === 'ctl-b' && (r.path.endsWith('/scale') || r.path.endsWith('/status')))).toBe(false);
 
     const leader = controllers[0]!;
     leader.kill('SIGTERM');
     expect(await leader.exited).toBe(0);
-    await waitFor(() => (api.lease('ops', 'nws-watermark-controller') as { spec: { holderIdentity?: string } }).spec.holderIdentity === 'ctl-b', { timeoutMs: 15_000, what: 'ctl-b to hold the lease' });
+    await waitFor(() => (api.lease('ops', 'nws-watermark-controller') as { spec: { holderIdentity?: string } }).spec.holderIdentity === 'ctl-b', {
+      timeoutMs: 15_000,
+      what: 'ctl-b to hold the lease',
+    });
     await publish(vhost.connection, 'jobs-f', 20); // 32 messages: 4 replicas
     await waitFor(() => api.replicas('team-f', 'worker') === 4, { timeoutMs: 15_000, what: 'ctl-b scaling' });
     const last = api.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/team-f/deployments/worker/scale')).at(-1);

@@ -91,7 +91,10 @@ async function consumers(): Promise<number> {
 }
 
 const output = () => controller.output.join('');
-const doneLines = () => output().split('\n').filter((l) => l.includes('"msg":"job done"'));
+const doneLines = () =>
+  output()
+    .split('\n')
+    .filter((l) => l.includes('"msg":"job done"'));
 
 beforeAll(async () => {
   await ensureManagementApi();
@@ -138,7 +141,9 @@ describe('local autoscaling', () => {
     const decisionMs = Date.now() - backlogAt;
     await waitFor(async () => (await consumers()) === 4, { intervalMs: 20, timeoutMs: 20_000, what: '4 workers consuming' });
     const consumingMs = Date.now() - backlogAt;
-    console.log(`reaction to a backlog of ${JOBS} jobs: scale decision after ${decisionMs} ms, 4 workers consuming after ${consumingMs} ms (polling interval ${POLL_S * 1000} ms)`);
+    console.log(
+      `reaction to a backlog of ${JOBS} jobs: scale decision after ${decisionMs} ms, 4 workers consuming after ${consumingMs} ms (polling interval ${POLL_S * 1000} ms)`,
+    );
 
     await waitFor(() => doneLines().length >= JOBS, { timeoutMs: 60_000, what: `${JOBS} jobs done` });
     const drainedAt = Date.now();
@@ -147,7 +152,7 @@ describe('local autoscaling', () => {
 
     const done = doneLines();
     expect(done.filter((l) => l.includes('"redelivered":true'))).toEqual([]);
-    expect(new Set(done.map((l) => (/"hash":"([0-9a-f]{64})"/.exec(l))?.[1])).size).toBe(JOBS);
+    expect(new Set(done.map((l) => /"hash":"([0-9a-f]{64})"/.exec(l)?.[1])).size).toBe(JOBS);
     // A worker stopped by a scale-down while it held a job finished that job before exiting.
     const lines = output().split('\n');
     const drainedBusy = ['worker-2', 'worker-3', 'worker-4'].filter((name) => {
@@ -174,7 +179,10 @@ describe('local autoscaling', () => {
     await waitFor(async () => (await consumers()) === 1, { intervalMs: 20, timeoutMs: 20_000, what: 'a worker from zero' });
     console.log(`from zero: a worker consuming ${Date.now() - wokeAt} ms after 2 jobs arrived`);
     await waitFor(() => doneLines().length >= JOBS + 5, { timeoutMs: 20_000, what: 'the 2 jobs done' });
-    const status = (await fetch(`${controllerUrl}/scalers`).then((r) => r.json())) as Record<string, { status: { conditions: { type: string; status: string }[] } }>;
+    const status = (await fetch(`${controllerUrl}/scalers`).then((r) => r.json())) as Record<
+      string,
+      { status: { conditions: { type: string; status: string }[] } }
+    >;
     expect(status.autoscale?.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
   });
 

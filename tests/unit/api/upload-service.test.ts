@@ -114,7 +114,12 @@ describe('UploadService: answered now', () => {
     store.fail('put');
     store.objects.set(originalKey(hash, 'jpg'), { data: jpeg, contentType: 'image/jpeg', metadata: {} });
     expect(await upload()).toMatchObject({ kind: 'image', cache: 'MISS' });
-    expect(log.warnings().map((line) => line.msg).sort()).toEqual(['job state not updated', 'result not cached', 'result not stored']);
+    expect(
+      log
+        .warnings()
+        .map((line) => line.msg)
+        .sort(),
+    ).toEqual(['job state not updated', 'result not cached', 'result not stored']);
     expect(log.warnings()[0]).toMatchObject({ hash, correlationId: 'req-abcdefgh' });
   });
 
@@ -195,7 +200,10 @@ describe('UploadService: queued', () => {
     expect(await upload()).toEqual({ kind: 'queued', hash });
     const [[, queue, body, options, timeoutMs]] = jobsPublished() as [PublishArgs];
     expect(queue).toBe('watermark_retry');
-    expect(decodeJobMessage(body)).toMatchObject({ ok: true, value: { hash, original_key: originalKey(hash, 'jpg'), filename: 'photo.jpg', content_type: 'image/jpeg' } });
+    expect(decodeJobMessage(body)).toMatchObject({
+      ok: true,
+      value: { hash, original_key: originalKey(hash, 'jpg'), filename: 'photo.jpg', content_type: 'image/jpeg' },
+    });
     expect(options).toMatchObject({ persistent: true, messageId: hash, headers: { 'x-attempts': 0, 'x-correlation-id': 'req-abcdefgh' } });
     expect(timeoutMs).toBe(1_000);
     expect(jobs.records.get(hash)).toMatchObject({ status: 'pending' });
@@ -245,6 +253,10 @@ describe('UploadService: queued', () => {
     vi.spyOn(jobs, 'releasePending').mockRejectedValue(new Error('Connection is closed.'));
     vi.spyOn(store, 'remove').mockRejectedValue(new Error('timed out'));
     await problemOf(upload());
-    expect(log.warnings().map((line) => line.msg)).toEqual(['job not confirmed; answering 503', 'pending claim not released', 'original of a refused job not removed']);
+    expect(log.warnings().map((line) => line.msg)).toEqual([
+      'job not confirmed; answering 503',
+      'pending claim not released',
+      'original of a refused job not removed',
+    ]);
   });
 });

@@ -12,8 +12,16 @@ describe('conditions', () => {
   it('says unacked is unknown when only AMQP answered, while staying Ready', () => {
     const answered = 'the management API answered 404 for queue "jobs" in vhost "/": not known yet or missing';
     const inputs = conditionInputs({
-      kind: 'scaled', unackedUnknown: answered, active: true, depth: 3, activationMessages: 0, limitedBy: undefined,
-      minReplicas: 0, maxReplicas: 4, rawReplicas: 1, reason: 'steady',
+      kind: 'scaled',
+      unackedUnknown: answered,
+      active: true,
+      depth: 3,
+      activationMessages: 0,
+      limitedBy: undefined,
+      minReplicas: 0,
+      maxReplicas: 4,
+      rawReplicas: 1,
+      reason: 'steady',
     });
     expect(inputs.Ready).toMatchObject({ status: 'True', reason: 'UnackedUnknown' });
     expect(inputs.Ready?.message).toMatch(/unacked is unknown/);
@@ -25,8 +33,15 @@ describe('conditions', () => {
 
   it('reports ScalingLimited when maxReplicas caps the recommendation', () => {
     const inputs = conditionInputs({
-      kind: 'scaled', active: true, depth: 300, activationMessages: 0, limitedBy: 'max',
-      minReplicas: 0, maxReplicas: 4, rawReplicas: 30, reason: 'scale up',
+      kind: 'scaled',
+      active: true,
+      depth: 300,
+      activationMessages: 0,
+      limitedBy: 'max',
+      minReplicas: 0,
+      maxReplicas: 4,
+      rawReplicas: 30,
+      reason: 'scale up',
     });
     expect(inputs.ScalingLimited).toMatchObject({ status: 'True', reason: 'TooManyReplicas' });
   });

@@ -76,7 +76,15 @@ const ready = (count: number, unacked = 0): QueueDepth => ({ ready: count, unack
 function scaler(spec: Record<string, unknown> = {}, generation = 1, status?: QueueScalerStatus): Scaler {
   const parsed = parseScaler({
     metadata: { name: 'workers', namespace: 'team-a', generation },
-    spec: { scaleTargetRef: { name: 'worker' }, queue: 'jobs', vhost: 'v', messagesPerReplica: 10, scaleDownStabilizationSeconds: 0, cooldownSeconds: 0, ...spec },
+    spec: {
+      scaleTargetRef: { name: 'worker' },
+      queue: 'jobs',
+      vhost: 'v',
+      messagesPerReplica: 10,
+      scaleDownStabilizationSeconds: 0,
+      cooldownSeconds: 0,
+      ...spec,
+    },
     ...(status ? { status } : {}),
   });
   if (isInvalidSpec(parsed)) throw new Error(parsed.message);
@@ -133,7 +141,9 @@ describe('ScalerLoop', () => {
     expect(w.sink.last).toMatchObject({ queueDepth: 45, readyMessages: 45, unackedMessages: 0, currentReplicas: 1, desiredReplicas: 5, observedGeneration: 1 });
     expect(w.sink.last.lastScaleTime).toBe(T0);
     expect(w.sink.condition('Ready')).toMatchObject({ status: 'True', reason: 'ScalerReady', observedGeneration: 1 });
-    expect(w.sink.events).toEqual([{ type: 'Normal', reason: 'ScaledUp', message: expect.stringContaining('fake workers: 1 → 5 replicas (45 ready, 0 unacked') }]);
+    expect(w.sink.events).toEqual([
+      { type: 'Normal', reason: 'ScaledUp', message: expect.stringContaining('fake workers: 1 → 5 replicas (45 ready, 0 unacked') },
+    ]);
     expect(await metric(w.registry, 'watermark_scaler_desired_replicas', { scaler: 'team-a/workers' })).toBe(5);
     expect(await metric(w.registry, 'watermark_scaler_scaling_events_total', { direction: 'up' })).toBe(1);
   });
@@ -216,7 +226,10 @@ describe('ScalerLoop', () => {
   });
 
   it('reports an invalid spec without touching the target or the queue, and runs once it is fixed', async () => {
-    const invalid = parseScaler({ metadata: { name: 'workers', generation: 1 }, spec: { scaleTargetRef: { name: 'worker' }, queue: 'jobs', messagesPerReplica: 0 } });
+    const invalid = parseScaler({
+      metadata: { name: 'workers', generation: 1 },
+      spec: { scaleTargetRef: { name: 'worker' }, queue: 'jobs', messagesPerReplica: 0 },
+    });
     expect(isInvalidSpec(invalid)).toBe(true);
     const w = world(invalid, { replicas: 2, depth: ready(45) });
     w.loop.start();
@@ -248,7 +261,11 @@ describe('ScalerLoop', () => {
     const w = world(scaler(), { makeTargetError: new Error('scaleTargetRef apps/v1 CronJob is not supported') });
     w.loop.start();
     await elapse(0);
-    expect(w.sink.condition('Ready')).toMatchObject({ status: 'False', reason: 'TargetUnavailable', message: 'scaleTargetRef apps/v1 CronJob is not supported' });
+    expect(w.sink.condition('Ready')).toMatchObject({
+      status: 'False',
+      reason: 'TargetUnavailable',
+      message: 'scaleTargetRef apps/v1 CronJob is not supported',
+    });
     expect(w.depth.reads).toEqual([]);
   });
 

@@ -45,11 +45,18 @@ function run(policy: ScalingPolicy, start: number, steps: [number, number, numbe
 describe('decideScale properties', () => {
   it('always stays within [minReplicas, maxReplicas]', () => {
     fc.assert(
-      fc.property(policyArb, fc.nat(10_000), fc.option(fc.nat(1_000), { nil: undefined }), fc.nat(30), fc.nat(1_000_000), (policy, ready, unacked, current, now) => {
-        const d = decideScale(policy, { ready, unacked, currentReplicas: current, now }, undefined);
-        expect(d.desiredReplicas).toBeGreaterThanOrEqual(policy.minReplicas);
-        expect(d.desiredReplicas).toBeLessThanOrEqual(policy.maxReplicas);
-      }),
+      fc.property(
+        policyArb,
+        fc.nat(10_000),
+        fc.option(fc.nat(1_000), { nil: undefined }),
+        fc.nat(30),
+        fc.nat(1_000_000),
+        (policy, ready, unacked, current, now) => {
+          const d = decideScale(policy, { ready, unacked, currentReplicas: current, now }, undefined);
+          expect(d.desiredReplicas).toBeGreaterThanOrEqual(policy.minReplicas);
+          expect(d.desiredReplicas).toBeLessThanOrEqual(policy.maxReplicas);
+        },
+      ),
     );
   });
 
@@ -167,16 +174,33 @@ describe('decideScale over time', () => {
 
   it('never goes to zero when unacked is unknown', () => {
     const policy = { ...base, scaleDownStabilizationSeconds: 0, cooldownSeconds: 1 };
-    expect(run(policy, 1, [[0, 0, undefined], [100, 0, undefined], [1000, 0, undefined]])).toEqual([1, 1, 1]);
+    expect(
+      run(policy, 1, [
+        [0, 0, undefined],
+        [100, 0, undefined],
+        [1000, 0, undefined],
+      ]),
+    ).toEqual([1, 1, 1]);
   });
 
   it('leaves zero only above activationMessages', () => {
     const policy = { ...base, activationMessages: 5 };
-    expect(run(policy, 0, [[0, 5, 0], [1, 6, 0]])).toEqual([0, 1]);
+    expect(
+      run(policy, 0, [
+        [0, 5, 0],
+        [1, 6, 0],
+      ]),
+    ).toEqual([0, 1]);
   });
 
   it('does not scale down right after a controller restart (the current replicas seed the window)', () => {
-    expect(run(base, 6, [[0, 0, 0], [59, 0, 0], [61, 0, 0]])).toEqual([6, 6, 1]);
+    expect(
+      run(base, 6, [
+        [0, 0, 0],
+        [59, 0, 0],
+        [61, 0, 0],
+      ]),
+    ).toEqual([6, 6, 1]);
   });
 
   it('applies a lowered maxReplicas at once', () => {

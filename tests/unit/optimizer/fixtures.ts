@@ -31,11 +31,15 @@ export function gradientPixels(width: number, height: number, channels: 3 | 4 = 
 }
 
 export function gradientJpeg(width: number, height: number): Promise<Buffer> {
-  return sharp(gradientPixels(width, height), { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(gradientPixels(width, height), { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 export function solidJpeg(width: number, height: number, background: string): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background } }).jpeg().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background } })
+    .jpeg()
+    .toBuffer();
 }
 
 /** A gradient PNG whose left quarter is fully transparent. */
@@ -44,7 +48,9 @@ export function alphaPng(width: number, height: number): Promise<Buffer> {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width / 4; x++) data[(y * width + x) * 4 + 3] = 0;
   }
-  return sharp(data, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 /** A tiny, valid-looking PNG whose IHDR declares `width` × `height`: a decompression bomb's header. */

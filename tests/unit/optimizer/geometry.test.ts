@@ -46,7 +46,9 @@ describe('outputSize', () => {
 
   it.each(['jpeg', 'png', 'webp'] as const)('agrees with sharp on %s inputs of many sizes', async (format) => {
     for (const [width, height, maxEdge] of sizes(25, format.length * 7919)) {
-      const input = await sharp({ create: { width, height, channels: 3, background: '#808080' } })[format]().toBuffer();
+      const input = await sharp({ create: { width, height, channels: 3, background: '#808080' } })
+        [format]()
+        .toBuffer();
       const meta = await sharp(input).metadata();
       const expected = await sharpOutputSize(input, maxEdge);
       // The input travels with the result so a failure names the case.

@@ -11,7 +11,11 @@ beforeAll(async () => {
   const measured = await measureText('NWS');
   if (!measured) throw new Error('NWS drew nothing: are fonts installed?');
   metrics = measured;
-  logo = await prepareLogo(await sharp({ create: { width: 80, height: 40, channels: 4, background: '#ff0000' } }).png().toBuffer());
+  logo = await prepareLogo(
+    await sharp({ create: { width: 80, height: 40, channels: 4, background: '#ff0000' } })
+      .png()
+      .toBuffer(),
+  );
 });
 
 describe('escapeXml', () => {

@@ -3,27 +3,14 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UnprocessableImageError, chooseOutputFormat, classifySharpError, watermarkImage } from '../../../src/optimizer/pipeline.js';
 import type { WatermarkSettings } from '../../../src/optimizer/settings.js';
-import {
-  alphaPng,
-  baseSettings,
-  decodeRaw,
-  gradientJpeg,
-  meanAbsDiff,
-  pixel,
-  pngDeclaring,
-  solidJpeg,
-  type RawImage,
-  type Region,
-} from './fixtures.js';
+import { alphaPng, baseSettings, decodeRaw, gradientJpeg, meanAbsDiff, pixel, pngDeclaring, solidJpeg, type RawImage, type Region } from './fixtures.js';
 
 const options = { maxInputPixels: 100_000_000 };
 let photo: Buffer; // 3000x2000 gradient JPEG
 
 /** The input through the same geometry as the pipeline, without a watermark. */
 async function unmarked(input: Buffer, maxEdge: number): Promise<RawImage> {
-  return decodeRaw(
-    sharp(input).rotate().resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: false }),
-  );
+  return decodeRaw(sharp(input).rotate().resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: false }));
 }
 
 async function marked(input: Buffer, settings: WatermarkSettings): Promise<RawImage> {
@@ -34,9 +21,7 @@ async function marked(input: Buffer, settings: WatermarkSettings): Promise<RawIm
 function corner(image: RawImage, where: 'southeast' | 'northwest', share = 0.15): Region {
   const width = Math.round(image.width * share);
   const height = Math.round(image.height * share);
-  return where === 'northwest'
-    ? { left: 0, top: 0, width, height }
-    : { left: image.width - width, top: image.height - height, width, height };
+  return where === 'northwest' ? { left: 0, top: 0, width, height } : { left: image.width - width, top: image.height - height, width, height };
 }
 
 async function expectUnprocessable(input: Buffer, message: RegExp): Promise<void> {
@@ -78,8 +63,13 @@ describe('watermarkImage geometry', () => {
   });
 
   it('keeps the first frame of an animated GIF', async () => {
-    const frame = (background: string) => sharp({ create: { width: 120, height: 80, channels: 3, background } }).png().toBuffer();
-    const animated = await sharp([await frame('#ff0000'), await frame('#0000ff')], { join: { animated: true } }).gif().toBuffer();
+    const frame = (background: string) =>
+      sharp({ create: { width: 120, height: 80, channels: 3, background } })
+        .png()
+        .toBuffer();
+    const animated = await sharp([await frame('#ff0000'), await frame('#0000ff')], { join: { animated: true } })
+      .gif()
+      .toBuffer();
     const result = await watermarkImage(animated, { ...baseSettings, format: 'jpeg' }, options);
     expect({ width: result.width, height: result.height }).toEqual({ width: 120, height: 80 });
     const [r, , b] = pixel(await decodeRaw(result.data), 5, 5);
@@ -136,7 +126,9 @@ describe('watermarkImage mark', () => {
   });
 
   it('draws the logo beside the text', async () => {
-    const logo = await sharp({ create: { width: 60, height: 60, channels: 3, background: '#ff0000' } }).png().toBuffer();
+    const logo = await sharp({ create: { width: 60, height: 60, channels: 3, background: '#ff0000' } })
+      .png()
+      .toBuffer();
     const input = await solidJpeg(800, 600, '#0000ff');
     const image = await marked(input, { ...baseSettings, logo, opacity: 1, text: 'NWS' });
     let reddest = 0;
@@ -164,7 +156,12 @@ describe('watermarkImage output', () => {
     const meta = await sharp(result.data).metadata();
     expect(meta.hasAlpha).toBe(true);
     const image = await decodeRaw(result.data);
-    for (const [x, y] of [[0, 0], [50, 150], [99, 299]] as const) expect(pixel(image, x, y)[3]).toBe(0);
+    for (const [x, y] of [
+      [0, 0],
+      [50, 150],
+      [99, 299],
+    ] as const)
+      expect(pixel(image, x, y)[3]).toBe(0);
     expect(pixel(image, 200, 10)[3]).toBe(255);
   });
 

@@ -13,7 +13,9 @@ let logoBytes: Buffer;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wm-settings-'));
-  logoBytes = await sharp({ create: { width: 40, height: 20, channels: 4, background: '#ff000080' } }).png().toBuffer();
+  logoBytes = await sharp({ create: { width: 40, height: 20, channels: 4, background: '#ff000080' } })
+    .png()
+    .toBuffer();
   logoPath = join(dir, 'logo.png');
   writeFileSync(logoPath, logoBytes);
   writeFileSync(join(dir, 'logo.txt'), 'not an image');
@@ -77,9 +79,7 @@ describe('settingsFingerprint', () => {
     const fingerprint = settingsFingerprint(baseSettings);
     expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(settingsFingerprint({ ...baseSettings })).toBe(fingerprint);
-    expect(settingsFingerprint({ ...baseSettings, logo: Buffer.from(logoBytes) })).toBe(
-      settingsFingerprint({ ...baseSettings, logo: Buffer.from(logoBytes) }),
-    );
+    expect(settingsFingerprint({ ...baseSettings, logo: Buffer.from(logoBytes) })).toBe(settingsFingerprint({ ...baseSettings, logo: Buffer.from(logoBytes) }));
   });
 
   const changes: [keyof WatermarkSettings, Partial<WatermarkSettings>][] = [
@@ -110,8 +110,6 @@ describe('settingsFingerprint', () => {
   });
 
   it('does not confuse fields whose values could be shifted between them', () => {
-    expect(settingsFingerprint({ ...baseSettings, margin: 1, quality: 80 })).not.toBe(
-      settingsFingerprint({ ...baseSettings, margin: 80, quality: 1 }),
-    );
+    expect(settingsFingerprint({ ...baseSettings, margin: 1, quality: 80 })).not.toBe(settingsFingerprint({ ...baseSettings, margin: 80, quality: 1 }));
   });
 });

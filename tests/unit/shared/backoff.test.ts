@@ -27,10 +27,12 @@ describe('backoffDelay', () => {
 
   it('never decreases with the attempt when the delays do not', () => {
     const sorted = table.map((ds) => [...ds].sort((a, b) => a - b));
-    fc.assert(fc.property(sorted, attempt, attempt, (ds, a, b) => {
-      const [low, high] = a <= b ? [a, b] : [b, a];
-      return backoffDelay(ds, low, -1) <= backoffDelay(ds, high, -1);
-    }));
+    fc.assert(
+      fc.property(sorted, attempt, attempt, (ds, a, b) => {
+        const [low, high] = a <= b ? [a, b] : [b, a];
+        return backoffDelay(ds, low, -1) <= backoffDelay(ds, high, -1);
+      }),
+    );
   });
 
   it('repeats the last delay for every attempt past the table', () => {

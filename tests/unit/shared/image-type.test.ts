@@ -47,7 +47,12 @@ describe('sniffImageType', () => {
   });
 
   it('recognises both TIFF byte orders and BigTIFF', () => {
-    for (const head of [[0x49, 0x49, 0x2a, 0x00], [0x4d, 0x4d, 0x00, 0x2a], [0x49, 0x49, 0x2b, 0x00], [0x4d, 0x4d, 0x00, 0x2b]]) {
+    for (const head of [
+      [0x49, 0x49, 0x2a, 0x00],
+      [0x4d, 0x4d, 0x00, 0x2a],
+      [0x49, 0x49, 0x2b, 0x00],
+      [0x4d, 0x4d, 0x00, 0x2b],
+    ]) {
       expect(sniffImageType(Uint8Array.from([...head, 8, 0, 0, 0]))?.format).toBe('tiff');
     }
   });
@@ -125,7 +130,9 @@ describe('formatFromMime', () => {
 
 describe('supportedImageType', () => {
   it('accepts what the service can decode and names it in one wording', async () => {
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
     expect(supportedImageType(png)?.format).toBe('png');
     expect(SUPPORTED_FORMATS_WORDING).toBe('JPEG, PNG, WebP, AVIF, GIF or TIFF');
   });

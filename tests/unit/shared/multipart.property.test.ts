@@ -90,7 +90,13 @@ const sending = fc.record({
   cuts: fc.array(fc.nat({ max: 6 * MAX_BYTES }), { maxLength: 12 }),
   ending: fc.constantFrom<Ending>('end', 'end', 'end', 'disconnect'),
   unreadBody: fc.constantFrom<UnreadBody>('close', 'drain'),
-  contentType: fc.constantFrom(`multipart/form-data; boundary=${BOUNDARY}`, `multipart/form-data; boundary="${BOUNDARY}"`, 'multipart/form-data', 'text/plain', undefined),
+  contentType: fc.constantFrom(
+    `multipart/form-data; boundary=${BOUNDARY}`,
+    `multipart/form-data; boundary="${BOUNDARY}"`,
+    'multipart/form-data',
+    'text/plain',
+    undefined,
+  ),
 });
 
 describe('readMultipartFile, over generated bodies', () => {

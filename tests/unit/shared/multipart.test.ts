@@ -33,7 +33,10 @@ async function expectProblem(read: Promise<unknown>, type: ProblemType, detail?:
 
 describe('readMultipartFile', () => {
   it('returns the file, its name and, when asked, its SHA-256', async () => {
-    const body = multipartBody([{ name: 'note', data: 'hello' }, { name: 'image', filename: 'été.jpg', data: image }]);
+    const body = multipartBody([
+      { name: 'note', data: 'hello' },
+      { name: 'image', filename: 'été.jpg', data: image },
+    ]);
     for (const declareLength of [true, false]) {
       const file = await readMultipartFile(fakeRequest(body, { declareLength, chunkBytes: 7 }), { ...options, sha256: true });
       expect(file.data.equals(image)).toBe(true);
@@ -45,7 +48,11 @@ describe('readMultipartFile', () => {
   });
 
   it('400 not-multipart for another content type, or none', async () => {
-    await expectProblem(readMultipartFile(fakeRequest(Buffer.from('{}'), { contentType: 'application/json' }), options), PROBLEMS.notMultipart, /multipart\/form-data/);
+    await expectProblem(
+      readMultipartFile(fakeRequest(Buffer.from('{}'), { contentType: 'application/json' }), options),
+      PROBLEMS.notMultipart,
+      /multipart\/form-data/,
+    );
     const bare = new FakeRequest({}, []);
     await expectProblem(readMultipartFile(bare, options), PROBLEMS.notMultipart);
   });
@@ -66,7 +73,11 @@ describe('readMultipartFile', () => {
   });
 
   it('400 missing-file when there is no file, saying so when the field holds text', async () => {
-    await expectProblem(readMultipartFile(fakeRequest(multipartBody([{ name: 'note', data: 'x' }])), options), PROBLEMS.missingFile, /^No file in the multipart field "image"$/);
+    await expectProblem(
+      readMultipartFile(fakeRequest(multipartBody([{ name: 'note', data: 'x' }])), options),
+      PROBLEMS.missingFile,
+      /^No file in the multipart field "image"$/,
+    );
     const text = await expectProblem(readMultipartFile(fakeRequest(multipartBody([{ name: 'image', data: 'x' }])), options), PROBLEMS.missingFile);
     expect(text.message).toMatch(/No file/);
     expect(text.message).toMatch(/must be a file/);
@@ -74,7 +85,12 @@ describe('readMultipartFile', () => {
   });
 
   it('400 several-files for a second file', async () => {
-    const req = fakeRequest(multipartBody([{ name: 'image', filename: 'a.jpg', data: image }, { name: 'image', filename: 'b.jpg', data: image }]));
+    const req = fakeRequest(
+      multipartBody([
+        { name: 'image', filename: 'a.jpg', data: image },
+        { name: 'image', filename: 'b.jpg', data: image },
+      ]),
+    );
     await expectProblem(readMultipartFile(req, options), PROBLEMS.severalFiles, /exactly one/);
   });
 
@@ -83,7 +99,10 @@ describe('readMultipartFile', () => {
   });
 
   it('400 bad-multipart for a malformed part header', async () => {
-    const body = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="a\u0007.jpg"\r\nX-Evil\r\n\r\nabc\r\n--${BOUNDARY}--\r\n`, 'latin1');
+    const body = Buffer.from(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="a\u0007.jpg"\r\nX-Evil\r\n\r\nabc\r\n--${BOUNDARY}--\r\n`,
+      'latin1',
+    );
     await expectProblem(readMultipartFile(fakeRequest(body), options), PROBLEMS.badMultipart, /part header/);
   });
 
@@ -104,11 +123,18 @@ describe('readMultipartFile', () => {
 
   it('408 upload-timeout for a sender that stalls', async () => {
     const body = multipartBody([{ name: 'image', filename: 'a.jpg', data: image }]);
-    await expectProblem(readMultipartFile(fakeRequest(body.subarray(0, 150), { ending: 'stall' }), { ...options, idleTimeoutMs: 20 }), PROBLEMS.uploadTimeout, /20 ms/);
+    await expectProblem(
+      readMultipartFile(fakeRequest(body.subarray(0, 150), { ending: 'stall' }), { ...options, idleTimeoutMs: 20 }),
+      PROBLEMS.uploadTimeout,
+      /20 ms/,
+    );
   });
 
   it('413 while streaming a chunked body, without reading the rest', async () => {
-    const req = fakeRequest(multipartBody([{ name: 'image', filename: 'a.jpg', data: Buffer.alloc(1024 * 1024, 7) }]), { declareLength: false, chunkBytes: 1024 });
+    const req = fakeRequest(multipartBody([{ name: 'image', filename: 'a.jpg', data: Buffer.alloc(1024 * 1024, 7) }]), {
+      declareLength: false,
+      chunkBytes: 1024,
+    });
     const problem = await expectProblem(readMultipartFile(req, options), PROBLEMS.tooLarge, /limit of 4096 bytes/);
     expect(problem.toProblem()).toMatchObject({ status: 413, maxBytes: MAX_BYTES });
     expect(req.pending.length).toBeGreaterThan(900);

@@ -245,7 +245,11 @@ describe('followJob cancellation', () => {
 
 describe('asJobStatus', () => {
   it('takes an answer with one of the contract’s states as the status view', () => {
-    for (const answer of [{ status: 'pending', attempts: 2 }, { status: 'done', url: '/image/a' }, { status: 'failed', error: 'x' }]) {
+    for (const answer of [
+      { status: 'pending', attempts: 2 },
+      { status: 'done', url: '/image/a' },
+      { status: 'failed', error: 'x' },
+    ]) {
       expect(asJobStatus(answer)).toBe(answer);
     }
   });

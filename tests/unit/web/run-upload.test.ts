@@ -94,10 +94,7 @@ describe('runUpload', () => {
   });
 
   it('reports a failed job with its error', async () => {
-    const t = deps(
-      () => json({ jobId: HASH, status: 'pending' }, 202),
-      scriptedFollow({ status: 'failed', error: 'too many pixels', attempts: 5 }),
-    );
+    const t = deps(() => json({ jobId: HASH, status: 'pending' }, 202), scriptedFollow({ status: 'failed', error: 'too many pixels', attempts: 5 }));
     const outcome = await runUpload(FILE, 'photo.jpg', 1000, t.deps);
 
     expect(outcome).toEqual({ kind: 'failed', hash: HASH, error: 'too many pixels', attempts: 5 });
@@ -150,9 +147,7 @@ describe('runUpload', () => {
     const t = deps(
       () => json({ jobId: HASH, status: 'pending' }, 202),
       (_hash, { signal }) =>
-        new Promise<FinishedJob>((_resolve, reject) =>
-          signal?.addEventListener('abort', () => reject(new DOMException('cancelled', 'AbortError'))),
-        ),
+        new Promise<FinishedJob>((_resolve, reject) => signal?.addEventListener('abort', () => reject(new DOMException('cancelled', 'AbortError')))),
       { signal: controller.signal },
     );
     const pending = runUpload(FILE, 'photo.jpg', 1000, t.deps);

@@ -180,7 +180,11 @@ describe('RetryConsumer', () => {
   it('dead-letters a job on its last attempt as max_attempts', async () => {
     processJob.mockResolvedValue({ kind: 'failed', failure: { kind: 'job-failed', detail: 'optimizer timed out' } });
     await deliver(encodeJobMessage(job), { 'x-attempts': 2 });
-    expect(republished()[0]![3].headers).toMatchObject({ 'x-attempts': 3, 'x-dead-letter-reason': 'max_attempts', 'x-dead-letter-error': 'optimizer timed out (after 3 attempts)' });
+    expect(republished()[0]![3].headers).toMatchObject({
+      'x-attempts': 3,
+      'x-dead-letter-reason': 'max_attempts',
+      'x-dead-letter-error': 'optimizer timed out (after 3 attempts)',
+    });
   });
 
   it('hands the message back, without acking, when its republish is not confirmed', async () => {

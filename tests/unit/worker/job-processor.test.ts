@@ -32,7 +32,11 @@ beforeEach(() => {
 });
 
 function storeResult(fingerprint: string): void {
-  store.objects.set(watermarkedKey(hash, 'webp'), { data: Buffer.from('old result'), contentType: 'image/webp', metadata: { 'x-amz-meta-fingerprint': fingerprint } });
+  store.objects.set(watermarkedKey(hash, 'webp'), {
+    data: Buffer.from('old result'),
+    contentType: 'image/webp',
+    metadata: { 'x-amz-meta-fingerprint': fingerprint },
+  });
 }
 
 describe('JobProcessor idempotency', () => {

@@ -25,12 +25,7 @@ export function HistoryList({ entries, currentId }: { entries: readonly ResultEn
               </p>
               <Badges result={entry} />
             </div>
-            <a
-              className="button ghost"
-              href={entry.url}
-              download={downloadName(entry.fileName, entry.contentType)}
-              aria-label={`Download ${entry.fileName}`}
-            >
+            <a className="button ghost" href={entry.url} download={downloadName(entry.fileName, entry.contentType)} aria-label={`Download ${entry.fileName}`}>
               Download
             </a>
           </li>

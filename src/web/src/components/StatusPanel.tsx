@@ -69,9 +69,7 @@ export function StatusPanel({ view, original, startedAt, onRetry }: StatusPanelP
           <p className="error-title">{view.title}</p>
           <p className="error-detail">{view.detail}</p>
           {view.retryAfterSeconds !== undefined && (
-            <p className="error-detail">
-              The server asks to try again in {view.retryAfterSeconds} s — nothing was kept, so just upload again.
-            </p>
+            <p className="error-detail">The server asks to try again in {view.retryAfterSeconds} s — nothing was kept, so just upload again.</p>
           )}
         </div>
       )}

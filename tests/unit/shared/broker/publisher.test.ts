@@ -90,7 +90,12 @@ describe('ConfirmPublisher', () => {
       'no queue is bound for (default) watermark_retry',
     ],
     // amqplib fails pending confirms with 'channel closed': the message may be queued already.
-    ['a confirm lost with its channel', 'unknown', () => channel().last.callback(new Error('channel closed')), 'broker channel lost before confirming: channel closed'],
+    [
+      'a confirm lost with its channel',
+      'unknown',
+      () => channel().last.callback(new Error('channel closed')),
+      'broker channel lost before confirming: channel closed',
+    ],
     [
       'the channel closing before the confirm',
       'unknown',

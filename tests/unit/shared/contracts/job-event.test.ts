@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { decodeJobEvent, encodeJobEvent, MAX_EVENT_BYTES, type JobEvent } from '../../../../src/shared/contracts/job-event.js';
 
 const hash = 'c'.repeat(64);
-const event: JobEvent = { type: 'job.retrying', hash, correlationId: 'req-12345678', attempts: 2, error: 'optimizer timed out', at: '2026-01-01T00:00:00.000Z' };
+const event: JobEvent = {
+  type: 'job.retrying',
+  hash,
+  correlationId: 'req-12345678',
+  attempts: 2,
+  error: 'optimizer timed out',
+  at: '2026-01-01T00:00:00.000Z',
+};
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
 
 describe('job event contract', () => {
@@ -30,6 +37,9 @@ describe('job event contract', () => {
 
   it('refuses what is not JSON, or too large to be an event', () => {
     expect(decodeJobEvent(Buffer.from('job.done'))).toEqual({ ok: false, reason: 'body is not JSON' });
-    expect(decodeJobEvent(Buffer.alloc(MAX_EVENT_BYTES + 1, 32))).toEqual({ ok: false, reason: `body of ${MAX_EVENT_BYTES + 1} bytes exceeds ${MAX_EVENT_BYTES}` });
+    expect(decodeJobEvent(Buffer.alloc(MAX_EVENT_BYTES + 1, 32))).toEqual({
+      ok: false,
+      reason: `body of ${MAX_EVENT_BYTES + 1} bytes exceeds ${MAX_EVENT_BYTES}`,
+    });
   });
 });
