@@ -2,7 +2,7 @@
  * The api refuses bad input with a clear problem+json, keeps nothing of it, and stays healthy;
  * it answers 503 (with Retry-After, nothing accepted) when the store or the broker cannot take work.
  */
-import { request } from 'node:http';
+import { request, type ClientRequest } from 'node:http';
 import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../src/api/server.js';
@@ -23,6 +23,21 @@ beforeAll(async () => {
   slowApi = (await startApi(loadConfig(apiEnv, { ...h.env, PORT: '0', UPLOAD_IDLE_TIMEOUT_MS: '500' }), createLogger('test', 'silent'))).url;
 });
 afterAll(async () => h?.cleanup());
+
+const PART_HEADER = '--XYZ\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n';
+
+/** A multipart upload written by hand (`send` writes the body), for senders fetch cannot imitate; resolves the status. */
+function rawUpload(url: string, headers: Record<string, string>, send: (req: ClientRequest) => void): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = request(`${url}/upload`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=XYZ', ...headers } });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    send(req);
+  });
+}
 
 async function expectProblem(res: Response, status: number, detail?: RegExp): Promise<void> {
   expect(res.status).toBe(status);
@@ -141,17 +156,8 @@ describe('upload input', () => {
   });
 
   it('413 while streaming when the size is not declared up front', async () => {
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${api}/upload`, {
-        method: 'POST',
-        headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
-      });
-      req.on('response', (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.write('--XYZ\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n');
+    const status = await rawUpload(api, { 'transfer-encoding': 'chunked' }, (req) => {
+      req.write(PART_HEADER);
       const chunk = Buffer.alloc(256 * 1024, 7);
       let sent = 0;
       const pump = () => {
@@ -200,22 +206,9 @@ describe('upload input', () => {
   });
 
   it('408 for a sender that stalls mid-upload, and the server keeps serving others meanwhile', async () => {
-    const stalled = Array.from(
-      { length: 20 },
-      () =>
-        new Promise<number>((resolve, reject) => {
-          const req = request(`${slowApi}/upload`, {
-            method: 'POST',
-            headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'content-length': '100000' },
-          });
-          req.on('response', (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          });
-          req.on('error', reject);
-          req.write('--XYZ\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8');
-          // ...and then nothing more.
-        }),
+    const stalled = Array.from({ length: 20 }, () =>
+      // The start of a JPEG, and then nothing more.
+      rawUpload(slowApi, { 'content-length': '100000' }, (req) => req.write(`${PART_HEADER}\xff\xd8`)),
     );
     expect((await upload(slowApi, await makeJpeg(60))).status).toBe(200);
     expect(await Promise.all(stalled)).toEqual(Array(20).fill(408));
