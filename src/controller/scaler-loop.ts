@@ -14,6 +14,7 @@ import { isInvalidSpec, SPEC_DEFAULTS, type Condition, type InvalidSpec, type Qu
 import { clamp, decideScale, type ScalingState } from './scaling.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from './targets/scale-target.js';
 import { errorMessage } from '../shared/errors.js';
+import { PassLoop } from '../shared/pass-loop.js';
 
 export interface ScalerEvent {
   type: 'Normal' | 'Warning';
@@ -69,10 +70,10 @@ export class ScalerLoop {
   private scaling: ScalingState | undefined;
   private status: QueueScalerStatus;
   // Scheduling, sample-controller's work queue: when the next pass runs, and whether one runs now.
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
-  private rerun = false;
+  private readonly passes = new PassLoop(
+    () => this.sync(this.observed).catch((err: unknown) => this.deps.logger.error({ err, scaler: this.deps.name }, 'reconcile failed')),
+    () => pollingSeconds(this.observed) * 1000,
+  );
   private readonly clock: () => number;
 
   constructor(
@@ -103,19 +104,15 @@ export class ScalerLoop {
     const { generation } = scaler.metadata;
     const changed = generation === undefined || generation !== this.observed.metadata.generation;
     this.observed = scaler;
-    if (changed && !this.stopped) this.schedule(0);
+    if (changed) this.passes.now();
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.passes.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.passes.stop();
   }
 
   /** One pass: read the world, compute, write the difference. */
@@ -250,28 +247,6 @@ export class ScalerLoop {
         .catch(warnAndContinue(this.deps.logger, 'event not recorded'));
     }
     await this.deps.sink.write(this.status).catch(warnAndContinue(this.deps.logger, 'status not written'));
-  }
-
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delayMs);
-  }
-
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
-    if (this.running) {
-      // A spec update arrived during a pass: run again right after it.
-      this.rerun = true;
-      return;
-    }
-    const pass = this.sync(this.observed).catch((err: unknown) => this.deps.logger.error({ err, scaler: this.deps.name }, 'reconcile failed'));
-    this.running = pass;
-    await pass;
-    this.running = undefined;
-    const again = this.rerun;
-    this.rerun = false;
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run while the pass was awaited
-    if (!this.stopped) this.schedule(again ? 0 : pollingSeconds(this.observed) * 1000);
   }
 }
 

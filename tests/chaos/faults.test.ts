@@ -144,12 +144,11 @@ describe('chaos matrix', () => {
   });
 
   it('worker killed with SIGKILL while it holds an unacked job: redelivered and done once', async () => {
-    const optimizer = world.process('optimizer');
     const held = await queuedWhileHung(6);
     await waitFor(() => unacked() >= 2, { what: 'both workers holding a job', timeoutMs: 20_000 });
     world.process('worker-1').signal('SIGKILL');
     const cleared = Date.now();
-    optimizer.signal('SIGCONT');
+    world.process('optimizer').signal('SIGCONT');
     const more = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT - 6));
     expectClean(await record('worker SIGKILL holding a job', [...held, ...more], await recovered(cleared)));
   });
@@ -199,11 +198,10 @@ describe('chaos matrix', () => {
   });
 
   it('object store down while the worker processes: the jobs wait and finish when it is back', async () => {
-    const optimizer = world.process('optimizer');
     const queued = await queuedWhileHung(8);
     const requeuedBefore = await requeued();
     await world.process('s3').stop();
-    optimizer.signal('SIGCONT');
+    world.process('optimizer').signal('SIGCONT');
     await waitFor(async () => (await requeued()) > requeuedBefore, { timeoutMs: 30_000, what: 'a worker to hand a job back while the store is down' });
     world.process('s3').start();
     const cleared = Date.now();

@@ -8,6 +8,7 @@
  */
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../shared/logger.js';
+import { PassLoop } from '../../shared/pass-loop.js';
 import { apiMessage, statusCode } from './api-errors.js';
 
 export interface LeaseOptions {
@@ -30,9 +31,10 @@ export class LeaseElector {
   private leading = false;
   private lastRenewAt = 0;
   private observed: { resourceVersion: string | undefined; at: number } | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private running: Promise<void> | undefined;
+  private readonly passes = new PassLoop(
+    () => this.campaign(),
+    () => this.options.renewSeconds * 1000,
+  );
 
   constructor(
     private readonly api: LeaseApi,
@@ -42,15 +44,12 @@ export class LeaseElector {
   ) {}
 
   start(): void {
-    this.stopped = false;
-    this.loop(0);
+    this.passes.start();
   }
 
   /** Stops campaigning; a leader releases the lease so another replica takes over at once. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.passes.stop();
     if (!this.leading) return;
     this.setLeading(false);
     try {
@@ -75,19 +74,13 @@ export class LeaseElector {
     }
   }
 
-  private loop(delayMs: number): void {
-    this.timer = setTimeout(() => {
-      this.running = this.tryAcquireOrRenew()
-        .catch((err: unknown) => this.logger.warn({ err: apiMessage(err) }, 'lease update failed'))
-        .then(() => {
-          if (this.leading && Date.now() - this.lastRenewAt > this.renewDeadlineMs()) {
-            this.logger.error('could not renew the lease in time; stepping down');
-            this.setLeading(false);
-          }
-          this.running = undefined;
-          if (!this.stopped) this.loop(this.options.renewSeconds * 1000);
-        });
-    }, delayMs);
+  /** One pass: acquire or renew, and step down when the renew deadline has passed. */
+  private async campaign(): Promise<void> {
+    await this.tryAcquireOrRenew().catch((err: unknown) => this.logger.warn({ err: apiMessage(err) }, 'lease update failed'));
+    if (this.leading && Date.now() - this.lastRenewAt > this.renewDeadlineMs()) {
+      this.logger.error('could not renew the lease in time; stepping down');
+      this.setLeading(false);
+    }
   }
 
   private renewDeadlineMs(): number {
