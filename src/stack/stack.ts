@@ -116,6 +116,8 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
     urls,
     // The order is the stack's: the store last, so nothing still running loses it.
     async stop() {
+      // A Ctrl-C reaches every child too: none may be restarted while the others stop.
+      for (const child of processes.values()) child.holdRestarts();
       const order = [...processes.entries()].filter(([name]) => name !== 's3');
       await Promise.all(order.map(([, child]) => child.stop()));
       await s3?.stop();

@@ -55,6 +55,15 @@ export class SupervisedProcess {
     this.spawnChild();
   }
 
+  /**
+   * No restart from now on, but the child keeps running: a stop in order (the store last) first
+   * holds every restart, since a Ctrl-C in a terminal signals every child at once.
+   */
+  holdRestarts(): void {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+  }
+
   /** SIGTERM, then SIGKILL after the grace period; resolves when the child is gone. */
   async stop(): Promise<void> {
     this.stopping = true;
