@@ -84,3 +84,11 @@ function splitEvery(body: Buffer, bytes: number): Buffer[] {
   for (let start = 0; start < body.length; start += bytes) chunks.push(body.subarray(start, start + bytes));
   return chunks;
 }
+
+/**
+ * A few turns of the event loop: a fake request pushes its chunks at once, so whatever a reader
+ * would do with them it has done by then. For checks that something did not happen, with no clock.
+ */
+export async function eventLoopTurns(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+}

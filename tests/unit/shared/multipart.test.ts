@@ -9,7 +9,7 @@ import { PROBLEMS, type ProblemType } from '../../../src/shared/contracts/proble
 import { readMultipartFile, type ReadFileOptions } from '../../../src/shared/http/multipart.js';
 import { HttpProblem } from '../../../src/shared/http/problem.js';
 import { UploadMemoryBudget } from '../../../src/shared/http/upload-budget.js';
-import { BOUNDARY, FakeRequest, fakeRequest, multipartBody } from './multipart-fakes.js';
+import { BOUNDARY, eventLoopTurns, FakeRequest, fakeRequest, multipartBody } from './multipart-fakes.js';
 
 const MAX_BYTES = 4096;
 const options: ReadFileOptions = { fieldName: 'image', maxBytes: MAX_BYTES, unreadBody: 'close' };
@@ -164,7 +164,7 @@ describe('unreadBody', () => {
     const problem = await problemOf(readMultipartFile(req, { ...options, unreadBody: 'close' }));
     expect(problem.options.closeConnection).toBe(true);
     expect(req.isPaused()).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventLoopTurns();
     expect(req.pending.length).toBeGreaterThan(200);
   });
 
@@ -187,7 +187,7 @@ describe('the memory budget', () => {
     const second = upload();
     let settled = false;
     const reading = readMultipartFile(second, { ...options, budget }).finally(() => (settled = true));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventLoopTurns();
     expect(settled).toBe(false);
     expect(second.pending.length).toBeGreaterThan(0);
     first.release();
