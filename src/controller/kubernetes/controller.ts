@@ -4,7 +4,7 @@
  * QueueScaler's status and Events. A replica that is not the leader keeps its cache warm and
  * does nothing else.
  */
-import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import type { ControllerConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
@@ -26,6 +26,8 @@ export async function kubernetesMode(
   const { logger, metrics, depth } = deps;
   const kubeConfig = deps.kubeConfig ?? new KubeConfig();
   if (!deps.kubeConfig) kubeConfig.loadFromDefault();
+  // One client (and its connections) for every scale target of every pass.
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
   const identity = config.POD_NAME || `${hostname()}-${process.pid}`;
   const known = new Map<string, Scaler | InvalidSpec>();
   const loops = new Map<string, ScalerLoop>();
@@ -45,7 +47,7 @@ export async function kubernetesMode(
       {
         name: key,
         depth,
-        makeTarget: (spec) => new KubernetesScaleTarget(kubeConfig, namespace, spec.scaleTargetRef),
+        makeTarget: (spec) => new KubernetesScaleTarget(apps, namespace, spec.scaleTargetRef),
         sink: new KubernetesStatusSink(kubeConfig, { namespace, name: scaler.metadata.name, uid: scaler.metadata.uid }, identity),
         metrics,
         logger: logger.child({ scaler: key }),

@@ -4,7 +4,7 @@
  * a silent overwrite: the target re-reads and retries. The client's default patch content type is
  * JSON Patch (an array of operations); we send a merge patch and say so in Content-Type.
  */
-import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Scale } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type AppsV1Api, type V1Scale } from '@kubernetes/client-node';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from './scale-target.js';
 import { statusCode } from '../kubernetes/api-errors.js';
 
@@ -22,12 +22,12 @@ export class UnsupportedTargetError extends Error {}
 
 export class KubernetesScaleTarget implements ScaleTarget {
   readonly description: string;
-  private readonly apps: AppsV1Api;
   private readonly resource: string;
   private resourceVersion: string | undefined;
 
+  /** `apps` is the controller's one client: a target is made at every pass and must cost nothing. */
   constructor(
-    kubeConfig: KubeConfig,
+    private readonly apps: AppsV1Api,
     private readonly namespace: string,
     private readonly ref: ScaleTargetRef,
   ) {
@@ -36,7 +36,6 @@ export class KubernetesScaleTarget implements ScaleTarget {
       throw new UnsupportedTargetError(`scaleTargetRef ${ref.apiVersion} ${ref.kind} is not supported: expected apps/v1 Deployment or StatefulSet`);
     }
     this.resource = resource;
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.description = `${ref.kind.toLowerCase()}/${ref.name} in namespace ${namespace}`;
   }
 
