@@ -9,6 +9,7 @@ import type { Request, Response } from 'express';
 import sharp from 'sharp';
 import { optimizerEnv, type OptimizerConfig } from '../shared/config.js';
 import { drainGraceMs, runService } from '../shared/lifecycle.js';
+import type { OptimizerSettings } from '../shared/contracts/optimizer-settings.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { readMultipartFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
@@ -28,20 +29,6 @@ export interface RunningOptimizer extends ServingService {
   markNotReady: () => void;
 }
 
-/** What GET /settings answers: the settings minus the logo bytes, plus the fingerprint. */
-export interface SettingsView {
-  fingerprint: string;
-  text: string;
-  position: WatermarkSettings['position'];
-  opacity: number;
-  margin: number;
-  tiled: boolean;
-  maxEdge: number;
-  format: WatermarkSettings['format'];
-  quality: number;
-  logo: boolean;
-}
-
 const RETRY_AFTER_SECONDS = 1;
 
 export async function startOptimizer(config: OptimizerConfig, logger: Logger = createLogger('optimizer', config.LOG_LEVEL)): Promise<RunningOptimizer> {
@@ -58,7 +45,7 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
   const service = createServiceApp({ service: 'optimizer', registry, logger });
   const { app } = service;
 
-  const settingsView: SettingsView = {
+  const settingsView: OptimizerSettings = {
     fingerprint,
     text: settings.text,
     position: settings.position,

@@ -7,6 +7,8 @@ import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, h
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch, request } from 'undici';
+import { decodeValue } from './contracts/decode.js';
+import { OptimizerSettingsSchema } from './contracts/optimizer-settings.js';
 import { problemDocumentSchema } from './contracts/problems.js';
 import type { CommonConfig } from './config.js';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
@@ -113,8 +115,8 @@ export class OptimizerClient {
         signal: AbortSignal.timeout(this.options.probeTimeoutMs),
       });
       if (!res.ok) return undefined;
-      const body = (await res.json()) as { fingerprint?: unknown };
-      return typeof body.fingerprint === 'string' ? body.fingerprint : undefined;
+      const decoded = decodeValue(OptimizerSettingsSchema, await res.json());
+      return decoded.ok ? decoded.value.fingerprint : undefined;
     } catch {
       return undefined;
     }

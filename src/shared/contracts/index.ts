@@ -7,6 +7,7 @@
  *   job-event       a `watermark.events` notification (api, worker → every api replica)
  *   failure-record  `failed/<hash>.json` in the object store (worker → api)
  *   job-status      the `/status/{hash}` answer and `/events/{hash}` payload (api → web page)
+ *   optimizer-settings  the optimizer's `/settings` answer (optimizer → api)
  *   problems        the catalogue of problem types every error answer is one of (services → clients)
  */
 export * from './accepted-job.js';
@@ -15,4 +16,5 @@ export * from './failure-record.js';
 export * from './job-event.js';
 export * from './job-message.js';
 export * from './job-status.js';
+export * from './optimizer-settings.js';
 export * from './problems.js';

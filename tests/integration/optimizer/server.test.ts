@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOptimizer, type RunningOptimizer } from '../../../src/optimizer/server.js';
 import { loadConfig, optimizerEnv } from '../../../src/shared/config.js';
+import { decodeValue, OptimizerSettingsSchema } from '../../../src/shared/contracts/index.js';
 import { createLogger } from '../../../src/shared/logger.js';
 import { spawnComponent } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -144,6 +145,11 @@ describe('POST /optimize', () => {
 });
 
 describe('GET /settings', () => {
+  it('answers the settings contract, which the api decodes its fingerprint with', async () => {
+    const body: unknown = await (await fetch(`${optimizer.url}/settings`)).json();
+    expect(decodeValue(OptimizerSettingsSchema, body)).toEqual({ ok: true, value: body });
+  });
+
   it('describes the watermark settings and their fingerprint', async () => {
     const res = await fetch(`${optimizer.url}/settings`);
     expect(res.status).toBe(200);
