@@ -4,6 +4,7 @@
  * statistics interval (collect_statistics_interval, 5 s by default): a queue declared a moment ago
  * is a 404 until they catch up. Each error says whether the API answered, and what.
  */
+import { z } from 'zod';
 import { QueueNotFoundError, type DepthSource, type QueueDepth, type QueueRef } from './depth-source.js';
 import { errorMessage } from '../../shared/errors.js';
 
@@ -15,11 +16,15 @@ export interface ManagementApiOptions {
   fetch?: typeof fetch;
 }
 
-interface QueueInfo {
-  messages_ready?: number;
-  messages_unacknowledged?: number;
-  consumers?: number;
-}
+/**
+ * The part of RabbitMQ's queue object we read. The counts are absent until the statistics
+ * collector has reported on the queue; anything else of the wrong type is not counts at all.
+ */
+const QueueInfoSchema = z.object({
+  messages_ready: z.number().int().nonnegative().optional(),
+  messages_unacknowledged: z.number().int().nonnegative().optional(),
+  consumers: z.number().int().nonnegative().optional(),
+});
 
 export class ManagementApiDepth implements DepthSource {
   private readonly base: string;
@@ -55,9 +60,11 @@ export class ManagementApiDepth implements DepthSource {
       throw new QueueNotFoundError(ref, 'management API', `the management API answered 404 for ${where}: not known yet or missing`);
     }
     if (!res.ok) throw new Error(`the management API answered ${res.status} for ${where}`);
-    const info = (await res.json()) as QueueInfo;
+    const parsed = QueueInfoSchema.safeParse(await res.json().catch(() => undefined));
+    if (!parsed.success) throw new Error(`the management API answered for ${where} with something that is not a queue's statistics`);
+    const info = parsed.data;
     // A queue the stats collector has not reported on yet has no counts: not known, not zero.
-    if (typeof info.messages_ready !== 'number' || typeof info.messages_unacknowledged !== 'number') {
+    if (info.messages_ready === undefined || info.messages_unacknowledged === undefined) {
       throw new Error(`the management API answered for ${where} without message counts: its statistics have not caught up yet`);
     }
     return {

@@ -46,6 +46,11 @@ describe('ManagementApiDepth', () => {
     await expect(depth.read(ref)).rejects.toThrow(/answered for queue "jobs" in vhost "team-a" without message counts/);
   });
 
+  it('refuses an answer that is not a queue’s statistics rather than read numbers from it', async () => {
+    const depth = new ManagementApiDepth({ url: 'http://rabbit:15672', fetch: answering(200, { messages_ready: 'many', messages_unacknowledged: -1 }).fetch });
+    await expect(depth.read(ref)).rejects.toThrow(/answered for queue "jobs" in vhost "team-a" with something that is not a queue's statistics/);
+  });
+
   it('says it did not answer when the request fails, with the network error', async () => {
     const refused: typeof fetch = async () => {
       throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:15672') });
