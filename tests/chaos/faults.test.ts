@@ -247,9 +247,12 @@ describe('chaos matrix', () => {
     expect(blocked.map((r) => r.status)).toEqual([503, 503, 503, 503]);
     expect(blocked.slice(1).map((r) => r.problem)).toEqual(['unavailable', 'unavailable', 'unavailable']);
     // None of them waited out the confirm timeout: the block released or refused each one.
-    const notConfirmed = world.logsSince(mark).filter((l) => l.startsWith('[api] ') && l.includes('job not confirmed'));
-    expect(notConfirmed).toHaveLength(4);
-    expect(notConfirmed.filter((l) => l.includes('did not confirm within'))).toEqual([]);
+    // The api logs before it answers, but its stdout reaches this process through a pipe, which can
+    // lag behind the HTTP answer: wait for the four lines rather than read the log at once.
+    const notConfirmed = () => world.logsSince(mark).filter((l) => l.startsWith('[api] ') && l.includes('job not confirmed'));
+    await waitFor(() => notConfirmed().length >= 4, { what: "the api's four 'job not confirmed' log lines" });
+    expect(notConfirmed()).toHaveLength(4);
+    expect(notConfirmed().filter((l) => l.includes('did not confirm within'))).toEqual([]);
     expect((await fetch(`${world.apiUrl}/readyz`)).status).toBe(503);
     world.rabbit.setMemoryAlarm(false);
     await waitFor(async () => (await fetch(`${world.apiUrl}/readyz`)).status === 200, { what: 'the api ready again' });

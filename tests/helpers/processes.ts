@@ -19,7 +19,8 @@ export function spawnComponent(command: string, env: Record<string, string>, nod
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes once stdout and stderr are drained, so `output` is whole.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { process: child, output, kill: (signal) => child.kill(signal), exited };
 }
 

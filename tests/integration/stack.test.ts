@@ -128,7 +128,8 @@ describe('local stack', () => {
     );
     expect(after).not.toBe(before);
     await waitReady(`http://127.0.0.1:${ports.optimizer}`);
-    expect(stack.output.join('')).toMatch(/\[optimizer\] exited \(SIGKILL\); restarting/);
+    // The stack's own log reaches this process through a pipe: wait for the line, don't read it at once.
+    await waitFor(() => stack.output.join('').includes('[optimizer] exited (SIGKILL); restarting'), { what: "the stack's restart line" });
   });
 
   it('stops every component on SIGTERM and exits 0', async () => {

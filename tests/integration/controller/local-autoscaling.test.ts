@@ -154,8 +154,15 @@ describe('local autoscaling', () => {
     expect(done.filter((l) => l.includes('"redelivered":true'))).toEqual([]);
     expect(new Set(done.map((l) => /"hash":"([0-9a-f]{64})"/.exec(l)?.[1])).size).toBe(JOBS);
     // A worker stopped by a scale-down while it held a job finished that job before exiting.
+    // It leaves the queue (consumers drop to 1) before it finishes that job and logs "stopped".
+    const scaledDown = ['worker-2', 'worker-3', 'worker-4'];
+    const stoppedLine = (name: string) =>
+      output()
+        .split('\n')
+        .some((l) => l.startsWith(`[${name}] `) && l.includes('"msg":"stopped"'));
+    await waitFor(() => scaledDown.every(stoppedLine), { what: 'the scaled-down workers to log "stopped"' });
     const lines = output().split('\n');
-    const drainedBusy = ['worker-2', 'worker-3', 'worker-4'].filter((name) => {
+    const drainedBusy = scaledDown.filter((name) => {
       const own = lines.filter((l) => l.startsWith(`[${name}] `));
       const stopping = own.findIndex((l) => l.includes('"msg":"stopping"'));
       const stopped = own.findIndex((l) => l.includes('"msg":"stopped"'));
