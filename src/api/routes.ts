@@ -15,6 +15,8 @@ import { UploadMemoryBudget } from '../shared/http/upload-budget.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../shared/object-store.js';
+import { mayUsePreset } from './access/api-keys.js';
+import { presetRefused, requestKey } from './access/require-key.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
 import { isFinal, readJobStatus } from './job-status.js';
@@ -41,6 +43,12 @@ export function uploadMemoryBudgetBytes(maxUploadBytes: number): number {
   return Math.max(32 * 1024 * 1024, 2 * maxUploadBytes);
 }
 
+/**
+ * The preset every upload uses until uploads can name one: a key limited to other presets is
+ * refused (403) rather than given a mark it was not meant to use.
+ */
+const DEFAULT_PRESET = 'default';
+
 /** How often an open event stream re-reads the status, in case an event was missed during a reconnect. */
 const EVENTS_RECHECK_MS = 2_000;
 const EVENTS_HEARTBEAT_MS = 15_000;
@@ -63,6 +71,9 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
   app.post('/upload', async (req: Request, res: Response) => {
     const correlationId = correlationIdFrom(req.headers['x-request-id']);
     res.setHeader('X-Correlation-Id', correlationId);
+    // Refused before the body is read, so nothing of it is stored.
+    const key = requestKey(res);
+    if (key && !mayUsePreset(key, DEFAULT_PRESET)) throw presetRefused(key, DEFAULT_PRESET).closingConnection();
     const upload = await readMultipartFile(req, {
       fieldName: 'image',
       maxBytes: config.MAX_UPLOAD_BYTES,
@@ -74,7 +85,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     });
     // The bytes stay in use until the answer is written (the 200 body may be the optimizer's result).
     res.once('close', upload.release);
-    const outcome = await uploads.handle(upload, correlationId);
+    const outcome = await uploads.handle(upload, { correlationId, keyId: key?.id });
     if (outcome.kind === 'queued') {
       const accepted = acceptedJob(outcome.hash);
       res.status(202).location(accepted.statusUrl).json(accepted);

@@ -16,6 +16,8 @@ import { createLogger, warnAndContinue, type Logger } from '../shared/logger.js'
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
 import { createOptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
+import { loadApiKeys } from './access/load-keys.js';
+import { requireKey } from './access/require-key.js';
 import { EventsHub } from './events-hub.js';
 import { FingerprintTracker } from './fingerprint.js';
 import { mountRoutes } from './routes.js';
@@ -23,12 +25,17 @@ import { UploadService } from './upload-service.js';
 
 export type RunningApi = ServingService;
 
+/** What a key guards when keys are configured; the page, probes and /metrics stay open. */
+const PROTECTED_ROUTES = ['/upload', '/status', '/events', '/image'];
+
 /** The built web page: dist/web next to dist/api (or src/api when run from source). */
 function defaultWebRoot(): string {
   return fileURLToPath(new URL('../../dist/web', import.meta.url));
 }
 
 export async function startApi(config: ApiConfig, logger: Logger = createLogger('api', config.LOG_LEVEL)): Promise<RunningApi> {
+  // Read first: a bad key file stops the api before it connects to anything.
+  const keys = loadApiKeys(config);
   const registry = createRegistry('api');
   const metrics = apiMetrics(registry);
   const { redis, results, jobs, store } = createStateAdapters(config, logger);
@@ -60,6 +67,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
       objectStore: await store.ping(),
     }),
   });
+  if (keys.length > 0) service.app.use(PROTECTED_ROUTES, requireKey(keys, metrics, logger));
   mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint, logger });
   const webRoot = config.WEB_ROOT || defaultWebRoot();
   if (existsSync(webRoot)) {
@@ -80,7 +88,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
     await optimizer.close();
     redis.disconnect();
   });
-  logger.info({ url: running.url }, 'api listening');
+  logger.info({ url: running.url, access: keys.length > 0 ? `API key required (${keys.length} keys)` : 'open: no API key configured' }, 'api listening');
   return running;
 }
 

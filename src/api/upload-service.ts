@@ -45,14 +45,23 @@ export interface UploadDependencies {
 
 const RETRY_AFTER_SECONDS = 5;
 
+export interface UploadRequest {
+  correlationId: string;
+  /** The API key that sent the upload, when keys are configured. */
+  keyId?: string;
+}
+
 export class UploadService {
   constructor(private readonly deps: UploadDependencies) {}
 
-  /** `correlationId` follows this upload into the job message, the worker's logs and the job events. */
-  async handle(upload: HashedFile, correlationId: string): Promise<UploadAnswer> {
+  /**
+   * `correlationId` follows this upload into the job message, the worker's logs and the job
+   * events; `keyId`, the API key that sent it, goes into this service's log lines.
+   */
+  async handle(upload: HashedFile, { correlationId, keyId }: UploadRequest): Promise<UploadAnswer> {
     const { metrics } = this.deps;
     try {
-      const outcome = await this.process(upload, correlationId);
+      const outcome = await this.process(upload, correlationId, this.deps.logger.child({ hash: upload.sha256, correlationId, keyId }));
       metrics.uploads.inc({ result: outcome.kind === 'queued' ? 'queued' : outcome.cache === 'HIT' ? 'cache_hit' : 'optimized' });
       return outcome;
     } catch (err) {
@@ -62,8 +71,8 @@ export class UploadService {
     }
   }
 
-  private async process(upload: HashedFile, correlationId: string): Promise<UploadAnswer> {
-    const { store, jobs, optimizer, logger } = this.deps;
+  private async process(upload: HashedFile, correlationId: string, log: Logger): Promise<UploadAnswer> {
+    const { store, jobs, optimizer } = this.deps;
     const hash = upload.sha256;
     // 415 from the first bytes before any lookup; the result and the job are looked up together.
     const type = admitType(upload.data);
@@ -79,7 +88,6 @@ export class UploadService {
     // knows a job for them whose result it no longer holds. Bytes Redis has never seen are new.
     const redisKnowsNothing = redisHit !== 'unavailable' && jobLookup !== undefined && job === undefined;
     const cached = typeof redisHit === 'object' ? redisHit : redisKnowsNothing ? undefined : await this.storedResult(hash);
-    const log = logger.child({ hash, correlationId });
 
     const first = beforeOptimizing({ hasResult: cached !== undefined, job });
     // A result or a pending job exists only for bytes that passed the header check when they were
@@ -122,6 +130,7 @@ export class UploadService {
           { hash, original_key: key, filename, content_type: type.mime, enqueued_at: new Date().toISOString() },
           createdOriginal,
           correlationId,
+          log,
         );
     }
     throw new Error('unreachable upload outcome');
@@ -164,9 +173,8 @@ export class UploadService {
     ]);
   }
 
-  private async enqueue(job: JobMessage, createdOriginal: boolean, correlationId: string): Promise<UploadAnswer> {
+  private async enqueue(job: JobMessage, createdOriginal: boolean, correlationId: string, logger: Logger): Promise<UploadAnswer> {
     const { jobs, publisher, metrics, store } = this.deps;
-    const logger = this.deps.logger.child({ hash: job.hash, correlationId });
     const claimed = await jobs.claimPending(job.hash).catch((err: unknown) => {
       // Without Redis there is no de-duplication; a second job for the same bytes is harmless (idempotent worker).
       logger.warn({ err: errorMessage(err) }, 'job state unavailable; publishing without de-duplication');

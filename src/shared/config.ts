@@ -75,6 +75,10 @@ export const apiEnv = z.object({
   CIRCUIT_FAILURE_THRESHOLD: positiveInt(3),
   CIRCUIT_HALF_OPEN_AFTER_MS: positiveInt(2_000),
   WEB_ROOT: z.string().default(''),
+  /** Comma-separated `secret` or `id:secret` keys, for local use (api/access/api-keys.ts). Empty with no file: the api is open. */
+  API_KEYS: z.string().default(''),
+  /** A YAML or JSON list of `{ id, secret | sha256, presets? }`: the keys of a real deployment. */
+  API_KEYS_FILE: z.string().default(''),
 });
 
 export const optimizerEnv = z.object({

@@ -57,6 +57,19 @@ export function apiMetrics(registry: Registry) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    /** By key id (the operator's list bounds it), never by secret. */
+    authenticated: new Counter({
+      name: 'watermark_api_key_requests_total',
+      help: 'Requests to protected routes that presented a known API key, by key id',
+      labelNames: ['key'] as const,
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'watermark_api_key_refusals_total',
+      help: 'Requests to protected routes refused with 401: key missing, malformed or unknown',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     jobsPublished: new Counter({
       name: 'watermark_jobs_published_total',
       help: 'Jobs published to the retry queue and confirmed by the broker',

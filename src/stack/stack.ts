@@ -99,6 +99,7 @@ export async function startStack(config: StackConfig, env: NodeJS.ProcessEnv = p
   const pageUrl = `http://localhost:${config.API_PORT}`;
   const urls: Record<string, string> = {
     'web page + api': pageUrl,
+    access: env.API_KEYS || env.API_KEYS_FILE ? 'an API key is required (Authorization: Bearer <key>)' : 'open: no API key asked (set API_KEYS to require one)',
     optimizer: optimizerUrl,
     'object store': `${s3Endpoint}${embeddedS3 ? ` (embedded s3rver, data in ${resolve(config.STACK_DATA_DIR, 's3')})` : ''}`,
     rabbitmq: `${redactUrl(config.RABBITMQ_URL)} (${rabbit})`,

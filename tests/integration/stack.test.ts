@@ -63,6 +63,7 @@ describe('local stack', () => {
     expect(summary).toContain('embedded s3rver');
     expect(summary).toMatch(/autoscaler\s+1\.\.4 workers from the depth of watermark_retry/);
     expect(summary).toContain(`http://127.0.0.1:${ports.controller} (/metrics, /scalers)`);
+    expect(summary).toMatch(/access\s+open: no API key asked/);
   });
 
   it('runs the controller, which keeps minReplicas worker processes consuming', async () => {

@@ -15,6 +15,8 @@ export const PROBLEM_TYPE_BASE = 'https://nws-watermark.dev/problems/';
  */
 const TITLES = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   408: 'Request Timeout',
   413: 'Content Too Large',
@@ -63,6 +65,10 @@ export const PROBLEMS = Object.freeze({
   notFound: problemType('not-found', 404),
   /** A request express itself refused (a malformed percent-encoding in the path). */
   badRequest: problemType('bad-request', 400),
+
+  // Access (api/access/): no valid API key, or a key that may not do this.
+  unauthorized: problemType('unauthorized', 401),
+  presetNotAllowed: problemType('preset-not-allowed', 403),
 
   // A dependency, or the service itself.
   unavailable: problemType('unavailable', 503),

@@ -11,6 +11,8 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export interface ProblemOptions {
   /** Extension members of the document (e.g. `maxBytes` of a 413). */
   extensions?: Record<string, unknown>;
+  /** Response headers the problem needs, e.g. the `WWW-Authenticate` challenge of a 401. */
+  headers?: Record<string, string>;
   /** Sent as `Retry-After`: when a 503 is worth trying again. */
   retryAfterSeconds?: number;
   /**
@@ -57,7 +59,8 @@ export function sendProblem(res: Response, problem: HttpProblem): void {
     res.destroy();
     return;
   }
-  const { retryAfterSeconds, closeConnection } = problem.options;
+  const { retryAfterSeconds, closeConnection, headers } = problem.options;
+  if (headers) res.set(headers);
   if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
   if (closeConnection && !res.req.complete) res.setHeader('Connection', 'close');
   res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toProblem()));

@@ -69,7 +69,7 @@ beforeEach(() => {
 
 function upload(data: Buffer = jpeg) {
   const file: HashedFile = { data, sha256: sha256Hex(data), filename: '../photo.jpg', release: () => undefined };
-  return service.handle(file, 'req-abcdefgh');
+  return service.handle(file, { correlationId: 'req-abcdefgh' });
 }
 
 /** What the client will see of the problem the upload was refused with. */

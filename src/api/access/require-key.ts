@@ -1,0 +1,61 @@
+/**
+ * The api's door: when keys are configured, a request to a protected route needs
+ * `Authorization: Bearer <secret>` of a known key (RFC 6750). The key found is left on
+ * `res.locals.apiKey` for the routes; its id, never the secret, reaches the logs and metrics.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Counter } from 'prom-client';
+import { PROBLEMS } from '../../shared/contracts/problems.js';
+import { HttpProblem } from '../../shared/http/problem.js';
+import type { Logger } from '../../shared/logger.js';
+import { bearerToken, findKey, type ApiKey } from './api-keys.js';
+
+export const REALM = 'nws-watermark';
+
+export interface AccessMetrics {
+  authenticated: Counter<'key'>;
+  refused: Counter<'reason'>;
+}
+
+export interface Locals {
+  apiKey?: ApiKey;
+}
+
+/** The key that authenticated this request, when keys are configured. */
+export function requestKey(res: Response): ApiKey | undefined {
+  return (res.locals as Locals).apiKey;
+}
+
+export function requireKey(keys: readonly ApiKey[], metrics: AccessMetrics, logger: Logger): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    const token = bearerToken(header);
+    const key = token === undefined ? undefined : findKey(keys, token);
+    if (key) {
+      (res.locals as Locals).apiKey = key;
+      metrics.authenticated.inc({ key: key.id });
+      next();
+      return;
+    }
+    const reason = header === undefined ? 'missing' : token === undefined ? 'malformed' : 'unknown';
+    metrics.refused.inc({ reason });
+    logger.warn({ reason, method: req.method, path: req.path.slice(0, 200), client: req.ip }, 'request refused: no valid API key');
+    // RFC 6750 section 3.1: no error code when no credentials came, invalid_token for a wrong one.
+    const challenge = reason === 'missing' ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="invalid_token"`;
+    const detail =
+      reason === 'missing'
+        ? 'This api requires an API key: send it as "Authorization: Bearer <key>"'
+        : reason === 'malformed'
+          ? 'The Authorization header must be "Bearer <key>"'
+          : 'The API key is not known';
+    // An upload's body may still be arriving: answer, then close rather than read it.
+    next(new HttpProblem(PROBLEMS.unauthorized, detail, { headers: { 'WWW-Authenticate': challenge }, closeConnection: true }));
+  };
+}
+
+/** 403: the key is valid but may not use this preset. */
+export function presetRefused(key: ApiKey, preset: string): HttpProblem {
+  return new HttpProblem(PROBLEMS.presetNotAllowed, `The API key "${key.id}" may not use the preset "${preset}"`, {
+    extensions: { preset, allowedPresets: key.presets ?? [] },
+  });
+}
