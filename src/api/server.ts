@@ -19,6 +19,7 @@ import { createStateAdapters } from '../shared/state.js';
 import { loadApiKeys } from './access/load-keys.js';
 import { requireKey } from './access/require-key.js';
 import { EventsHub } from './events-hub.js';
+import { corsFor, securityHeaders } from './http-headers.js';
 import { FingerprintTracker } from './fingerprint.js';
 import { mountRoutes } from './routes.js';
 import { UploadService } from './upload-service.js';
@@ -67,6 +68,10 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
       objectStore: await store.ping(),
     }),
   });
+  service.app.use(securityHeaders());
+  // Before the key check: a browser's preflight carries no credentials and must be answered.
+  const allowCors = corsFor(config.CORS_ORIGINS);
+  if (allowCors) service.app.use(allowCors);
   if (keys.length > 0) service.app.use(PROTECTED_ROUTES, requireKey(keys, metrics, logger));
   mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint, logger });
   const webRoot = config.WEB_ROOT || defaultWebRoot();

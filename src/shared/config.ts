@@ -79,6 +79,17 @@ export const apiEnv = z.object({
   API_KEYS: z.string().default(''),
   /** A YAML or JSON list of `{ id, secret | sha256, presets? }`: the keys of a real deployment. */
   API_KEYS_FILE: z.string().default(''),
+  /** Comma-separated origins (`https://app.example.com`) allowed to call the api from a browser, or `*`; empty: CORS off. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== ''),
+    )
+    .pipe(z.array(z.union([z.literal('*'), z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'an origin: scheme://host[:port], no path')]))),
 });
 
 export const optimizerEnv = z.object({

@@ -73,4 +73,25 @@ describe('web page', () => {
     expect(await result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1600);
     await page.screenshot({ path: join(files, 'rabbit.png') });
   });
+
+  it('works under its strict Content-Security-Policy: an upload and its result, and not one violation', async () => {
+    const strict = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const violations: string[] = [];
+    await strict.exposeFunction('reportViolation', (text: string) => violations.push(text));
+    await strict.addInitScript(() => {
+      const report = (window as unknown as { reportViolation: (text: string) => void }).reportViolation;
+      document.addEventListener('securitypolicyviolation', (e) => report(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    strict.on('console', (msg) => {
+      if (msg.type() === 'error' && msg.text().includes('Content Security Policy')) violations.push(msg.text());
+    });
+    const answer = await strict.goto(api);
+    expect(answer?.headers()['content-security-policy']).toContain("default-src 'self'");
+    await strict.getByTestId('file-input').setInputFiles(await imageFile(302));
+    const result = strict.getByTestId('result-image');
+    await result.waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1600);
+    expect(violations).toEqual([]);
+    await strict.close();
+  });
 });
