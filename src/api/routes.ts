@@ -16,6 +16,7 @@ import type { JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import { mayUsePreset } from './access/api-keys.js';
+import { signedImagePath } from './access/signed-url.js';
 import { presetRefused, requestKey } from './access/require-key.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
@@ -24,7 +25,7 @@ import type { UploadService } from './upload-service.js';
 import { errorMessage } from '../shared/errors.js';
 
 export interface RouteDependencies {
-  config: Pick<ApiConfig, 'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS'>;
+  config: Pick<ApiConfig, 'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS' | 'URL_SIGNING_KEYS' | 'SIGNED_URL_TTL_SECONDS'>;
   uploads: UploadService;
   jobs: JobRecordStore;
   results: ResultCache;
@@ -67,6 +68,15 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
   const { config, uploads, jobs, results, store, events, fingerprint, logger } = deps;
   const statusSources = { jobs, store, logger };
   const budget = new UploadMemoryBudget(uploadMemoryBudgetBytes(config.MAX_UPLOAD_BYTES));
+  /** A result's URL signed for SIGNED_URL_TTL_SECONDS from now, when URL signing is on. */
+  const signedUrl = (hash: string): string | undefined =>
+    config.URL_SIGNING_KEYS.length === 0
+      ? undefined
+      : signedImagePath(hash, Math.floor(Date.now() / 1000) + config.SIGNED_URL_TTL_SECONDS, config.URL_SIGNING_KEYS);
+  const withSignedUrl = (hash: string, status: JobStatus): JobStatus => {
+    const signed = status.status === 'done' ? signedUrl(hash) : undefined;
+    return signed === undefined ? status : { ...status, signedUrl: signed };
+  };
 
   app.post('/upload', async (req: Request, res: Response) => {
     const correlationId = correlationIdFrom(req.headers['x-request-id']);
@@ -91,6 +101,9 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
       res.status(202).location(accepted.statusUrl).json(accepted);
       return;
     }
+    // Content-Location: where this representation can be read again, signed so no key is needed.
+    const signed = signedUrl(outcome.hash);
+    if (signed !== undefined) res.set('Content-Location', signed);
     res.status(200).type(outcome.contentType).set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' }).send(outcome.data);
   });
 
@@ -98,7 +111,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     const hash = hashParam(req);
     const status = await readJobStatus(hash, statusSources).catch(storeDown);
     if (!status) throw notFound(hash);
-    res.set('Cache-Control', 'no-store').json(status);
+    res.set('Cache-Control', 'no-store').json(withSignedUrl(hash, status));
   });
 
   app.get('/image/:hash', async (req: Request, res: Response) => {
@@ -128,10 +141,11 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     let last = '';
     let closed = false;
     const send = (status: JobStatus) => {
+      // Compared without the signed URL, whose expiry moves on every read.
       const data = JSON.stringify(status);
       if (data === last || closed) return;
       last = data;
-      res.write(`event: status\ndata: ${data}\n\n`);
+      res.write(`event: status\ndata: ${JSON.stringify(withSignedUrl(hash, status))}\n\n`);
       if (isFinal(status)) finish();
     };
     const refresh = async () => {

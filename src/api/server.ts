@@ -17,7 +17,7 @@ import { apiMetrics, createRegistry } from '../shared/metrics.js';
 import { createOptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
 import { loadApiKeys } from './access/load-keys.js';
-import { requireKey } from './access/require-key.js';
+import { acceptSignedUrl, requireKey } from './access/require-key.js';
 import { EventsHub } from './events-hub.js';
 import { corsFor, securityHeaders } from './http-headers.js';
 import { FingerprintTracker } from './fingerprint.js';
@@ -72,6 +72,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   // Before the key check: a browser's preflight carries no credentials and must be answered.
   const allowCors = corsFor(config.CORS_ORIGINS);
   if (allowCors) service.app.use(allowCors);
+  if (config.URL_SIGNING_KEYS.length > 0) service.app.get('/image/:hash', acceptSignedUrl(config.URL_SIGNING_KEYS));
   if (keys.length > 0) service.app.use(PROTECTED_ROUTES, requireKey(keys, metrics, logger));
   mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint, logger });
   const webRoot = config.WEB_ROOT || defaultWebRoot();

@@ -79,6 +79,19 @@ export const apiEnv = z.object({
   API_KEYS: z.string().default(''),
   /** A YAML or JSON list of `{ id, secret | sha256, presets? }`: the keys of a real deployment. */
   API_KEYS_FILE: z.string().default(''),
+  /** Comma-separated HMAC keys of signed result URLs: the first signs, any verifies (api/access/signed-url.ts). Empty: no signed URLs. */
+  URL_SIGNING_KEYS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== ''),
+    )
+    .pipe(z.array(z.string().min(32, 'a signing key of at least 32 characters'))),
+  /** How long a signed result URL given out by the api stays valid. */
+  SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(3_600),
   /** Comma-separated origins (`https://app.example.com`) allowed to call the api from a browser, or `*`; empty: CORS off. */
   CORS_ORIGINS: z
     .string()

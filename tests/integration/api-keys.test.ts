@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedImagePath } from '../../src/api/access/signed-url.js';
 import { startApi, type RunningApi } from '../../src/api/server.js';
 import { apiEnv, ConfigError, loadConfig } from '../../src/shared/config.js';
 import { originalKey } from '../../src/shared/content-address.js';
@@ -19,6 +20,8 @@ import { waitReady } from '../helpers/processes.js';
 const FILE_SECRET = 'file-key-secret-0123456789';
 const DIGEST_ONLY_SECRET = 'digest-only-secret-0123456789';
 const THUMBS_SECRET = 'thumbs-only-secret-0123456789';
+const NEW_SIGNING_KEY = 'new-url-signing-key-0123456789abcdef';
+const OLD_SIGNING_KEY = 'old-url-signing-key-0123456789abcdef';
 
 let h: Harness;
 let api: RunningApi;
@@ -40,7 +43,10 @@ beforeAll(async () => {
     ].join('\n'),
   );
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-  api = await startApi(loadConfig(apiEnv, { ...h.env, PORT: '0', API_KEYS: 'ci:k1', API_KEYS_FILE: keysFile }), logger);
+  api = await startApi(
+    loadConfig(apiEnv, { ...h.env, PORT: '0', API_KEYS: 'ci:k1', API_KEYS_FILE: keysFile, URL_SIGNING_KEYS: `${NEW_SIGNING_KEY},${OLD_SIGNING_KEY}` }),
+    logger,
+  );
   await waitReady(api.url);
 });
 afterAll(async () => {
@@ -132,6 +138,40 @@ describe('API keys', () => {
     expect(log).toContain('request refused: no valid API key');
     for (const secret of ['k1', FILE_SECRET, DIGEST_ONLY_SECRET, THUMBS_SECRET, 'not-a-key']) expect(log).not.toContain(`"${secret}`);
     expect(log).not.toContain(FILE_SECRET);
+  });
+
+  it('gives a signed URL for a result, which serves it without a key; expired or forged ones get 403', async () => {
+    const image = await makeJpeg(407, 64, 48);
+    const hash = sha256(image);
+    const res = await uploadWith(image, bearer('k1'));
+    expect(res.status).toBe(200);
+    const signed = res.headers.get('content-location') ?? '';
+    expect(signed).toMatch(new RegExp(`^/image/${hash}\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+    const served = await fetch(`${api.url}${signed}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toBe(res.headers.get('content-type'));
+
+    const status = (await (await fetch(`${api.url}/status/${hash}`, { headers: bearer('k1') })).json()) as { status: string; signedUrl?: string };
+    expect(status.status).toBe('done');
+    expect((await fetch(`${api.url}${status.signedUrl ?? ''}`)).status).toBe(200);
+
+    // Signed by the key that is second in the list (being rotated out): still valid.
+    const byOld = signedImagePath(hash, Math.floor(Date.now() / 1000) + 60, [OLD_SIGNING_KEY]);
+    expect((await fetch(`${api.url}${byOld}`)).status).toBe(200);
+
+    const expired = await fetch(`${api.url}${signedImagePath(hash, 1_000_000_000, [NEW_SIGNING_KEY])}`);
+    expect(expired.status).toBe(403);
+    expect((await problemOf(expired)).type).toMatch(/\/signed-url-expired$/);
+    for (const forged of [
+      signedImagePath(hash, Math.floor(Date.now() / 1000) + 60, ['an-attacker-key-0123456789abcdef']),
+      signed.replace(/expires=\d+/, 'expires=9999999999'),
+      signed.replace(hash, 'c'.repeat(64)),
+      `/image/${hash}?sig=${'A'.repeat(43)}`,
+    ]) {
+      const refused = await fetch(`${api.url}${forged}`);
+      expect(refused.status, forged).toBe(403);
+      expect((await problemOf(refused)).type).toMatch(/\/bad-signature$/);
+    }
   });
 
   it("puts the key's id on the upload's log lines", async () => {

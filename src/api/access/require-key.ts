@@ -9,6 +9,7 @@ import { PROBLEMS } from '../../shared/contracts/problems.js';
 import { HttpProblem } from '../../shared/http/problem.js';
 import type { Logger } from '../../shared/logger.js';
 import { bearerToken, findKey, type ApiKey } from './api-keys.js';
+import { checkSignedUrl } from './signed-url.js';
 
 export const REALM = 'nws-watermark';
 
@@ -19,6 +20,8 @@ export interface AccessMetrics {
 
 export interface Locals {
   apiKey?: ApiKey;
+  /** The request came with a valid signed URL: it needs no key. */
+  signedUrl?: boolean;
 }
 
 /** The key that authenticated this request, when keys are configured. */
@@ -28,6 +31,10 @@ export function requestKey(res: Response): ApiKey | undefined {
 
 export function requireKey(keys: readonly ApiKey[], metrics: AccessMetrics, logger: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
+    if ((res.locals as Locals).signedUrl === true) {
+      next();
+      return;
+    }
     const header = req.headers.authorization;
     const token = bearerToken(header);
     const key = token === undefined ? undefined : findKey(keys, token);
@@ -58,4 +65,20 @@ export function presetRefused(key: ApiKey, preset: string): HttpProblem {
   return new HttpProblem(PROBLEMS.presetNotAllowed, `The API key "${key.id}" may not use the preset "${preset}"`, {
     extensions: { preset, allowedPresets: key.presets ?? [] },
   });
+}
+
+/**
+ * `GET /image/{hash}?expires=…&sig=…`: a valid signature lets the request in without a key; an
+ * expired or forged one is refused (403) even on an open api, since it was meant to be checked.
+ * Without either parameter the request goes on to the key check, if any.
+ */
+export function acceptSignedUrl(signingKeys: readonly string[], now: () => number = () => Date.now()): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const hash = typeof req.params.hash === 'string' ? req.params.hash : '';
+    const check = checkSignedUrl(hash, req.query, signingKeys, Math.floor(now() / 1000));
+    if (check === 'valid') (res.locals as Locals).signedUrl = true;
+    if (check === 'expired') throw new HttpProblem(PROBLEMS.signedUrlExpired, 'This signed URL has expired: ask the api for the status again to get a new one');
+    if (check === 'forged') throw new HttpProblem(PROBLEMS.badSignature, 'The signature of this URL is not valid for this image');
+    next();
+  };
 }

@@ -19,6 +19,8 @@ export const JobStatusSchema = z.object(
     status: JobStateSchema,
     /** Where the watermarked image is, once done: `/image/{hash}`. */
     url: z.string().optional(),
+    /** The same, signed (`?expires=…&sig=…`): readable without an API key until it expires. Only when URL signing is on. */
+    signedUrl: z.string().optional(),
     /** Worker attempts so far; absent when the api answered from the object store alone. */
     attempts: AttemptsSchema.optional(),
     /** The last error: why it failed, or why the pending job is being retried. */

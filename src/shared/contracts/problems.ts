@@ -69,6 +69,10 @@ export const PROBLEMS = Object.freeze({
   // Access (api/access/): no valid API key, or a key that may not do this.
   unauthorized: problemType('unauthorized', 401),
   presetNotAllowed: problemType('preset-not-allowed', 403),
+  /** A signed result URL past its `expires`. */
+  signedUrlExpired: problemType('signed-url-expired', 403),
+  /** A signed result URL whose signature no signing key made, or a malformed one. */
+  badSignature: problemType('bad-signature', 403),
 
   // A dependency, or the service itself.
   unavailable: problemType('unavailable', 503),
