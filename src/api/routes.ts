@@ -17,6 +17,7 @@ import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import { mayUsePreset } from './access/api-keys.js';
 import { signedImagePath } from './access/signed-url.js';
+import type { UploadRateLimit } from './access/upload-rate-limit.js';
 import { presetRefused, requestKey } from './access/require-key.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
@@ -32,6 +33,8 @@ export interface RouteDependencies {
   store: ObjectStore;
   events: EventsHub;
   fingerprint: FingerprintTracker;
+  /** Uploads per client per minute; absent when RATE_LIMIT_UPLOADS_PER_MINUTE is 0. */
+  uploadLimit?: UploadRateLimit;
   logger: Logger;
 }
 
@@ -84,6 +87,12 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     // Refused before the body is read, so nothing of it is stored.
     const key = requestKey(res);
     if (key && !mayUsePreset(key, DEFAULT_PRESET)) throw presetRefused(key, DEFAULT_PRESET).closingConnection();
+    if (deps.uploadLimit) {
+      // Per key when keys are configured, else per client address (req.ip honours express's trust proxy).
+      const decision = await deps.uploadLimit.take(key ? `key:${key.id}` : `ip:${req.ip ?? 'unknown'}`);
+      if (!decision.allowed) throw decision.problem;
+      res.set(decision.headers);
+    }
     const upload = await readMultipartFile(req, {
       fieldName: 'image',
       maxBytes: config.MAX_UPLOAD_BYTES,

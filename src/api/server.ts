@@ -18,6 +18,7 @@ import { createOptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
 import { loadApiKeys } from './access/load-keys.js';
 import { acceptSignedUrl, requireKey } from './access/require-key.js';
+import { UploadRateLimit } from './access/upload-rate-limit.js';
 import { EventsHub } from './events-hub.js';
 import { corsFor, securityHeaders } from './http-headers.js';
 import { FingerprintTracker } from './fingerprint.js';
@@ -74,7 +75,11 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   if (allowCors) service.app.use(allowCors);
   if (config.URL_SIGNING_KEYS.length > 0) service.app.get('/image/:hash', acceptSignedUrl(config.URL_SIGNING_KEYS));
   if (keys.length > 0) service.app.use(PROTECTED_ROUTES, requireKey(keys, metrics, logger));
-  mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint, logger });
+  const uploadLimit =
+    config.RATE_LIMIT_UPLOADS_PER_MINUTE > 0
+      ? new UploadRateLimit(redis, config.REDIS_KEY_PREFIX, config.RATE_LIMIT_UPLOADS_PER_MINUTE, metrics, logger)
+      : undefined;
+  mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint, logger, ...(uploadLimit ? { uploadLimit } : {}) });
   const webRoot = config.WEB_ROOT || defaultWebRoot();
   if (existsSync(webRoot)) {
     service.app.use(

@@ -79,6 +79,8 @@ export const apiEnv = z.object({
   API_KEYS: z.string().default(''),
   /** A YAML or JSON list of `{ id, secret | sha256, presets? }`: the keys of a real deployment. */
   API_KEYS_FILE: z.string().default(''),
+  /** Uploads one client (its API key, else its address) may make per minute, across replicas (Redis); 0: no limit. */
+  RATE_LIMIT_UPLOADS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Comma-separated HMAC keys of signed result URLs: the first signs, any verifies (api/access/signed-url.ts). Empty: no signed URLs. */
   URL_SIGNING_KEYS: z
     .string()

@@ -70,6 +70,16 @@ export function apiMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    rateLimited: new Counter({
+      name: 'watermark_uploads_rate_limited_total',
+      help: 'Uploads refused with 429 because the client was over RATE_LIMIT_UPLOADS_PER_MINUTE',
+      registers: [registry],
+    }),
+    limiterFailOpen: new Gauge({
+      name: 'watermark_rate_limiter_fail_open',
+      help: '1 while the upload rate limiter cannot reach Redis and lets every upload through',
+      registers: [registry],
+    }),
     jobsPublished: new Counter({
       name: 'watermark_jobs_published_total',
       help: 'Jobs published to the retry queue and confirmed by the broker',

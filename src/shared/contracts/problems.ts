@@ -22,6 +22,7 @@ const TITLES = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 } as const;
@@ -73,6 +74,8 @@ export const PROBLEMS = Object.freeze({
   signedUrlExpired: problemType('signed-url-expired', 403),
   /** A signed result URL whose signature no signing key made, or a malformed one. */
   badSignature: problemType('bad-signature', 403),
+  /** Over RATE_LIMIT_UPLOADS_PER_MINUTE: Retry-After and the RateLimit headers say when to come back. */
+  rateLimited: problemType('rate-limited', 429),
 
   // A dependency, or the service itself.
   unavailable: problemType('unavailable', 503),
