@@ -26,6 +26,19 @@ const bool = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** A comma-separated list, each item trimmed and checked by `item`; empty (the default) is no item. */
+const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    )
+    .pipe(z.array(item));
+
 /** Variables every service reads. */
 export const commonEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -82,29 +95,11 @@ export const apiEnv = z.object({
   /** Uploads one client (its API key, else its address) may make per minute, across replicas (Redis); 0: no limit. */
   RATE_LIMIT_UPLOADS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Comma-separated HMAC keys of signed result URLs: the first signs, any verifies (api/access/signed-url.ts). Empty: no signed URLs. */
-  URL_SIGNING_KEYS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((k) => k.trim())
-        .filter((k) => k !== ''),
-    )
-    .pipe(z.array(z.string().min(32, 'a signing key of at least 32 characters'))),
+  URL_SIGNING_KEYS: commaList(z.string().min(32, 'a signing key of at least 32 characters')),
   /** How long a signed result URL given out by the api stays valid. */
   SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(3_600),
   /** Comma-separated origins (`https://app.example.com`) allowed to call the api from a browser, or `*`; empty: CORS off. */
-  CORS_ORIGINS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((o) => o.trim())
-        .filter((o) => o !== ''),
-    )
-    .pipe(z.array(z.union([z.literal('*'), z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'an origin: scheme://host[:port], no path')]))),
+  CORS_ORIGINS: commaList(z.union([z.literal('*'), z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'an origin: scheme://host[:port], no path')])),
 });
 
 export const optimizerEnv = z.object({
