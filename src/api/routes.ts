@@ -86,7 +86,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     res.setHeader('X-Correlation-Id', correlationId);
     // Refused before the body is read, so nothing of it is stored.
     const key = requestKey(res);
-    if (key && !mayUsePreset(key, DEFAULT_PRESET)) throw presetRefused(key, DEFAULT_PRESET).closingConnection();
+    if (key && !mayUsePreset(key, DEFAULT_PRESET)) throw presetRefused(key, DEFAULT_PRESET).leavingBodyUnread();
     if (deps.uploadLimit) {
       // Per key when keys are configured, else per client address (req.ip honours express's trust proxy).
       const decision = await deps.uploadLimit.take(key ? `key:${key.id}` : `ip:${req.ip ?? 'unknown'}`);
@@ -99,8 +99,8 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
       idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
       budget,
       sha256: true,
-      // The public edge: a body left unread (413, bad multipart) is not drained from a possibly hostile sender.
-      unreadBody: 'close',
+      // The public edge: a body left unread (413, bad multipart) is discarded within bounds, then cut.
+      unreadBody: 'linger',
     });
     // The bytes stay in use until the answer is written (the 200 body may be the optimizer's result).
     res.once('close', upload.release);

@@ -60,6 +60,9 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
     service: 'api',
     registry,
     logger,
+    // A refused upload's body is read on for twice the upload limit, or 5 s: long enough for any
+    // client to read the answer (a client that sends first and reads after), then cut.
+    linger: { maxBytes: 2 * config.MAX_UPLOAD_BYTES, maxMs: 5_000 },
     readiness: async () => ({
       broker: publisher.ready,
       redis: await redis.ping().then(

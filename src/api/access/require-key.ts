@@ -56,7 +56,7 @@ export function requireKey(keys: readonly ApiKey[], metrics: AccessMetrics, logg
           ? 'The Authorization header must be "Bearer <key>"'
           : 'The API key is not known';
     // An upload's body may still be arriving: answer, then close rather than read it.
-    next(new HttpProblem(PROBLEMS.unauthorized, detail, { headers: { 'WWW-Authenticate': challenge }, closeConnection: true }));
+    next(new HttpProblem(PROBLEMS.unauthorized, detail, { headers: { 'WWW-Authenticate': challenge }, bodyLeftUnread: true }));
   };
 }
 

@@ -74,7 +74,7 @@ export class UploadRateLimit {
           {
             retryAfterSeconds,
             headers: rateLimitHeaders(this.quota, 0, err.msBeforeNext),
-            closeConnection: true,
+            bodyLeftUnread: true,
           },
         );
         return { allowed: false, problem };

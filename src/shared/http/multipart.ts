@@ -23,14 +23,14 @@ export interface MultipartRequest extends Readable {
 
 /**
  * What becomes of the body left unread when the reader gives up early (413, wrong field, …):
- * - `'close'`: stop reading, and close the connection once the problem is answered (unless the
- *   body has arrived whole by then): a hostile sender gets none of our time. The api's choice, at
- *   the public edge.
+ * - `'linger'`: stop reading until the problem is answered, then discard the rest within bounds
+ *   and cut the connection past them (lingering-close.ts): every client reads the answer, and a
+ *   hostile sender gets a bounded share of our time. The api's choice, at the public edge.
  * - `'drain'`: read the rest and discard it, so the answer reaches a client that sends its whole
  *   body before it reads, on a connection it keeps (a close mid-upload is reported as a network
  *   error instead). The optimizer's choice, behind the api's keep-alive client.
  */
-export type UnreadBody = 'close' | 'drain';
+export type UnreadBody = 'linger' | 'drain';
 
 export interface ReadFileOptions {
   /** The multipart field that must carry the file. */
@@ -81,7 +81,7 @@ export async function readMultipartFile(req: MultipartRequest, options: ReadFile
       throw err;
     }
     req.pause();
-    throw err instanceof HttpProblem ? err.closingConnection() : err;
+    throw err instanceof HttpProblem ? err.leavingBodyUnread() : err;
   }
 }
 

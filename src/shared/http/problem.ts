@@ -5,6 +5,7 @@
  */
 import type { Response } from 'express';
 import type { ProblemDocument, ProblemStatus, ProblemType } from '../contracts/problems.js';
+import { lingerOnUnreadBody, type LingerBounds } from './lingering-close.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -16,11 +17,11 @@ export interface ProblemOptions {
   /** Sent as `Retry-After`: when a 503 is worth trying again. */
   retryAfterSeconds?: number;
   /**
-   * The request body was left unread on purpose (multipart.ts, `unreadBody: 'close'`): unless it
-   * has arrived whole by the time we answer, the connection is closed after the answer instead of
-   * reading the rest of what a possibly hostile sender sends.
+   * The request body was left unread on purpose: the answer came before it (a 401 before the
+   * upload, a 413 in the middle of it; multipart.ts, `unreadBody: 'linger'`). Unless it has arrived
+   * whole by then, the rest is discarded within bounds after the answer (lingering-close.ts).
    */
-  closeConnection?: boolean;
+  bodyLeftUnread?: boolean;
 }
 
 /** A typed error that maps to one problem response; thrown by handlers, rendered by the error middleware. */
@@ -38,9 +39,9 @@ export class HttpProblem extends Error {
     return this.type.status;
   }
 
-  /** The same problem, answered on a connection that is then closed. */
-  closingConnection(): HttpProblem {
-    return new HttpProblem(this.type, this.message, { ...this.options, closeConnection: true });
+  /** The same problem, answered before the request's body was read. */
+  leavingBodyUnread(): HttpProblem {
+    return new HttpProblem(this.type, this.message, { ...this.options, bodyLeftUnread: true });
   }
 
   toProblem(): ProblemDocument {
@@ -54,14 +55,17 @@ export class HttpProblem extends Error {
   }
 }
 
-export function sendProblem(res: Response, problem: HttpProblem): void {
+/** How long the body left unread after a problem is read and discarded, unless the service says. */
+export const DEFAULT_LINGER: LingerBounds = { maxBytes: 64 * 1024 * 1024, maxMs: 5_000 };
+
+export function sendProblem(res: Response, problem: HttpProblem, linger: LingerBounds = DEFAULT_LINGER): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const { retryAfterSeconds, closeConnection, headers } = problem.options;
+  const { retryAfterSeconds, bodyLeftUnread, headers } = problem.options;
   if (headers) res.set(headers);
   if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
-  if (closeConnection && !res.req.complete) res.setHeader('Connection', 'close');
   res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toProblem()));
+  if (bodyLeftUnread) lingerOnUnreadBody(res.req, linger);
 }

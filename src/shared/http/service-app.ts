@@ -11,7 +11,8 @@ import type { RunningService } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { httpMetrics } from '../metrics.js';
 import { PROBLEMS } from '../contracts/problems.js';
-import { HttpProblem, sendProblem } from './problem.js';
+import type { LingerBounds } from './lingering-close.js';
+import { DEFAULT_LINGER, HttpProblem, sendProblem } from './problem.js';
 
 export type ReadinessCheck = () => Promise<Record<string, boolean>>;
 
@@ -21,6 +22,8 @@ export interface ServiceAppOptions {
   logger: Logger;
   /** Dependencies to report on /readyz; all must be true for 200. */
   readiness?: ReadinessCheck;
+  /** How much of a body left unread after an early problem is discarded before the connection is cut. */
+  linger?: LingerBounds;
 }
 
 /** A service that listens: its /metrics serve its registry. */
@@ -38,7 +41,7 @@ export interface ServiceApp {
   serve(port: number, host: string, release: (server: RunningServer) => Promise<void>): Promise<ServingService>;
 }
 
-export function createServiceApp({ service, registry, logger, readiness }: ServiceAppOptions): ServiceApp {
+export function createServiceApp({ service, registry, logger, readiness, linger = DEFAULT_LINGER }: ServiceAppOptions): ServiceApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -78,7 +81,7 @@ export function createServiceApp({ service, registry, logger, readiness }: Servi
     app,
     markNotReady,
     serve: async (port, host, release) => {
-      installFallbacks(app, logger);
+      installFallbacks(app, logger, linger);
       const server = await listen(app, port, host);
       return {
         url: server.url,
@@ -94,20 +97,20 @@ export function createServiceApp({ service, registry, logger, readiness }: Servi
 }
 
 /** The 404 fallback and the error handler, installed after every route the service mounts. */
-function installFallbacks(app: Express, logger: Logger): void {
+function installFallbacks(app: Express, logger: Logger, linger: LingerBounds): void {
   app.use((req, _res, next) => {
     next(new HttpProblem(PROBLEMS.notFound, `No route for ${req.method} ${req.path.slice(0, 200)}`));
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof HttpProblem) {
-      sendProblem(res, err);
+      sendProblem(res, err, linger);
       return;
     }
     // Express reports a request it refused itself with a 4xx status: a malformed percent-encoding
     // in the path is a 400. (No body parser is mounted, and express.static falls through.)
     const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) : 500;
     if (status >= 400 && status < 500) {
-      sendProblem(res, new HttpProblem(PROBLEMS.badRequest, err instanceof Error ? err.message : 'Bad request'));
+      sendProblem(res, new HttpProblem(PROBLEMS.badRequest, err instanceof Error ? err.message : 'Bad request'), linger);
       return;
     }
     logger.error({ err }, 'unhandled error');

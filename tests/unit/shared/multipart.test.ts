@@ -1,7 +1,7 @@
 /**
  * The shared multipart reader, fed request-like streams: each fault gives its catalogue problem,
  * limits hold while the body streams in, the memory budget holds bodies back, and the body left
- * unread is drained or left for the connection to close, as the caller chose.
+ * unread is drained or left for the answer to linger on, as the caller chose.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { UploadMemoryBudget } from '../../../src/shared/http/upload-budget.js';
 import { BOUNDARY, eventLoopTurns, FakeRequest, fakeRequest, multipartBody } from './multipart-fakes.js';
 
 const MAX_BYTES = 4096;
-const options: ReadFileOptions = { fieldName: 'image', maxBytes: MAX_BYTES, unreadBody: 'close' };
+const options: ReadFileOptions = { fieldName: 'image', maxBytes: MAX_BYTES, unreadBody: 'linger' };
 const image = Buffer.from('\xff\xd8\xff pretend this is a JPEG', 'latin1');
 
 async function problemOf(read: Promise<unknown>): Promise<HttpProblem> {
@@ -159,10 +159,10 @@ describe('unreadBody', () => {
   const oversized = () =>
     fakeRequest(multipartBody([{ name: 'image', filename: 'a.jpg', data: Buffer.alloc(256 * 1024, 7) }]), { declareLength: false, chunkBytes: 1024 });
 
-  it("'close' leaves the rest unread and asks for the connection to be closed", async () => {
+  it("'linger' leaves the rest unread until the problem is answered", async () => {
     const req = oversized();
-    const problem = await problemOf(readMultipartFile(req, { ...options, unreadBody: 'close' }));
-    expect(problem.options.closeConnection).toBe(true);
+    const problem = await problemOf(readMultipartFile(req, { ...options, unreadBody: 'linger' }));
+    expect(problem.options.bodyLeftUnread).toBe(true);
     expect(req.isPaused()).toBe(true);
     await eventLoopTurns();
     expect(req.pending.length).toBeGreaterThan(200);
@@ -171,7 +171,7 @@ describe('unreadBody', () => {
   it("'drain' reads the rest to its end and keeps the connection", async () => {
     const req = oversized();
     const problem = await problemOf(readMultipartFile(req, { ...options, unreadBody: 'drain' }));
-    expect(problem.options.closeConnection).toBeUndefined();
+    expect(problem.options.bodyLeftUnread).toBeUndefined();
     await new Promise((resolve) => req.once('end', resolve));
     expect(req.complete).toBe(true);
   });
