@@ -14,10 +14,12 @@ import { HttpProblem } from '../shared/http/problem.js';
 import { UploadMemoryBudget } from '../shared/http/upload-budget.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';
+import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
 import { mayUsePreset } from './access/api-keys.js';
 import { signedImagePath } from './access/signed-url.js';
 import type { UploadRateLimit } from './access/upload-rate-limit.js';
+import type { UploadsInFlight } from './access/uploads-in-flight.js';
 import { presetRefused, requestKey } from './access/require-key.js';
 import type { EventsHub } from './events-hub.js';
 import type { FingerprintTracker } from './fingerprint.js';
@@ -35,6 +37,9 @@ export interface RouteDependencies {
   fingerprint: FingerprintTracker;
   /** Uploads per client per minute; absent when RATE_LIMIT_UPLOADS_PER_MINUTE is 0. */
   uploadLimit?: UploadRateLimit;
+  /** Uploads per client at once; absent when UPLOADS_IN_FLIGHT_PER_CLIENT is 0. */
+  inFlight?: UploadsInFlight;
+  metrics: Pick<ApiMetrics, 'rateLimited'>;
   logger: Logger;
 }
 
@@ -87,9 +92,18 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     // Refused before the body is read, so nothing of it is stored.
     const key = requestKey(res);
     if (key && !mayUsePreset(key, DEFAULT_PRESET)) throw presetRefused(key, DEFAULT_PRESET).leavingBodyUnread();
+    // Per key when keys are configured, else per client address (req.ip honours express's trust proxy).
+    const client = key ? `key:${key.id}` : `ip:${req.ip ?? 'unknown'}`;
+    if (deps.inFlight) {
+      const slot = deps.inFlight.enter(client);
+      if ('problem' in slot) {
+        deps.metrics.rateLimited.inc({ limit: 'concurrency' });
+        throw slot.problem;
+      }
+      res.once('close', slot.release);
+    }
     if (deps.uploadLimit) {
-      // Per key when keys are configured, else per client address (req.ip honours express's trust proxy).
-      const decision = await deps.uploadLimit.take(key ? `key:${key.id}` : `ip:${req.ip ?? 'unknown'}`);
+      const decision = await deps.uploadLimit.take(client);
       if (!decision.allowed) throw decision.problem;
       res.set(decision.headers);
     }

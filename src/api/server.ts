@@ -22,6 +22,7 @@ import { UploadRateLimit } from './access/upload-rate-limit.js';
 import { EventsHub } from './events-hub.js';
 import { corsFor, securityHeaders } from './http-headers.js';
 import { FingerprintTracker } from './fingerprint.js';
+import { UploadsInFlight } from './access/uploads-in-flight.js';
 import { mountRoutes } from './routes.js';
 import { UploadService } from './upload-service.js';
 
@@ -72,6 +73,8 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
       objectStore: await store.ping(),
     }),
   });
+  // Who the client is (req.ip) when a proxy or an ingress forwards for it.
+  service.app.set('trust proxy', config.TRUST_PROXY);
   service.app.use(securityHeaders());
   // Before the key check: a browser's preflight carries no credentials and must be answered.
   const allowCors = corsFor(config.CORS_ORIGINS);
@@ -80,9 +83,31 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   if (keys.length > 0) service.app.use(PROTECTED_ROUTES, requireKey(keys, metrics, logger));
   const uploadLimit =
     config.RATE_LIMIT_UPLOADS_PER_MINUTE > 0
-      ? new UploadRateLimit(redis, config.REDIS_KEY_PREFIX, config.RATE_LIMIT_UPLOADS_PER_MINUTE, metrics, logger)
+      ? new UploadRateLimit(
+          redis,
+          config.REDIS_KEY_PREFIX,
+          { perMinute: config.RATE_LIMIT_UPLOADS_PER_MINUTE, burst: config.RATE_LIMIT_BURST },
+          metrics,
+          logger,
+        )
       : undefined;
-  mountRoutes(service.app, { config, uploads, jobs, results, store, events, fingerprint, logger, ...(uploadLimit ? { uploadLimit } : {}) });
+  const inFlight =
+    config.UPLOADS_IN_FLIGHT_PER_CLIENT > 0
+      ? new UploadsInFlight(config.UPLOADS_IN_FLIGHT_PER_CLIENT, (total) => metrics.uploadsInFlight.set(total))
+      : undefined;
+  mountRoutes(service.app, {
+    config,
+    uploads,
+    jobs,
+    results,
+    store,
+    events,
+    fingerprint,
+    metrics,
+    logger,
+    ...(uploadLimit ? { uploadLimit } : {}),
+    ...(inFlight ? { inFlight } : {}),
+  });
   const webRoot = config.WEB_ROOT || defaultWebRoot();
   if (existsSync(webRoot)) {
     service.app.use(

@@ -3,6 +3,7 @@
  * Each component declares the variables it reads; a bad value stops the process with a
  * message naming the variable, what was expected and what was received.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -38,6 +39,34 @@ const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
         .filter((part) => part !== ''),
     )
     .pipe(z.array(item));
+
+/** An address (`10.0.0.1`), a subnet (`10.0.0.0/8`) or one of express's names for a range. */
+const trustedProxy = z.union([
+  z.enum(['loopback', 'linklocal', 'uniquelocal']),
+  z.string().refine((value) => {
+    const [address = '', prefix, ...rest] = value.split('/');
+    const family = isIP(address);
+    const bits = family === 6 ? 128 : 32;
+    return family !== 0 && rest.length === 0 && (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= bits));
+  }, 'an IP address, a subnet (10.0.0.0/8), loopback, linklocal or uniquelocal'),
+]);
+
+/**
+ * express's `trust proxy`: whose X-Forwarded-For names the client (`req.ip`, the rate limits' client
+ * without keys). Empty or `false`: nobody's; `true`: anybody's; a number: that many hops; else the
+ * proxies' addresses, subnets or range names.
+ */
+const trustProxy = z
+  .string()
+  .default('')
+  .transform((value): boolean | number | string[] | string => {
+    const v = value.trim();
+    if (v === '' || v === 'false') return false;
+    if (v === 'true') return true;
+    if (/^\d+$/.test(v)) return Number(v);
+    return v.split(',').map((part) => part.trim());
+  })
+  .pipe(z.union([z.boolean(), z.number().int().min(0), z.array(trustedProxy)]));
 
 /** Variables every service reads. */
 export const commonEnv = {
@@ -94,6 +123,11 @@ export const apiEnv = z.object({
   API_KEYS_FILE: z.string().default(''),
   /** Uploads one client (its API key, else its address) may make per minute, across replicas (Redis); 0: no limit. */
   RATE_LIMIT_UPLOADS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  /** Uploads a client may make beyond its minute's quota, per 10 minutes (api/access/upload-rate-limit.ts); 0: none. */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  /** Uploads one client may have in flight at once in one api process; 0: no bound. */
+  UPLOADS_IN_FLIGHT_PER_CLIENT: z.coerce.number().int().min(0).default(0),
+  TRUST_PROXY: trustProxy,
   /** Comma-separated HMAC keys of signed result URLs: the first signs, any verifies (api/access/signed-url.ts). Empty: no signed URLs. */
   URL_SIGNING_KEYS: commaList(z.string().min(32, 'a signing key of at least 32 characters')),
   /** How long a signed result URL given out by the api stays valid. */

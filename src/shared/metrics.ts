@@ -72,7 +72,13 @@ export function apiMetrics(registry: Registry) {
     }),
     rateLimited: new Counter({
       name: 'watermark_uploads_rate_limited_total',
-      help: 'Uploads refused with 429 because the client was over RATE_LIMIT_UPLOADS_PER_MINUTE',
+      help: 'Uploads refused with 429, by limit: rate (RATE_LIMIT_UPLOADS_PER_MINUTE and its burst) or concurrency (UPLOADS_IN_FLIGHT_PER_CLIENT)',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    uploadsInFlight: new Gauge({
+      name: 'watermark_uploads_in_flight',
+      help: 'Uploads this api process is receiving or answering now, across clients (bounded per client by UPLOADS_IN_FLIGHT_PER_CLIENT)',
       registers: [registry],
     }),
     limiterFailOpen: new Gauge({

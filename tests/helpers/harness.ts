@@ -132,8 +132,14 @@ export async function createHarness(name: string): Promise<Harness> {
 }
 
 /** Uploads bytes as the browser does: multipart field `image`. */
-export async function upload(apiUrl: string, data: Buffer, filename = 'photo.jpg', type = 'image/jpeg'): Promise<Response> {
+export async function upload(
+  apiUrl: string,
+  data: Buffer,
+  filename = 'photo.jpg',
+  type = 'image/jpeg',
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const form = new FormData();
   form.set('image', new Blob([data as Uint8Array<ArrayBuffer>], { type }), filename);
-  return fetch(`${apiUrl}/upload`, { method: 'POST', body: form });
+  return fetch(`${apiUrl}/upload`, { method: 'POST', body: form, headers });
 }

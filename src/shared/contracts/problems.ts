@@ -74,8 +74,10 @@ export const PROBLEMS = Object.freeze({
   signedUrlExpired: problemType('signed-url-expired', 403),
   /** A signed result URL whose signature no signing key made, or a malformed one. */
   badSignature: problemType('bad-signature', 403),
-  /** Over RATE_LIMIT_UPLOADS_PER_MINUTE: Retry-After and the RateLimit headers say when to come back. */
+  /** Over RATE_LIMIT_UPLOADS_PER_MINUTE (and RATE_LIMIT_BURST): Retry-After and the RateLimit headers say when to come back. */
   rateLimited: problemType('rate-limited', 429),
+  /** Over UPLOADS_IN_FLIGHT_PER_CLIENT: wait for an upload of this client to be answered. */
+  tooManyUploads: problemType('too-many-uploads', 429),
 
   // A dependency, or the service itself.
   unavailable: problemType('unavailable', 503),

@@ -49,3 +49,21 @@ describe('configuration', () => {
     expect(() => loadConfig(workerEnv, { EVENT_CONFIRM_TIMEOUT_MS: '0' })).toThrow(/EVENT_CONFIRM_TIMEOUT_MS/);
   });
 });
+
+describe('TRUST_PROXY', () => {
+  const trust = (value: string) => loadConfig(apiEnv, { TRUST_PROXY: value }).TRUST_PROXY;
+
+  it("takes express's forms: off, on, a hop count, or the proxies' addresses, subnets and range names", () => {
+    expect(trust('')).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('true')).toBe(true);
+    expect(trust('1')).toBe(1);
+    expect(trust('loopback, 10.0.0.0/8,fd00::/8, 192.168.1.7')).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
+  });
+
+  it('refuses what express would not understand, naming the variable', () => {
+    for (const bad of ['proxy.example', '10.0.0.0/33', '10.0.0/8', '10.0.0.1/8/2', '-1']) {
+      expect(() => trust(bad), bad).toThrow(/TRUST_PROXY/);
+    }
+  });
+});
