@@ -17,6 +17,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let h: Harness;
 let api: string;
+/** The same api asking for a key. */
+let keyedApi: string;
+const KEY = 'e2e-key-0123456789';
 let browser: Browser;
 let page: Page;
 const files = mkdtempSync(join(tmpdir(), 'nws-e2e-'));
@@ -27,6 +30,7 @@ beforeAll(async () => {
   await h.startOptimizer();
   await h.startWorker();
   api = (await h.startApi({ WEB_ROOT })).url;
+  keyedApi = (await h.startApi({ WEB_ROOT, API_KEYS: `e2e:${KEY}` })).url;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -121,5 +125,54 @@ describe('web page', () => {
     });
     expect(answer).toMatchObject({ status: 413, type: expect.stringContaining('application/problem+json') as unknown });
     expect(JSON.parse(answer.body)).toMatchObject({ status: 413, maxBytes: 25 * 1024 * 1024 });
+  });
+});
+
+describe('web page on an api that asks for a key', () => {
+  let keyed: Page;
+  beforeAll(async () => {
+    keyed = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  });
+
+  it('asks for the key on the first upload, says when one is refused, then uploads with it', async () => {
+    await keyed.goto(keyedApi);
+    await keyed.getByTestId('file-input').setInputFiles(await imageFile(310));
+    await expect.poll(async () => (await keyed.getByTestId('api-key-why').textContent()) ?? '', { timeout: 20_000 }).toMatch(/asks for an API key/);
+    await keyed.getByTestId('api-key-input').fill('not-the-key');
+    await keyed.getByTestId('api-key-submit').click();
+    await expect.poll(async () => (await keyed.getByTestId('api-key-why').textContent()) ?? '', { timeout: 20_000 }).toMatch(/was refused/);
+    await keyed.getByTestId('api-key-input').fill(`Bearer ${KEY}`);
+    await keyed.getByTestId('api-key-submit').click();
+    const result = keyed.getByTestId('result-image');
+    await result.waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1600);
+    expect(await keyed.evaluate(() => sessionStorage.getItem('nws-watermark:api-key'))).toBe(KEY);
+    await keyed.getByTestId('api-key-forget').waitFor({ state: 'visible' });
+    await keyed.screenshot({ path: join(files, 'keyed.png') });
+  });
+
+  it('keeps the key across a reload of the tab', async () => {
+    await keyed.reload();
+    await keyed.getByTestId('file-input').setInputFiles(await imageFile(311));
+    await keyed.getByTestId('result-image').waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await keyed.getByTestId('api-key-form').count()).toBe(0);
+  });
+
+  it('follows a queued job with the key, by polling, and shows it once a worker finished it', async () => {
+    await h.stopOptimizer();
+    await keyed.getByTestId('file-input').setInputFiles(await imageFile(312));
+    await expect.poll(async () => keyed.getByTestId('follow-mode').getAttribute('data-mode'), { timeout: 20_000 }).toBe('polling');
+    await h.startOptimizer();
+    await keyed.getByTestId('badge-rabbit').first().waitFor({ state: 'visible', timeout: 30_000 });
+    const result = keyed.getByTestId('result-image');
+    await result.waitFor({ state: 'visible' });
+    expect(await result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1600);
+  });
+
+  it('asks again once the key is forgotten', async () => {
+    await keyed.getByTestId('api-key-forget').click();
+    expect(await keyed.evaluate(() => sessionStorage.getItem('nws-watermark:api-key'))).toBeNull();
+    await keyed.getByTestId('file-input').setInputFiles(await imageFile(313));
+    await keyed.getByTestId('api-key-form').waitFor({ state: 'visible', timeout: 20_000 });
   });
 });

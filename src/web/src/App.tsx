@@ -17,6 +17,9 @@
  *   badge-rabbit     on the current result when it came through the fallback (202, then done)
  *   elapsed          the current result's elapsed time, text "123 ms", number in `data-ms`
  *   error            a problem's title and detail, or a failed job's error (role=alert)
+ *   api-key-form     shown when the api answered 401; api-key-input, api-key-submit inside it,
+ *                    api-key-why says whether a key is needed or the one sent was refused
+ *   api-key-forget   in the header while a key is kept: forgets it
  * Also: follow-mode (while queued; `data-mode` = connecting | events | polling), original-preview,
  * result-size, result-hash, download-link, history (the <ol>) and history-item (its entries,
  * newest first). Only the current result carries the badge/elapsed ids; history entries do not.
@@ -25,6 +28,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { DropZone } from './components/DropZone.js';
 import { HistoryList } from './components/HistoryList.js';
 import { ResultView } from './components/ResultView.js';
+import { followDepsWithKey, forgetApiKey, rememberApiKey, sessionKeyStorage, storedApiKey, withApiKey } from './api-key.js';
 import { StatusPanel, type Original } from './components/StatusPanel.js';
 import { browserFollowDeps, followJob } from './follow-job.js';
 import { pushRecent } from './history.js';
@@ -42,100 +46,131 @@ export function App() {
   const originalRef = useRef<Original | null>(null);
   const controllerRef = useRef<AbortController | null>(null);
   const nextId = useRef(1);
+  const storage = useRef(sessionKeyStorage()).current;
+  const keyRef = useRef<string | null>(storedApiKey(storage));
+  const [hasKey, setHasKey] = useState(keyRef.current !== null);
 
-  const start = useCallback((file: File, at: number) => {
-    // One upload at a time: a new choice stops following the previous one (its job still
-    // finishes on the server, and sending the same bytes again then is a cache hit).
-    controllerRef.current?.abort();
-    const controller = new AbortController();
-    controllerRef.current = controller;
-    const { signal } = controller;
+  const setApiKey = useCallback(
+    (key: string | null) => {
+      keyRef.current = key;
+      setHasKey(key !== null);
+      if (key === null) forgetApiKey(storage);
+      else rememberApiKey(storage, key);
+    },
+    [storage],
+  );
 
-    if (originalRef.current?.file !== file) {
-      if (originalRef.current) URL.revokeObjectURL(originalRef.current.url);
-      originalRef.current = { file, url: URL.createObjectURL(file) };
-      setOriginal(originalRef.current);
-    }
-    const fileName = file.name || 'pasted-image';
-    setStartedAt(at);
-    setView({ state: 'uploading', fileName });
+  const start = useCallback(
+    (file: File, at: number) => {
+      // One upload at a time: a new choice stops following the previous one (its job still
+      // finishes on the server, and sending the same bytes again then is a cache hit).
+      controllerRef.current?.abort();
+      const controller = new AbortController();
+      controllerRef.current = controller;
+      const { signal } = controller;
 
-    const decoded = new Map<Blob, string>();
-    const onPhase = (phase: UploadPhase): void => {
-      if (signal.aborted) return;
-      if (phase.phase === 'uploading') setView({ state: 'uploading', fileName });
-      else if (phase.phase === 'queued') {
-        setView({
-          state: 'queued',
-          fileName,
-          hash: phase.hash,
-          mode: phase.mode,
-          ...(phase.attempts === undefined ? {} : { attempts: phase.attempts }),
-        });
-      } else setView({ state: 'fetching', fileName, hash: phase.hash });
-    };
+      if (originalRef.current?.file !== file) {
+        if (originalRef.current) URL.revokeObjectURL(originalRef.current.url);
+        originalRef.current = { file, url: URL.createObjectURL(file) };
+        setOriginal(originalRef.current);
+      }
+      const fileName = file.name || 'pasted-image';
+      setStartedAt(at);
+      setView({ state: 'uploading', fileName });
 
-    runUpload(file, fileName, at, {
-      follow: (hash, handlers) => followJob(hash, { ...browserFollowDeps(), ...handlers }),
-      now: () => performance.now(),
-      prepare: async (blob) => {
-        const url = URL.createObjectURL(blob);
-        decoded.set(blob, url);
-        await decodeImage(url);
-      },
-      onPhase,
-      signal,
-    })
-      .then((outcome) => {
+      const decoded = new Map<Blob, string>();
+      const onPhase = (phase: UploadPhase): void => {
         if (signal.aborted) return;
-        setStartedAt(null);
-        if (outcome.kind === 'result') {
-          const { result } = outcome;
-          const entry: ResultEntry = {
-            ...result,
-            id: nextId.current++,
-            url: decoded.get(result.blob) ?? URL.createObjectURL(result.blob),
-            finishedAt: Date.now(),
-          };
-          const { list, dropped } = pushRecent(historyRef.current, entry);
-          historyRef.current = list;
-          for (const old of dropped) URL.revokeObjectURL(old.url);
-          setHistory(list);
+        if (phase.phase === 'uploading') setView({ state: 'uploading', fileName });
+        else if (phase.phase === 'queued') {
           setView({
-            state: 'done',
-            entryId: entry.id,
-            cacheHit: result.cacheHit,
-            viaRabbit: result.viaRabbit,
-            elapsedMs: result.elapsedMs,
+            state: 'queued',
+            fileName,
+            hash: phase.hash,
+            mode: phase.mode,
+            ...(phase.attempts === undefined ? {} : { attempts: phase.attempts }),
           });
-        } else if (outcome.kind === 'problem') {
-          const { problem } = outcome;
+        } else setView({ state: 'fetching', fileName, hash: phase.hash });
+      };
+
+      const key = keyRef.current;
+      const fetchWithKey = withApiKey((input, init) => fetch(input, init), key);
+      runUpload(file, fileName, at, {
+        fetch: fetchWithKey,
+        follow: (hash, handlers) => followJob(hash, { ...followDepsWithKey(browserFollowDeps(), key), ...handlers }),
+        now: () => performance.now(),
+        prepare: async (blob) => {
+          const url = URL.createObjectURL(blob);
+          decoded.set(blob, url);
+          await decodeImage(url);
+        },
+        onPhase,
+        signal,
+      })
+        .then((outcome) => {
+          if (signal.aborted) return;
+          setStartedAt(null);
+          if (outcome.kind === 'result') {
+            const { result } = outcome;
+            const entry: ResultEntry = {
+              ...result,
+              id: nextId.current++,
+              url: decoded.get(result.blob) ?? URL.createObjectURL(result.blob),
+              finishedAt: Date.now(),
+            };
+            const { list, dropped } = pushRecent(historyRef.current, entry);
+            historyRef.current = list;
+            for (const old of dropped) URL.revokeObjectURL(old.url);
+            setHistory(list);
+            setView({
+              state: 'done',
+              entryId: entry.id,
+              cacheHit: result.cacheHit,
+              viaRabbit: result.viaRabbit,
+              elapsedMs: result.elapsedMs,
+            });
+          } else if (outcome.kind === 'problem' && outcome.problem.status === 401) {
+            // A refused key is dropped at once, so it is not sent again.
+            if (key !== null) setApiKey(null);
+            setView({ state: 'key-needed', refused: key !== null });
+          } else if (outcome.kind === 'problem') {
+            const { problem } = outcome;
+            setView({
+              state: 'error',
+              title: problem.title,
+              detail: problem.detail,
+              ...(problem.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: problem.retryAfterSeconds }),
+            });
+          } else {
+            const attempts = outcome.attempts === undefined ? '' : ` (after ${outcome.attempts} attempts)`;
+            setView({ state: 'error', title: 'The job failed', detail: `${outcome.error}${attempts}`, hash: outcome.hash });
+          }
+        })
+        .catch((error: unknown) => {
+          for (const url of decoded.values()) URL.revokeObjectURL(url);
+          if (signal.aborted || isAbortError(error)) return;
+          setStartedAt(null);
           setView({
             state: 'error',
-            title: problem.title,
-            detail: problem.detail,
-            ...(problem.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: problem.retryAfterSeconds }),
+            title: 'Something went wrong',
+            detail: errorMessage(error),
           });
-        } else {
-          const attempts = outcome.attempts === undefined ? '' : ` (after ${outcome.attempts} attempts)`;
-          setView({ state: 'error', title: 'The job failed', detail: `${outcome.error}${attempts}`, hash: outcome.hash });
-        }
-      })
-      .catch((error: unknown) => {
-        for (const url of decoded.values()) URL.revokeObjectURL(url);
-        if (signal.aborted || isAbortError(error)) return;
-        setStartedAt(null);
-        setView({
-          state: 'error',
-          title: 'Something went wrong',
-          detail: errorMessage(error),
         });
-      });
-  }, []);
+    },
+    [setApiKey],
+  );
 
   const retry = useCallback(() => {
     if (originalRef.current) start(originalRef.current.file, performance.now());
   }, [start]);
+
+  const giveKey = useCallback(
+    (key: string) => {
+      setApiKey(key);
+      retry();
+    },
+    [setApiKey, retry],
+  );
 
   useEffect(() => {
     const onPaste = (event: ClipboardEvent): void => {
@@ -174,6 +209,14 @@ export function App() {
           <h1>NWS Watermark</h1>
           <p className="tagline">Drop an image, get it back watermarked and optimized — even when the optimizer is down.</p>
         </div>
+        {hasKey && (
+          <p className="key-in-use">
+            API key in use ·{' '}
+            <button type="button" className="link-button" data-testid="api-key-forget" onClick={() => setApiKey(null)}>
+              forget it
+            </button>
+          </p>
+        )}
       </header>
 
       <main className="content">
@@ -182,7 +225,7 @@ export function App() {
             Upload an image
           </h2>
           <DropZone busy={isBusy(view)} onFile={start} />
-          <StatusPanel view={view} original={original} startedAt={startedAt} onRetry={retry} />
+          <StatusPanel view={view} original={original} startedAt={startedAt} onRetry={retry} onKey={giveKey} />
         </section>
 
         {current && <ResultView key={current.id} entry={current} />}

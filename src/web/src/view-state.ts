@@ -7,7 +7,9 @@ export type View =
   | { state: 'queued'; fileName: string; hash: string; mode: FollowMode | null; attempts?: number }
   | { state: 'fetching'; fileName: string; hash: string }
   | { state: 'done'; entryId: number; cacheHit: boolean; viaRabbit: boolean; elapsedMs: number }
-  | { state: 'error'; title: string; detail: string; retryAfterSeconds?: number; hash?: string };
+  | { state: 'error'; title: string; detail: string; retryAfterSeconds?: number; hash?: string }
+  /** The api answered 401: it wants a key (`refused`: the one sent was not accepted). */
+  | { state: 'key-needed'; refused: boolean };
 
 export const QUEUED_MESSAGE = 'Optimizer unavailable — queued in RabbitMQ, waiting for a worker…';
 
@@ -31,6 +33,8 @@ export function statusMessage(view: View): string {
     }
     case 'error':
       return view.hash ? 'The job failed.' : `Upload failed: ${view.title}.`;
+    case 'key-needed':
+      return view.refused ? 'Upload refused: the API key was not accepted.' : 'Upload refused: this service needs an API key.';
   }
 }
 

@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { formatKilobytes, formatWaiting } from '../format.js';
 import { followDetail, isBusy, statusMessage, type View } from '../view-state.js';
+import { ApiKeyForm } from './ApiKeyForm.js';
 
 export interface Original {
   file: File;
@@ -14,9 +15,11 @@ export interface StatusPanelProps {
   /** Performance-clock time the current upload started, while one runs. */
   startedAt: number | null;
   onRetry: () => void;
+  /** A key typed into the form shown when the api asks for one. */
+  onKey: (key: string) => void;
 }
 
-export function StatusPanel({ view, original, startedAt, onRetry }: StatusPanelProps) {
+export function StatusPanel({ view, original, startedAt, onRetry, onKey }: StatusPanelProps) {
   const busy = isBusy(view);
   return (
     <div className={`status-panel state-${view.state}`}>
@@ -64,6 +67,7 @@ export function StatusPanel({ view, original, startedAt, onRetry }: StatusPanelP
           </button>
         )}
       </div>
+      {view.state === 'key-needed' && <ApiKeyForm refused={view.refused} onKey={onKey} />}
       {view.state === 'error' && (
         <div className="error" data-testid="error" role="alert">
           <p className="error-title">{view.title}</p>
