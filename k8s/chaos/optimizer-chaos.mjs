@@ -8,7 +8,8 @@
  *   node k8s/chaos/optimizer-chaos.mjs          (after `helm install` or `skaffold run`, see README)
  *
  * Environment: NAMESPACE (nws-watermark), RELEASE (nws-watermark), UPLOADS (40), OUTAGE_SECONDS (30),
- * SCALE_BACK_TIMEOUT_SECONDS (default: the QueueScaler's stabilization + cooldown + 120).
+ * SCALE_BACK_TIMEOUT_SECONDS (default: the QueueScaler's stabilization + cooldown + 120), API_KEY
+ * (default: the key the chart generated, read from its Secret; none when the api is open).
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -23,6 +24,8 @@ const optimizer = `${RELEASE}-optimizer`;
 const failures = [];
 const log = (msg) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Authorization for the api, once main() knows the key. */
+let apiHeaders = {};
 
 async function kubectl(...args) {
   const { stdout } = await run('kubectl', ['--namespace', NS, ...args], { maxBuffer: 16 * 1024 * 1024 });
@@ -93,7 +96,7 @@ async function uploadOne(apiPort, i) {
     const form = new FormData();
     form.set('image', new Blob([image], { type: 'image/jpeg' }), `chaos-${i}.jpg`);
     try {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/upload`, { method: 'POST', body: form, signal: AbortSignal.timeout(60_000) });
+      const res = await fetch(`http://127.0.0.1:${apiPort}/upload`, { method: 'POST', body: form, headers: apiHeaders, signal: AbortSignal.timeout(60_000) });
       if (res.status === 200) return { i, hash: res.headers.get('x-image-hash'), result: 200 };
       if (res.status === 202) return { i, hash: (await res.json()).jobId, result: 202 };
       // 503: nothing was accepted (documented contract): the client retries after Retry-After.
@@ -117,6 +120,13 @@ async function main() {
   const secret = JSON.parse(await kubectl('get', 'secret', `${RELEASE}-rabbitmq`, '-o', 'json'));
   const b64 = (k) => Buffer.from(secret.data[k], 'base64').toString();
   const auth = `Basic ${Buffer.from(`${b64('admin-username')}:${b64('admin-password')}`).toString('base64')}`;
+  // The chart requires a key by default and generates one (charts/nws-watermark, api.auth).
+  const apiKey =
+    process.env.API_KEY ??
+    (await kubectl('get', 'secret', `${RELEASE}-api-keys`, '-o', 'jsonpath={.data.api-key}')
+      .then((b) => Buffer.from(b, 'base64').toString())
+      .catch(() => ''));
+  if (apiKey) apiHeaders = { Authorization: `Bearer ${apiKey}` };
   const apiPort = await portForward(`svc/${RELEASE}-api`, 3000);
   const mgmtPort = await portForward(`svc/${RELEASE}-rabbitmq`, 15672);
   const { vhost, queue } = scaler.spec;
@@ -160,7 +170,7 @@ async function main() {
   const pending = results.filter((r) => r.result === 202);
   await waitFor(`${pending.length} queued jobs to finish`, 600_000, async () => {
     const states = await Promise.all(
-      pending.map(async (r) => (await (await fetch(`http://127.0.0.1:${apiPort}/status/${r.hash}`)).json()).status),
+      pending.map(async (r) => (await (await fetch(`http://127.0.0.1:${apiPort}/status/${r.hash}`, { headers: apiHeaders })).json()).status),
     );
     return states.every((s) => s === 'done' || s === 'failed') ? states : undefined;
   }).then((states) => {

@@ -6,10 +6,13 @@
  * the worker's replicas, least-privilege RBAC, network policies, environment, monitoring.
  */
 import { Ajv } from 'ajv';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { findKey } from '../../src/api/access/api-keys.js';
+import { loadApiKeys } from '../../src/api/access/load-keys.js';
 import { apiEnv, loadConfig, optimizerEnv, workerEnv } from '../../src/shared/config.js';
 import * as config from '../../src/shared/config.js';
 import { CHART, REPO, helm } from './helm.js';
@@ -612,6 +615,8 @@ describe('secrets', () => {
       [`${FULL}-rabbitmq`, 'erlang-cookie'],
       [`${FULL}-redis`, 'password'],
       [`${FULL}-minio`, 'root-password'],
+      [`${FULL}-api-keys`, 'api-key'],
+      [`${FULL}-url-signing`, 'signing-keys'],
     ];
     for (const [secret, key] of generated) {
       const value = first.get(secret)?.[key] ?? '';
@@ -630,13 +635,19 @@ describe('secrets', () => {
 
   it('come from an existing Secret when named, and none is rendered', async () => {
     const objects = await render({
-      set: ['rabbitmq.auth.existingSecret=my-rabbit', 'redis.auth.existingSecret=my-redis', 'minio.auth.existingSecret=my-minio'],
+      set: [
+        'rabbitmq.auth.existingSecret=my-rabbit',
+        'redis.auth.existingSecret=my-redis',
+        'minio.auth.existingSecret=my-minio',
+        'api.auth.existingSecret=my-keys',
+        'api.signedUrls.existingSecret=my-signing',
+      ],
     });
     expect(byKind(objects, 'Secret')).toEqual([]);
     const refs = containers(objects).flatMap(({ c }) =>
       ((c.env ?? []) as { valueFrom?: { secretKeyRef?: { name: string } } }[]).map((e) => e.valueFrom?.secretKeyRef?.name).filter(Boolean),
     );
-    expect(new Set(refs)).toEqual(new Set(['my-rabbit', 'my-redis', 'my-minio']));
+    expect(new Set(refs)).toEqual(new Set(['my-rabbit', 'my-redis', 'my-minio', 'my-signing']));
     const rabbit = find(objects, 'StatefulSet', `${FULL}-rabbitmq`).spec.template.spec.volumes as { secret?: { secretName: string } }[];
     expect(rabbit.filter((v) => v.secret).map((v) => v.secret?.secretName)).toEqual(['my-rabbit', 'my-rabbit']);
   });
@@ -735,7 +746,11 @@ describe('ingress, helm test and notes', () => {
     expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
     const [c] = pod.spec.containers;
     expect(c.image).toBe('nws-watermark:0.1.0');
-    expect(c.env).toEqual([{ name: 'API_URL', value: `http://${FULL}-api:3000` }]);
+    expect(c.env).toEqual([
+      { name: 'API_URL', value: `http://${FULL}-api:3000` },
+      { name: 'AUTH_REQUIRED', value: 'true' },
+      { name: 'API_KEY', valueFrom: { secretKeyRef: { name: `${FULL}-api-keys`, key: 'api-key' } } },
+    ]);
     expect(c.args[0]).toContain('/upload');
     expect(c.args[0]).toMatch(/res\.status !== 200/);
   });
@@ -748,6 +763,8 @@ describe('ingress, helm test and notes', () => {
     expect(notes).toContain(`port-forward svc/${FULL}-rabbitmq 15672:15672`);
     expect(notes).toContain('grafana_dashboard');
     expect(notes).toContain(`helm test ${RELEASE}`);
+    expect(notes).toContain(`get secret ${FULL}-api-keys -o jsonpath='{.data.api-key}' | base64 -d`);
+    expect(notes).toContain('Authorization: Bearer');
   });
 });
 
@@ -818,5 +835,83 @@ describe('monitoring', () => {
       expect(docs, file).toHaveLength(1);
       expect(Array.isArray((docs[0]?.toJS() as { groups?: unknown }).groups), file).toBe(true);
     }
+  });
+});
+
+describe('api access', () => {
+  const apiOf = (objects: K8sObject[]) => find(objects, 'Deployment', `${FULL}-api`).spec.template.spec;
+  const testPod = (objects: K8sObject[]) => find(objects, 'Pod', `${FULL}-test-upload`).spec.containers[0];
+
+  it('requires a key by default: one generated key, mounted as the file the api loads', () => {
+    const objects = objectsOf('default values');
+    const secrets = secretValues(objects);
+    const generated = secrets.get(`${FULL}-api-keys`) ?? {};
+    const spec = apiOf(objects);
+    const env = containerEnv(spec.containers[0], secrets);
+    const volume = (spec.volumes as { name: string; secret?: { secretName: string; items: { key: string; path: string }[] } }[]).find(
+      (v) => v.name === 'api-keys',
+    );
+    const mount = (spec.containers[0].volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]).find((m) => m.name === 'api-keys');
+    expect(volume?.secret).toMatchObject({ secretName: `${FULL}-api-keys`, items: [{ key: 'keys.yaml', path: 'keys.yaml' }] });
+    expect(mount).toMatchObject({ mountPath: '/etc/nws-watermark/api-keys', readOnly: true });
+    expect(env.API_KEYS_FILE).toBe(`${mount?.mountPath}/keys.yaml`);
+
+    // The api itself loads the file as the kubelet would mount it, and knows the key by its secret.
+    const dir = mkdtempSync(join(tmpdir(), 'nws-chart-keys-'));
+    writeFileSync(join(dir, 'keys.yaml'), generated['keys.yaml'] ?? '');
+    const keys = loadApiKeys({ API_KEYS: '', API_KEYS_FILE: join(dir, 'keys.yaml') });
+    expect(keys.map((k) => k.id)).toEqual(['default']);
+    expect(findKey(keys, generated['api-key'] ?? '')?.id).toBe('default');
+    expect(env.URL_SIGNING_KEYS).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(loadConfig(apiEnv, env)).toMatchObject({
+      RATE_LIMIT_UPLOADS_PER_MINUTE: 120,
+      RATE_LIMIT_BURST: 60,
+      UPLOADS_IN_FLIGHT_PER_CLIENT: 8,
+      TRUST_PROXY: false,
+    });
+  });
+
+  it('gives the helm test the generated key, and has it check the refusal without one', () => {
+    const objects = objectsOf('default values');
+    const env = containerEnv(testPod(objects), secretValues(objects));
+    expect(env.AUTH_REQUIRED).toBe('true');
+    expect(env.API_KEY).toBe(secretValues(objects).get(`${FULL}-api-keys`)?.['api-key']);
+  });
+
+  it("mounts the operator's own key Secret, generating none, and names its key for the test when told", async () => {
+    const objects = await render({
+      set: ['api.auth.existingSecret=team-keys', 'api.auth.existingSecretKey=keys.json', 'tests.apiKeySecret.name=ci-key', 'tests.apiKeySecret.key=secret'],
+    });
+    expect(byKind(objects, 'Secret').map((s) => s.metadata.name)).not.toContain(`${FULL}-api-keys`);
+    const volume = (apiOf(objects).volumes as { name: string; secret?: unknown }[]).find((v) => v.name === 'api-keys');
+    expect(volume?.secret).toMatchObject({ secretName: 'team-keys', items: [{ key: 'keys.json', path: 'keys.yaml' }] });
+    const env = containerEnv(testPod(objects), new Map([['ci-key', { secret: 'ci-secret' }]]));
+    expect(env.API_KEY).toBe('ci-secret');
+  });
+
+  it('is open only when asked, with nothing mounted', async () => {
+    const objects = await render({ set: ['api.auth.enabled=false', 'api.signedUrls.enabled=false'] });
+    const spec = apiOf(objects);
+    const env = containerEnv(spec.containers[0], secretValues(objects));
+    expect(env.API_KEYS_FILE).toBeUndefined();
+    expect(env.URL_SIGNING_KEYS).toBeUndefined();
+    expect((spec.volumes as { name: string }[]).map((v) => v.name)).toEqual(['tmp']);
+    expect(byKind(objects, 'Secret').map((s) => s.metadata.name)).not.toContain(`${FULL}-api-keys`);
+    expect(containerEnv(testPod(objects), secretValues(objects))).toMatchObject({ AUTH_REQUIRED: 'false' });
+  });
+
+  it('passes limits, origins and the trusted proxies to the api as it validates them', async () => {
+    const objects = await render({
+      set: ['api.rateLimit.uploadsPerMinute=30', 'api.rateLimit.burst=0', 'api.uploadsInFlightPerClient=2', 'api.trustProxy=uniquelocal'],
+      setJson: ['api.corsOrigins=["https://app.example.com","https://admin.example.com"]'],
+    });
+    const env = containerEnv(apiOf(objects).containers[0], secretValues(objects));
+    expect(loadConfig(apiEnv, env)).toMatchObject({
+      RATE_LIMIT_UPLOADS_PER_MINUTE: 30,
+      RATE_LIMIT_BURST: 0,
+      UPLOADS_IN_FLIGHT_PER_CLIENT: 2,
+      TRUST_PROXY: ['uniquelocal'],
+      CORS_ORIGINS: ['https://app.example.com', 'https://admin.example.com'],
+    });
   });
 });

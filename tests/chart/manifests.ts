@@ -22,6 +22,8 @@ export interface K8sObject {
 export interface RenderOptions {
   valuesFiles?: string[];
   set?: string[];
+  /** `--set-json` values: lists and objects. */
+  setJson?: string[];
   apiVersions?: string[];
   showOnly?: string;
 }
@@ -56,6 +58,7 @@ export async function render(options: RenderOptions = {}): Promise<K8sObject[]> 
   const args = ['template', RELEASE, CHART, '--namespace', NAMESPACE];
   for (const f of options.valuesFiles ?? []) args.push('--values', f);
   for (const s of options.set ?? []) args.push('--set', s);
+  for (const s of options.setJson ?? []) args.push('--set-json', s);
   for (const a of options.apiVersions ?? []) args.push('--api-versions', a);
   const result = await helm(...args);
   if (result.code !== 0) throw new Error(`helm ${args.join(' ')} failed:\n${result.stderr}`);

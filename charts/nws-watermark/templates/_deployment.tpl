@@ -1,6 +1,6 @@
 {{/*
 The Deployment of one component of the image: (dict "ctx" $ "component" "api" "values" .Values.api
-"env" "<env list yaml>" "replicas" true|false "serviceAccount" "name"|"")
+"env" "<env list yaml>" "replicas" true|false "serviceAccount" "name"|"" "volumes" "<yaml>" "volumeMounts" "<yaml>")
 */}}
 {{- define "nws.deployment" -}}
 {{- $ctx := .ctx -}}
@@ -60,8 +60,14 @@ spec:
             {{- include "nws.containerSecurityContext" $ctx | nindent 12 }}
           volumeMounts:
             {{- include "nws.tmpMount" $ctx | nindent 12 }}
+            {{- with .volumeMounts }}
+            {{- . | nindent 12 }}
+            {{- end }}
       volumes:
         {{- include "nws.tmpVolume" $ctx | nindent 8 }}
+        {{- with .volumes }}
+        {{- . | nindent 8 }}
+        {{- end }}
 {{- end -}}
 
 {{/* A ClusterIP Service on the component's http port: (dict "ctx" $ "component" "api" "port" 3000 "type" "ClusterIP") */}}

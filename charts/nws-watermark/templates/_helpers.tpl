@@ -326,3 +326,46 @@ affinity:
 {{- end -}}
 {{- join ", " $services -}}
 {{- end -}}
+
+{{/* The api's access: keys, signed URLs, limits (README "Security") ------------------------- */}}
+{{- define "nws.api.keysSecret" -}}
+{{- .Values.api.auth.existingSecret | default (printf "%s-api-keys" (include "nws.fullname" .)) -}}
+{{- end -}}
+{{- define "nws.api.keysSecretKey" -}}
+{{- ternary .Values.api.auth.existingSecretKey "keys.yaml" (not (empty .Values.api.auth.existingSecret)) -}}
+{{- end -}}
+{{- define "nws.api.signingSecret" -}}
+{{- .Values.api.signedUrls.existingSecret | default (printf "%s-url-signing" (include "nws.fullname" .)) -}}
+{{- end -}}
+{{- define "nws.api.keysDir" -}}/etc/nws-watermark/api-keys{{- end -}}
+
+{{- define "nws.env.api" -}}
+- name: MAX_UPLOAD_BYTES
+  value: {{ .Values.api.maxUploadBytes | toString | quote }}
+- name: OPTIMIZER_TIMEOUT_MS
+  value: {{ .Values.api.optimizerTimeoutMs | toString | quote }}
+- name: SHUTDOWN_GRACE_MS
+  value: {{ .Values.api.shutdownGraceMs | toString | quote }}
+- name: SHUTDOWN_DELAY_MS
+  value: {{ .Values.api.shutdownDelayMs | toString | quote }}
+{{- if .Values.api.auth.enabled }}
+- name: API_KEYS_FILE
+  value: {{ printf "%s/keys.yaml" (include "nws.api.keysDir" .) | quote }}
+{{- end }}
+{{- if .Values.api.signedUrls.enabled }}
+- name: URL_SIGNING_KEYS
+  valueFrom: { secretKeyRef: { name: {{ include "nws.api.signingSecret" . }}, key: signing-keys } }
+- name: SIGNED_URL_TTL_SECONDS
+  value: {{ .Values.api.signedUrls.ttlSeconds | toString | quote }}
+{{- end }}
+- name: RATE_LIMIT_UPLOADS_PER_MINUTE
+  value: {{ .Values.api.rateLimit.uploadsPerMinute | toString | quote }}
+- name: RATE_LIMIT_BURST
+  value: {{ .Values.api.rateLimit.burst | toString | quote }}
+- name: UPLOADS_IN_FLIGHT_PER_CLIENT
+  value: {{ .Values.api.uploadsInFlightPerClient | toString | quote }}
+- name: CORS_ORIGINS
+  value: {{ join "," .Values.api.corsOrigins | quote }}
+- name: TRUST_PROXY
+  value: {{ .Values.api.trustProxy | quote }}
+{{- end -}}
