@@ -13,15 +13,27 @@ export interface Part {
   data: Buffer | string;
 }
 
-/** A multipart/form-data body; `closed: false` leaves out the final boundary. */
-export function multipartBody(parts: Part[], { closed = true } = {}): Buffer {
+export interface BodyOptions {
+  /** `false` leaves out the final boundary. */
+  closed?: boolean;
+  boundary?: string;
+  /** Raw header lines added to every part, after its Content-Disposition. */
+  extraHeaders?: string[];
+  /** Bytes before the first boundary, which a reader must skip. */
+  preamble?: string;
+}
+
+/** A multipart/form-data body. */
+export function multipartBody(parts: Part[], { closed = true, boundary = BOUNDARY, extraHeaders = [], preamble = '' }: BodyOptions = {}): Buffer {
+  const extra = extraHeaders.map((line) => `${line}\r\n`).join('');
   const pieces = parts.flatMap((part) => {
     const name = part.name === undefined ? '' : `; name="${part.name}"`;
     const disposition = `form-data${name}${part.filename === undefined ? '' : `; filename="${part.filename}"`}`;
     const type = part.filename === undefined ? '' : 'Content-Type: application/octet-stream\r\n';
-    return [Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`), Buffer.from(part.data), Buffer.from('\r\n')];
+    return [Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}${extra}\r\n`), Buffer.from(part.data), Buffer.from('\r\n')];
   });
-  return Buffer.concat([...pieces, Buffer.from(closed ? `--${BOUNDARY}--\r\n` : '')]);
+  const start = preamble === '' ? [] : [Buffer.from(`${preamble}\r\n`)];
+  return Buffer.concat([...start, ...pieces, Buffer.from(closed ? `--${boundary}--\r\n` : '')]);
 }
 
 /**

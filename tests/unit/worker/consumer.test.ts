@@ -4,6 +4,7 @@
  * made to take on cue (a republish that fails, an ack on a dead channel, a processor that throws).
  */
 import type { Options } from 'amqplib';
+import fc from 'fast-check';
 import { Registry, type Counter } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EVENTS_EXCHANGE } from '../../../src/shared/broker/topology.js';
@@ -127,6 +128,38 @@ describe('RetryConsumer', () => {
     expect(store.objects.size).toBe(0);
     expect(events()).toEqual([]);
     expect(await count(metrics.deadLettered, { reason: 'invalid_message' })).toBe(1);
+  });
+
+  it('settles every message, whatever its body: processed or dead-lettered, acked once, nothing thrown', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 2048 }).map((bytes) => Buffer.from(bytes)),
+          fc.jsonValue().map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
+          fc
+            .record({ hash: fc.constantFrom(hash, 'x', 7), original_key: fc.constantFrom(job.original_key, '../etc/passwd', null) })
+            .map((v) => Buffer.from(JSON.stringify(v))),
+        ),
+        fc.dictionary(fc.constantFrom('x-attempts', 'x-correlation-id', 'x-other'), fc.jsonValue()),
+        async (body, headers) => {
+          const acked = channel.acked.length;
+          const sent = republished().length;
+          const processed = processJob.mock.calls.length;
+          const message = await deliver(body, headers);
+          expect(channel.acked.slice(acked)).toEqual([message]);
+          // Either the processor had it, or it went to the dead-letter queue with a reason.
+          const dead = republished().slice(sent);
+          if (processJob.mock.calls.length === processed) {
+            expect(dead.map(([, queue, , options]) => [queue, (options.headers as Record<string, unknown> | undefined)?.['x-dead-letter-reason']])).toEqual([
+              ['watermark_retry.dlq', 'invalid_message'],
+            ]);
+          } else {
+            expect(dead).toEqual([]);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('dead-letters a permanent failure, records it for /status and announces it', async () => {
