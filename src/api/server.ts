@@ -43,8 +43,9 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   const metrics = apiMetrics(registry);
   const { redis, results, jobs, store } = createStateAdapters(config, logger);
   const optimizer = createOptimizerClient(config, 'api', metrics, {
-    consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD,
-    halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS,
+    circuit: { consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS },
+    // A hung optimizer: an upload falls back to the queue after about OPTIMIZER_STALL_MS, not the whole timeout.
+    health: { intervalMs: config.OPTIMIZER_HEALTH_INTERVAL_MS, stallMs: config.OPTIMIZER_STALL_MS },
   });
   const { broker, publisher } = createServiceBroker(config, 'api', [], logger);
   const events = new EventsHub(broker, logger);

@@ -116,6 +116,10 @@ export const apiEnv = z.object({
   UPLOAD_IDLE_TIMEOUT_MS: positiveInt(15_000),
   CIRCUIT_FAILURE_THRESHOLD: positiveInt(3),
   CIRCUIT_HALF_OPEN_AFTER_MS: positiveInt(2_000),
+  /** How often the api asks the optimizer's /healthz (shared/optimizer-health.ts). */
+  OPTIMIZER_HEALTH_INTERVAL_MS: positiveInt(250),
+  /** An upload's optimizer call is given up, and the upload queued, once it and the optimizer's silence both last this long. */
+  OPTIMIZER_STALL_MS: positiveInt(1_000),
   WEB_ROOT: z.string().default(''),
   /** Comma-separated `secret` or `id:secret` keys, for local use (api/access/api-keys.ts). Empty with no file: the api is open. */
   API_KEYS: z.string().default(''),

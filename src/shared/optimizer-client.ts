@@ -13,6 +13,7 @@ import { problemDocumentSchema } from './contracts/problems.js';
 import type { CommonConfig } from './config.js';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
 import { errorMessage } from './errors.js';
+import { OptimizerHealth } from './optimizer-health.js';
 
 export type OptimizeResult =
   | { outcome: 'ok'; data: Buffer; contentType: string; fingerprint: string }
@@ -39,6 +40,15 @@ export interface OptimizerClientOptions {
   metrics?: OptimizerCallMetrics;
   /** With a circuit, calls fail at once while the optimizer is known down instead of each waiting for a timeout. */
   circuit?: CircuitOptions;
+  /** With a health probe, a call is given up once it and the optimizer's silence both outlast `stallMs`. */
+  health?: HealthOptions;
+}
+
+export interface HealthOptions {
+  /** How often the optimizer's /healthz is asked. */
+  intervalMs: number;
+  /** Silence of the optimizer, and age of a call, past which the call is given up. */
+  stallMs: number;
 }
 
 /** The client as the api and the worker configure it from their common variables; only the api has a circuit. */
@@ -46,7 +56,7 @@ export function createOptimizerClient(
   config: Pick<CommonConfig, 'OPTIMIZER_URL' | 'OPTIMIZER_TIMEOUT_MS' | 'OPTIMIZER_PROBE_TIMEOUT_MS'>,
   caller: OptimizerCaller,
   metrics: OptimizerCallMetrics,
-  circuit?: CircuitOptions,
+  guards: { circuit?: CircuitOptions; health?: HealthOptions } = {},
 ): OptimizerClient {
   return new OptimizerClient({
     baseUrl: config.OPTIMIZER_URL,
@@ -54,7 +64,7 @@ export function createOptimizerClient(
     probeTimeoutMs: config.OPTIMIZER_PROBE_TIMEOUT_MS,
     caller,
     metrics,
-    ...(circuit ? { circuit } : {}),
+    ...guards,
   });
 }
 
@@ -63,8 +73,18 @@ export class OptimizerClient {
   private readonly dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
 
   private readonly breaker: CircuitBreakerPolicy | undefined;
+  private readonly health: OptimizerHealth | undefined;
 
   constructor(private readonly options: OptimizerClientOptions) {
+    if (options.health) {
+      const { stallMs } = options.health;
+      // /healthz, not /readyz: whether the process answers at all, within the stall bound.
+      this.health = new OptimizerHealth({
+        ...options.health,
+        probe: (signal) => this.answers('/healthz', AbortSignal.any([signal, AbortSignal.timeout(stallMs)])),
+      });
+      this.health.start();
+    }
     if (options.circuit) {
       // Only the optimizer being unreachable or slow trips the circuit; a rejected image is an answer.
       const failure = handleWhenResult((r) => isOptimizeResult(r) && (r.outcome === 'unavailable' || r.outcome === 'timeout'));
@@ -95,11 +115,13 @@ export class OptimizerClient {
 
   /** True when the optimizer answers its readiness probe within a short deadline. */
   async isReady(): Promise<boolean> {
+    return this.answers('/readyz', AbortSignal.timeout(this.options.probeTimeoutMs));
+  }
+
+  /** True when `path` answers 2xx before `signal` aborts. */
+  private async answers(path: string, signal: AbortSignal): Promise<boolean> {
     try {
-      const res = await undiciFetch(new URL('/readyz', this.options.baseUrl), {
-        dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(this.options.probeTimeoutMs),
-      });
+      const res = await undiciFetch(new URL(path, this.options.baseUrl), { dispatcher: this.dispatcher, signal });
       await res.body?.cancel();
       return res.ok;
     } catch {
@@ -123,7 +145,27 @@ export class OptimizerClient {
   }
 
   async close(): Promise<void> {
+    this.health?.stop();
     await this.dispatcher.close();
+  }
+
+  /**
+   * A signal that aborts once the call has run `stallMs` while the optimizer answers no probe,
+   * checked at each probe interval; `stop` when the call has ended.
+   */
+  private stallWatch(): { signal: AbortSignal; stalled: () => boolean; stop: () => void } | undefined {
+    const health = this.health;
+    const options = this.options.health;
+    if (!health || !options) return undefined;
+    const startedAt = health.now;
+    const controller = new AbortController();
+    const timer = setInterval(
+      () => {
+        if (health.abandons(startedAt)) controller.abort();
+      },
+      Math.min(options.intervalMs, options.stallMs),
+    );
+    return { signal: controller.signal, stalled: () => controller.signal.aborted, stop: () => clearInterval(timer) };
   }
 
   private async call(image: Buffer, filename: string, contentType: string): Promise<OptimizeResult> {
@@ -134,17 +176,31 @@ export class OptimizerClient {
       `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${escapeQuoted(filename)}"\r\nContent-Type: ${contentType}\r\n\r\n`,
     );
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const stall = this.stallWatch();
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    try {
+      return await this.send(boundary, [head, image, tail], stall ? AbortSignal.any([timeout, stall.signal]) : timeout, () => stall?.stalled() ?? false);
+    } finally {
+      stall?.stop();
+    }
+  }
+
+  private async send(boundary: string, parts: Buffer[], signal: AbortSignal, stalled: () => boolean): Promise<OptimizeResult> {
+    const failed = (err: unknown): OptimizeResult =>
+      stalled()
+        ? { outcome: 'timeout', detail: `optimizer stopped answering its health probe: call given up after ${this.options.health?.stallMs ?? 0} ms` }
+        : classifyNetworkError(err, this.options.timeoutMs);
     let res;
     try {
       res = await request(new URL('/optimize', this.options.baseUrl), {
         method: 'POST',
-        headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + image.length + tail.length) },
-        body: Readable.from([head, image, tail], { objectMode: false }),
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(parts.reduce((sum, part) => sum + part.length, 0)) },
+        body: Readable.from(parts, { objectMode: false }),
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal,
       });
     } catch (err) {
-      return classifyNetworkError(err, this.options.timeoutMs);
+      return failed(err);
     }
     try {
       const body = Buffer.from(await res.body.arrayBuffer());
@@ -162,7 +218,7 @@ export class OptimizerClient {
       }
       return { outcome: 'unavailable', detail, status: res.statusCode };
     } catch (err) {
-      return classifyNetworkError(err, this.options.timeoutMs);
+      return failed(err);
     }
   }
 }

@@ -69,6 +69,10 @@ export async function createHarness(name: string): Promise<Harness> {
     S3_BUCKET: 'watermark',
     OPTIMIZER_URL: `http://127.0.0.1:${optimizerPort}`,
     OPTIMIZER_TIMEOUT_MS: '5000',
+    // Here the api and the optimizer often share one event loop, which a test's own work can hold
+    // for a moment: the stall bound stays below the timeout but well above such a pause.
+    // tests/integration/optimizer-stall.test.ts tries the default against a separate process.
+    OPTIMIZER_STALL_MS: '4000',
     RETRY_DELAYS_MS: '100,200',
     OPTIMIZER_PROBE_INTERVAL_MS: '100',
     SHUTDOWN_GRACE_MS: '3000',
