@@ -1,7 +1,8 @@
 /**
  * The web page in Debian's Chromium (playwright-core), served by the real api: a nominal upload
  * shows the watermarked image; with the optimizer down the page shows the job pending, then the
- * image with the 🐇 rabbit badge once the optimizer is back and the worker has finished it.
+ * image with the rabbit badge (an inline SVG, not an emoji) once the optimizer is back and the
+ * worker has finished it.
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,10 +72,16 @@ describe('web page', () => {
     await expect.poll(async () => (await page.getByTestId('status').textContent()) ?? '', { timeout: 20_000 }).toMatch(/queue|pending|wait/i);
     await page.screenshot({ path: join(files, 'pending.png') });
     await h.startOptimizer();
-    await page.getByTestId('badge-rabbit').first().waitFor({ state: 'visible', timeout: 30_000 });
+    const badge = page.getByTestId('badge-rabbit').first();
+    await badge.waitFor({ state: 'visible', timeout: 30_000 });
     const result = page.getByTestId('result-image');
     await result.waitFor({ state: 'visible' });
     expect(await result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1600);
+    // The rabbit is drawn, whatever fonts the machine has: an SVG with a size, and no emoji.
+    expect(await badge.textContent()).not.toMatch(/\p{Extended_Pictographic}/u);
+    const icon = await badge.locator('svg[data-icon="rabbit"]').boundingBox();
+    expect(icon?.width).toBeGreaterThan(8);
+    expect(icon?.height).toBeGreaterThan(8);
     await page.screenshot({ path: join(files, 'rabbit.png') });
   });
 

@@ -27,6 +27,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { DropZone } from './components/DropZone.js';
 import { HistoryList } from './components/HistoryList.js';
+import { RabbitIcon } from './components/RabbitIcon.js';
 import { ResultView } from './components/ResultView.js';
 import { followDepsWithKey, forgetApiKey, rememberApiKey, sessionKeyStorage, storedApiKey, withApiKey } from './api-key.js';
 import { StatusPanel, type Original } from './components/StatusPanel.js';
@@ -233,7 +234,9 @@ export function App() {
       </main>
 
       <footer className="footer">
-        <p>When the optimizer is busy your upload is not lost: it waits in RabbitMQ (🐇) until a worker finishes it, and this page follows along.</p>
+        <p>
+          When the optimizer is busy your upload is not lost: it waits in RabbitMQ <RabbitIcon /> until a worker finishes it, and this page follows along.
+        </p>
       </footer>
     </div>
   );

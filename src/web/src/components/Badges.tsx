@@ -1,6 +1,7 @@
 /** The small labels that say how a result was made. */
 import { formatElapsed, formatKilobytes, shortHash } from '../format.js';
 import type { UploadResult } from '../run-upload.js';
+import { RabbitIcon } from './RabbitIcon.js';
 
 export interface BadgesProps {
   result: UploadResult;
@@ -24,7 +25,7 @@ export function Badges({ result, withTestIds = false }: BadgesProps) {
           {...id('badge-rabbit')}
           title={`The optimizer was unavailable: the job went through RabbitMQ and a worker finished it${attempts}`}
         >
-          🐇 rabbit
+          <RabbitIcon /> rabbit
         </li>
       )}
       {!result.cacheHit && !result.viaRabbit && (
