@@ -13,6 +13,7 @@ import { generated, photographs, type CorpusImage, type CorpusSet } from './corp
 import { autoscaler, type AutoscalerResult } from './scenarios/autoscaler.js';
 import { cacheHit, type CacheHitResult } from './scenarios/cache-hit.js';
 import { fallback, type FallbackResult } from './scenarios/fallback.js';
+import { hungOptimizer, type HungOptimizerResult } from './scenarios/hung-optimizer.js';
 import { memory, type MemoryResult } from './scenarios/memory.js';
 import { throughput, type ThroughputRow } from './scenarios/throughput.js';
 import { BenchWorld } from './world.js';
@@ -73,6 +74,7 @@ function report(results: {
   throughput?: { rows: ThroughputRow[]; optimizerPeakMb: number };
   cacheHit?: CacheHitResult;
   fallback?: FallbackResult;
+  hung?: HungOptimizerResult;
   autoscaler?: AutoscalerResult;
   memory?: MemoryResult;
 }): string {
@@ -167,6 +169,16 @@ function report(results: {
         .join(', ')}) | ${fmt(mem.apiPeakMb, 0)} MB (idle ${fmt(mem.apiIdleMb, 0)} MB) | ≤ 256 MB | ${mark(mem.apiPeakMb <= 256)} |`,
     );
   }
+  const hung = results.hung;
+  if (hung) {
+    lines.push(
+      `| 7. time to answer with the optimizer hung (SIGSTOP), ${hung.uploads} uploads at ${hung.connections} (${Object.entries(hung.statuses)
+        .map(([s, n]) => `${n}×${s}`)
+        .join(
+          ', ',
+        )}): p50 / p99 / max | ${fmt(hung.p50Ms, 0)} / ${fmt(hung.p99Ms, 0)} / ${fmt(hung.maxMs, 0)} ms | p99 ≤ 2000 ms | ${mark(hung.p99Ms <= 2000)} |`,
+    );
+  }
   if (results.throughput || mem) {
     lines.push(
       `| 6. optimizer peak RSS under load (throughput runs${mem ? `; 10 MB uploads: ${fmt(mem.optimizerPeakMb, 0)} MB` : ''}) | ${fmt(results.throughput?.optimizerPeakMb ?? NaN, 0)} MB | – | – |`,
@@ -216,6 +228,11 @@ async function main(): Promise<void> {
     if (wants('memory')) {
       log('6. memory');
       results.memory = await memory(world, await imageOfSize(10e6, await generated(32)), { uploads: QUICK ? 32 : 64, log });
+    }
+    // Last: it leaves the api's circuit open for a moment and jobs in the queue.
+    if (wants('hung')) {
+      log('7. hung optimizer');
+      results.hung = await hungOptimizer(world, small, { uploads: QUICK ? 24 : 48, log });
     }
   } finally {
     await world.close();
