@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RETRY_QUEUE } from '../../src/shared/broker/topology.js';
+import { DEAD_LETTER_QUEUE, RETRY_QUEUE } from '../../src/shared/broker/topology.js';
 import { waitFor } from '../helpers/wait.js';
 import { DoneEvents, imageFor, printLedger, sendUpload, settle, uploadUnderLoad, type LedgerRow, type SendUpload, type UploadRecord } from './ledger.js';
 import { ChaosWorld } from './world/chaos-world.js';
@@ -222,12 +222,17 @@ describe('chaos matrix', () => {
     });
     channel.sendToQueue(RETRY_QUEUE, Buffer.alloc(1024 * 1024, 0x7b), { persistent: true, headers: poisonHeaders });
     await channel.waitForConfirms();
+    // The workers dead-letter the five first (the 1 MB one is written to disk twice): the upload
+    // below must not compete with that for the broker's confirms, which it would wait up to
+    // PUBLISH_CONFIRM_TIMEOUT_MS for, then answer 503 unconfirmed on a loaded machine.
+    const inspect = await connection.createChannel();
+    await waitFor(async () => (await inspect.checkQueue(DEAD_LETTER_QUEUE)).messageCount >= 5, { what: 'the five poison messages in the DLQ' });
     await connection.close();
     // An image that always fails: truncated, queued while the optimizer is down.
     await world.process('optimizer').stop();
     const good = await imageFor(nextSeed++);
     const bad = await sendUpload(world.apiUrl, nextSeed++, good.subarray(0, Math.floor(good.length / 2)), true);
-    expect(bad.status).toBe(202);
+    expect(bad.status, `the truncated upload's answer (${bad.problem ?? 'no problem'})`).toBe(202);
     world.process('optimizer').start();
     const cleared = Date.now();
     const records = await uploadUnderLoad(world.apiUrl, seeds(PER_FAULT - 1));
