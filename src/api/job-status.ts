@@ -1,11 +1,11 @@
 /**
- * The status of a job as clients see it (contract: contracts/job-status.ts), for `GET /status/{hash}`
- * and `/events/{hash}`. Redis holds the live record; when Redis lost it, the object store answers:
- * a result means done, a failure record means failed, an original alone means still on its way.
+ * The status of a job as clients see it (contract: contracts/job-status.ts), for `GET /status/{id}`
+ * and `/events/{id}`, by result id. Redis holds the live record; when Redis lost it, the object
+ * store answers: a result means done, a failure record means failed, the queued job's record
+ * (jobs/<id>.json, written before it was published) means still on its way.
  */
-import { failureRecordKey, originalKey } from '../shared/content-address.js';
+import { failureRecordKey, queuedJobKey } from '../shared/content-address.js';
 import { decodeFailureRecord, type JobState, type JobStatus } from '../shared/contracts/index.js';
-import { ORIGINAL_EXTENSIONS } from '../shared/image-type.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
 import type { Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
@@ -17,18 +17,18 @@ export interface JobStatusSources {
 }
 
 /**
- * Undefined when nothing is known of `hash`. Rejects when the object store cannot answer (the
+ * Undefined when nothing is known of `resultId`. Rejects when the object store cannot answer (the
  * routes make it a 503): an outage must not pass for "no result, no failure, so pending".
  */
-export async function readJobStatus(hash: string, { jobs, store, logger }: JobStatusSources): Promise<JobStatus | undefined> {
+export async function readJobStatus(resultId: string, { jobs, store, logger }: JobStatusSources): Promise<JobStatus | undefined> {
   // Redis down is a degraded mode, not an error: its client logs the outage, the store answers.
-  const record = await jobs.get(hash).catch(() => undefined);
-  if (record) return view(hash, record.status, record.attempts, record.error);
-  if (await store.findResult(hash)) return view(hash, 'done');
-  const failure = await readFailureRecord(hash, store, logger);
-  if (failure) return view(hash, 'failed', failure.attempts, failure.error);
-  const original = await store.findFirst(ORIGINAL_EXTENSIONS.map((ext) => originalKey(hash, ext)));
-  return original ? view(hash, 'pending') : undefined;
+  const record = await jobs.get(resultId).catch(() => undefined);
+  if (record) return view(resultId, record.status, record.attempts, record.error);
+  if (await store.findResult(resultId)) return view(resultId, 'done');
+  const failure = await readFailureRecord(resultId, store, logger);
+  if (failure) return view(resultId, 'failed', failure.attempts, failure.error);
+  const queued = await store.findFirst([queuedJobKey(resultId)]);
+  return queued ? view(resultId, 'pending') : undefined;
 }
 
 async function readFailureRecord(hash: string, store: JobStatusSources['store'], logger: Logger): Promise<{ attempts?: number; error?: string } | undefined> {

@@ -16,25 +16,29 @@ import type { JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
-import { mayUsePreset } from './access/api-keys.js';
 import { signedImagePath } from './access/signed-url.js';
 import type { UploadRateLimit } from './access/upload-rate-limit.js';
 import type { UploadsInFlight } from './access/uploads-in-flight.js';
-import { presetRefused, requestKey } from './access/require-key.js';
+import { requestKey } from './access/require-key.js';
 import type { EventsHub } from './events-hub.js';
-import type { FingerprintTracker } from './fingerprint.js';
+import { presetRefusedEarly, queryPairs, uploadOptions } from './upload-options.js';
+import { makeRendition, renditionKey, renditionName, renditionSpec } from './renditions.js';
+import { presetsView } from './presets-view.js';
+import { resultIdFor, settingsHeader } from '../shared/watermark/identity.js';
+import type { PresetCatalog } from '../shared/watermark/presets.js';
 import { isFinal, readJobStatus } from './job-status.js';
 import type { UploadService } from './upload-service.js';
 import { errorMessage } from '../shared/errors.js';
 
 export interface RouteDependencies {
-  config: Pick<ApiConfig, 'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS' | 'URL_SIGNING_KEYS' | 'SIGNED_URL_TTL_SECONDS'>;
+  config: Pick<ApiConfig, 'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS' | 'URL_SIGNING_KEYS' | 'SIGNED_URL_TTL_SECONDS' | 'RENDITION_SIZES'>;
+  /** The operator's presets and logos: what an upload may ask for. */
+  catalog: PresetCatalog;
   uploads: UploadService;
   jobs: JobRecordStore;
   results: ResultCache;
   store: ObjectStore;
   events: EventsHub;
-  fingerprint: FingerprintTracker;
   /** Uploads per client per minute; absent when RATE_LIMIT_UPLOADS_PER_MINUTE is 0. */
   uploadLimit?: UploadRateLimit;
   /** Uploads per client at once; absent when UPLOADS_IN_FLIGHT_PER_CLIENT is 0. */
@@ -52,28 +56,23 @@ export function uploadMemoryBudgetBytes(maxUploadBytes: number): number {
   return Math.max(32 * 1024 * 1024, 2 * maxUploadBytes);
 }
 
-/**
- * The preset every upload uses until uploads can name one: a key limited to other presets is
- * refused (403) rather than given a mark it was not meant to use.
- */
-const DEFAULT_PRESET = 'default';
-
 /** How often an open event stream re-reads the status, in case an event was missed during a reconnect. */
 const EVENTS_RECHECK_MS = 2_000;
 const EVENTS_HEARTBEAT_MS = 15_000;
 
-function hashParam(req: Request): string {
-  const hash = req.params.hash;
-  if (!isImageHash(hash)) throw new HttpProblem(PROBLEMS.badHash, 'The hash must be 64 lowercase hexadecimal characters');
-  return hash;
+/** The `{id}` of `/status`, `/image` and `/events`: a result id (X-Result-Id, the 202's jobId). */
+function idParam(req: Request): string {
+  const id = req.params.id;
+  if (!isImageHash(id)) throw new HttpProblem(PROBLEMS.badHash, 'The id must be a result id: 64 lowercase hexadecimal characters');
+  return id;
 }
 
-function notFound(hash: string): HttpProblem {
-  return new HttpProblem(PROBLEMS.unknownImage, `No upload is known for ${hash}`);
+function notFound(id: string): HttpProblem {
+  return new HttpProblem(PROBLEMS.unknownImage, `No result or job is known for ${id}`);
 }
 
 export function mountRoutes(app: Express, deps: RouteDependencies): void {
-  const { config, uploads, jobs, results, store, events, fingerprint, logger } = deps;
+  const { config, uploads, jobs, results, store, events, catalog, logger } = deps;
   const statusSources = { jobs, store, logger };
   const budget = new UploadMemoryBudget(uploadMemoryBudgetBytes(config.MAX_UPLOAD_BYTES));
   /** A result's URL signed for SIGNED_URL_TTL_SECONDS from now, when URL signing is on. */
@@ -91,7 +90,9 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     res.setHeader('X-Correlation-Id', correlationId);
     // Refused before the body is read, so nothing of it is stored.
     const key = requestKey(res);
-    if (key && !mayUsePreset(key, DEFAULT_PRESET)) throw presetRefused(key, DEFAULT_PRESET).leavingBodyUnread();
+    const query = queryPairs(req.originalUrl);
+    const refused = presetRefusedEarly(query, key);
+    if (refused) throw refused.leavingBodyUnread();
     // Per key when keys are configured, else per client address (req.ip honours express's trust proxy).
     const client = key ? `key:${key.id}` : `ip:${req.ip ?? 'unknown'}`;
     if (deps.inFlight) {
@@ -118,49 +119,90 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
     });
     // The bytes stay in use until the answer is written (the 200 body may be the optimizer's result).
     res.once('close', upload.release);
-    const outcome = await uploads.handle(upload, { correlationId, keyId: key?.id });
+    // Query parameters and text fields are one set of options: a name in both is refused, not chosen.
+    const options = uploadOptions([...query, ...upload.fields], catalog, req.headers.accept, key);
+    const resultId = resultIdFor(upload.sha256, options.settings);
+    res.set({ 'X-Image-Hash': upload.sha256, 'X-Result-Id': resultId });
+    if (options.negotiated) res.vary('Accept');
+    const outcome = await uploads.handle(upload, { correlationId, keyId: key?.id, settings: options.settings, resultId });
     if (outcome.kind === 'queued') {
-      const accepted = acceptedJob(outcome.hash);
+      const accepted = acceptedJob(outcome.resultId, outcome.hash, options.settings);
       res.status(202).location(accepted.statusUrl).json(accepted);
       return;
     }
     // Content-Location: where this representation can be read again, signed so no key is needed.
-    const signed = signedUrl(outcome.hash);
+    const signed = signedUrl(outcome.resultId);
     if (signed !== undefined) res.set('Content-Location', signed);
-    res.status(200).type(outcome.contentType).set({ 'X-Cache': outcome.cache, 'X-Image-Hash': outcome.hash, 'Cache-Control': 'no-store' }).send(outcome.data);
+    res
+      .status(200)
+      .type(outcome.contentType)
+      .set({ 'X-Cache': outcome.cache, 'X-Watermark-Settings': settingsHeader(options.settings), 'Cache-Control': 'no-store' })
+      .send(outcome.data);
   });
 
-  app.get('/status/:hash', async (req: Request, res: Response) => {
-    const hash = hashParam(req);
+  app.get('/presets', (_req: Request, res: Response) => {
+    res.set('Cache-Control', 'no-cache').json(presetsView(catalog));
+  });
+
+  app.get('/status/:id', async (req: Request, res: Response) => {
+    const hash = idParam(req);
     const status = await readJobStatus(hash, statusSources).catch(storeDown);
     if (!status) throw notFound(hash);
     res.set('Cache-Control', 'no-store').json(withSignedUrl(hash, status));
   });
 
-  app.get('/image/:hash', async (req: Request, res: Response) => {
-    const hash = hashParam(req);
-    const current = fingerprint.value;
-    // Redis down is a miss here: the store below answers (the client logs the outage).
-    let image = current ? await results.get(hash, current).catch(() => undefined) : undefined;
-    let etagFingerprint = current;
-    if (!image) {
-      const stored = await store.findResult(hash).catch(storeDown);
-      if (!stored) throw notFound(hash);
-      image = { data: stored.data, contentType: stored.contentType };
-      etagFingerprint = stored.fingerprint ?? 'unknown';
-      if (stored.fingerprint) await results.set(hash, stored.fingerprint, image).catch(warnAndContinue(logger, 'stored result not cached again'));
-    }
-    const etag = `"${hash.slice(0, 32)}-${(etagFingerprint ?? 'unknown').slice(0, 16)}"`;
-    res.set({ ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable', 'X-Image-Hash': hash });
+  app.get('/image/:id', async (req: Request, res: Response) => {
+    const id = idParam(req);
+    const rendition = renditionSpec(queryPairs(req.originalUrl), config.RENDITION_SIZES, req.headers.accept);
+    const result = await readResult(id);
+    if (!result) throw notFound(id);
+    // The result is the same bytes forever (its id names them): so is each rendition of it.
+    const cacheHeaders = { 'Cache-Control': 'public, max-age=31536000, immutable', 'X-Result-Id': id };
+    if (rendition?.negotiated) res.vary('Accept');
+    const etag = `"${id.slice(0, 32)}${rendition ? `-${renditionName(rendition)}` : ''}"`;
+    res.set({ ETag: etag, ...cacheHeaders });
     if (req.headers['if-none-match'] === etag) {
       res.status(304).end();
       return;
     }
+    const image = rendition ? await readRendition(id, result.data, rendition) : result;
     res.type(image.contentType).send(image.data);
   });
 
-  app.get('/events/:hash', async (req: Request, res: Response) => {
-    const hash = hashParam(req);
+  /** The finished result from Redis, else from the store (warming Redis again), or undefined. */
+  async function readResult(id: string): Promise<{ data: Buffer; contentType: string } | undefined> {
+    // Redis down is a miss here: the store below answers (the client logs the outage).
+    const cached = await results.get(id).catch(() => undefined);
+    if (cached) return cached;
+    const stored = await store.findResult(id).catch(storeDown);
+    if (!stored) return undefined;
+    const image = { data: stored.data, contentType: stored.contentType };
+    await results.set(id, image).catch(warnAndContinue(logger, 'stored result not cached again'));
+    return image;
+  }
+
+  /** A rendition from Redis, the store, or made now from the result and kept in both. */
+  async function readRendition(id: string, result: Buffer, spec: Parameters<typeof renditionKey>[1]): Promise<{ data: Buffer; contentType: string }> {
+    const cacheId = `${id}:${renditionName(spec)}`;
+    const cached = await results.get(cacheId).catch(() => undefined);
+    if (cached) return cached;
+    const key = renditionKey(id, spec);
+    const stored = await store.findFirst([key]).catch(() => undefined);
+    if (stored) {
+      const data = await store.get(key).catch(() => undefined);
+      if (data) return { data, contentType: stored.metaData['content-type'] ?? 'application/octet-stream' };
+    }
+    const made = await makeRendition(result, spec);
+    const image = { data: made.data, contentType: made.contentType };
+    await Promise.all([
+      results.set(cacheId, image).catch(warnAndContinue(logger, 'rendition not cached')),
+      store.put(key, made.data, made.contentType).catch(warnAndContinue(logger, 'rendition not stored')),
+    ]);
+    return image;
+  }
+
+  app.get('/events/:id', async (req: Request, res: Response) => {
+    const hash = idParam(req);
     let last = '';
     let closed = false;
     const send = (status: JobStatus) => {

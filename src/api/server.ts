@@ -21,14 +21,14 @@ import { acceptSignedUrl, requireKey } from './access/require-key.js';
 import { UploadRateLimit } from './access/upload-rate-limit.js';
 import { EventsHub } from './events-hub.js';
 import { corsFor, securityHeaders } from './http-headers.js';
-import { FingerprintTracker } from './fingerprint.js';
+import { loadPresetCatalog } from '../shared/watermark/presets-file.js';
 import { UploadsInFlight } from './access/uploads-in-flight.js';
 import { mountRoutes } from './routes.js';
 import { UploadService } from './upload-service.js';
 
 export type RunningApi = ServingService;
 
-/** What a key guards when keys are configured; the page, probes and /metrics stay open. */
+/** What a key guards when keys are configured; the page, probes, /metrics and /presets stay open. */
 const PROTECTED_ROUTES = ['/upload', '/status', '/events', '/image'];
 
 /** The built web page: dist/web next to dist/api (or src/api when run from source). */
@@ -39,6 +39,7 @@ function defaultWebRoot(): string {
 export async function startApi(config: ApiConfig, logger: Logger = createLogger('api', config.LOG_LEVEL)): Promise<RunningApi> {
   // Read first: a bad key file stops the api before it connects to anything.
   const keys = loadApiKeys(config);
+  const catalog = await loadPresetCatalog(config);
   const registry = createRegistry('api');
   const metrics = apiMetrics(registry);
   const { redis, results, jobs, store } = createStateAdapters(config, logger);
@@ -49,14 +50,12 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   });
   const { broker, publisher } = createServiceBroker(config, 'api', [], logger);
   const events = new EventsHub(broker, logger);
-  const fingerprint = new FingerprintTracker(results, logger);
-  const uploads = new UploadService({ config, store, results, jobs, optimizer, publisher, fingerprint, metrics, logger });
+  const uploads = new UploadService({ config, store, results, jobs, optimizer, publisher, metrics, logger });
 
   await publisher.attach();
   await events.attach();
   void broker.start();
   await store.ensureBucket(config.S3_REGION).catch(warnAndContinue(logger, 'bucket not ensured yet'));
-  await fingerprint.load(() => optimizer.fetchFingerprint());
 
   const service = createServiceApp({
     service: 'api',
@@ -80,7 +79,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   // Before the key check: a browser's preflight carries no credentials and must be answered.
   const allowCors = corsFor(config.CORS_ORIGINS);
   if (allowCors) service.app.use(allowCors);
-  if (config.URL_SIGNING_KEYS.length > 0) service.app.get('/image/:hash', acceptSignedUrl(config.URL_SIGNING_KEYS));
+  if (config.URL_SIGNING_KEYS.length > 0) service.app.get('/image/:id', acceptSignedUrl(config.URL_SIGNING_KEYS));
   if (keys.length > 0) service.app.use(PROTECTED_ROUTES, requireKey(keys, metrics, logger));
   const uploadLimit =
     config.RATE_LIMIT_UPLOADS_PER_MINUTE > 0
@@ -103,7 +102,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
     results,
     store,
     events,
-    fingerprint,
+    catalog,
     metrics,
     logger,
     ...(uploadLimit ? { uploadLimit } : {}),
@@ -128,7 +127,14 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
     await optimizer.close();
     redis.disconnect();
   });
-  logger.info({ url: running.url, access: keys.length > 0 ? `API key required (${keys.length} keys)` : 'open: no API key configured' }, 'api listening');
+  logger.info(
+    {
+      url: running.url,
+      access: keys.length > 0 ? `API key required (${keys.length} keys)` : 'open: no API key configured',
+      presets: [...catalog.presets.keys()],
+    },
+    'api listening',
+  );
   return running;
 }
 

@@ -4,7 +4,9 @@
  * (`ResolveShrink` and JPEG shrink-on-load in sharp's src/pipeline.cc) instead of encoding twice to
  * find out. A unit test checks it against sharp on many sizes; if a sharp upgrade drifts, the test
  * says so (and the overlay stays smaller than the image anyway, so a drift cannot break a request).
+ * It also places the mark: gravity, margins and rotation.
  */
+import { parseLength, type Gravity } from '../shared/contracts/watermark-settings.js';
 
 export interface Size {
   width: number;
@@ -64,4 +66,47 @@ function jpegShrinkOnLoad(width: number, height: number, maxEdge: number): numbe
 
 function roundHalfUp(x: number): number {
   return Math.floor(x + 0.5);
+}
+
+/** Where a box of `box` size goes in an image of `size`: the gravity's edges, `margin` px away from them. */
+export function placeBox(size: Size, box: Size, gravity: Gravity, margin: { x: number; y: number }): { left: number; top: number } {
+  const [vertical, horizontal] = GRAVITY_AXES[gravity];
+  return {
+    left: along(horizontal, size.width, box.width, margin.x),
+    top: along(vertical, size.height, box.height, margin.y),
+  };
+}
+
+type Side = 'start' | 'centre' | 'end';
+
+const GRAVITY_AXES: Record<Gravity, [vertical: Side, horizontal: Side]> = {
+  northwest: ['start', 'start'],
+  north: ['start', 'centre'],
+  northeast: ['start', 'end'],
+  west: ['centre', 'start'],
+  center: ['centre', 'centre'],
+  east: ['centre', 'end'],
+  southwest: ['end', 'start'],
+  south: ['end', 'centre'],
+  southeast: ['end', 'end'],
+};
+
+/** One axis: from the start or the end edge `margin` away, or centred (the margin does not apply); always inside. */
+function along(side: Side, extent: number, length: number, margin: number): number {
+  const position = side === 'start' ? margin : side === 'end' ? extent - length - margin : Math.floor((extent - length) / 2);
+  return Math.max(0, Math.min(extent - length, Math.round(position)));
+}
+
+/** The image's margins in pixels: a px length as given, shrunk to `maxPx` on small images; a % of the axis. */
+export function marginPx(length: string, axisExtent: number, maxPx: number): number {
+  const { value, unit } = parseLength(length);
+  return unit === '%' ? Math.round((value / 100) * axisExtent) : Math.min(value, maxPx);
+}
+
+/** The bounding box of a `width` × `height` box turned by `degrees`. */
+export function rotatedBox(width: number, height: number, degrees: number): Size {
+  const radians = (degrees * Math.PI) / 180;
+  const cos = Math.abs(Math.cos(radians));
+  const sin = Math.abs(Math.sin(radians));
+  return { width: width * cos + height * sin, height: width * sin + height * cos };
 }

@@ -5,9 +5,9 @@
  * box is tight and the margin exact whatever the font or script.
  */
 import sharp from 'sharp';
-import type { Size } from './geometry.js';
+import type { WatermarkSettings } from '../shared/contracts/watermark-settings.js';
+import { marginPx, placeBox, rotatedBox, type Size } from './geometry.js';
 import type { PreparedLogo } from './logo.js';
-import type { WatermarkSettings } from './settings.js';
 
 /** Ink extent of a text, in em, relative to its origin (x) and baseline (y). */
 export interface TextMetrics {
@@ -17,14 +17,8 @@ export interface TextMetrics {
   descent: number;
 }
 
-export interface Overlay {
-  svg: string;
-  width: number;
-  height: number;
-  /** sharp composite options for this overlay. */
-  gravity: WatermarkSettings['position'];
-  tile: boolean;
-}
+/** Where sharp composites the overlay: at a place, or repeated from the centre over the whole image. */
+export type Overlay = { svg: string; width: number; height: number } & ({ tile: false; left: number; top: number } | { tile: true });
 
 export interface MarkParts {
   text?: { value: string; metrics: TextMetrics };
@@ -40,12 +34,10 @@ const FONT_SHARE = 0.05;
 const TILED_FONT_SHARE = 0.04;
 /** A single mark never covers more than this share of either dimension. */
 const MAX_MARK_SHARE = 0.9;
-/** The configured margin shrinks on small images so the mark still fits. */
+/** A margin in pixels shrinks on small images so the mark still fits. */
 const MAX_MARGIN_SHARE = 0.1;
 const LOGO_HEIGHT_EM = 1.2;
 const LOGO_GAP_EM = 0.3;
-const TILE_ANGLE_DEG = -30;
-const TILE_GAP_EM = 3;
 
 const measured = new Map<string, Promise<TextMetrics | undefined>>();
 const MEASURE_CACHE_LIMIT = 32;
@@ -112,54 +104,61 @@ function inkBox(data: Buffer, width: number, height: number, channels: number): 
  */
 export function buildOverlay(size: Size, settings: WatermarkSettings, parts: MarkParts): Overlay | undefined {
   if (settings.opacity <= 0 || (!parts.text && !parts.logo)) return undefined;
-  return settings.tiled ? tiledOverlay(size, settings, parts) : cornerOverlay(size, settings, parts);
+  return settings.tile ? tiledOverlay(size, settings, parts) : placedOverlay(size, settings, parts);
 }
 
-function cornerOverlay(size: Size, settings: WatermarkSettings, parts: MarkParts): Overlay | undefined {
+/**
+ * One mark, turned by `rotate`, its bounding box `offsetX`/`offsetY` from the edges `position`
+ * names. Its size: `scale` × the image's width, else a share of the short edge; never more than
+ * MAX_MARK_SHARE of the image, nor than what the margins leave.
+ */
+function placedOverlay(size: Size, settings: WatermarkSettings, parts: MarkParts): Overlay | undefined {
   const short = Math.min(size.width, size.height);
-  const margin = Math.min(settings.margin, Math.floor(short * MAX_MARGIN_SHARE));
-  const unit = layoutMark(1, parts);
-  const maxWidth = Math.min(size.width * MAX_MARK_SHARE, size.width - 2 * margin);
-  const maxHeight = Math.min(size.height * MAX_MARK_SHARE, size.height - 2 * margin);
-  const fontSize = Math.min(short * FONT_SHARE, maxWidth / unit.width, maxHeight / unit.height);
+  const maxMarginPx = Math.floor(short * MAX_MARGIN_SHARE);
+  const margin = { x: marginPx(settings.offsetX, size.width, maxMarginPx), y: marginPx(settings.offsetY, size.height, maxMarginPx) };
+  const unitMark = layoutMark(1, parts);
+  const unit = rotatedBox(unitMark.width, unitMark.height, settings.rotate);
+  const maxWidth = Math.min(size.width * MAX_MARK_SHARE, size.width - 2 * margin.x);
+  const maxHeight = Math.min(size.height * MAX_MARK_SHARE, size.height - 2 * margin.y);
+  const wanted = settings.scale === null ? short * FONT_SHARE : (settings.scale * size.width) / unit.width;
+  const fontSize = Math.min(wanted, maxWidth / unit.width, maxHeight / unit.height);
   if (!(fontSize >= 1)) return undefined;
   const mark = layoutMark(fontSize, parts);
-  const width = Math.min(size.width, Math.ceil(mark.width) + 2 * margin);
-  const height = Math.min(size.height, Math.ceil(mark.height) + 2 * margin);
-  const body = `<g transform="translate(${num(margin)} ${num(margin)})">${mark.body}</g>`;
-  return {
-    svg: svgDocument(width, height, group(settings.opacity, body)),
-    width,
-    height,
-    gravity: settings.position,
-    tile: false,
-  };
+  const box = rotatedBox(mark.width, mark.height, settings.rotate);
+  const width = Math.min(size.width, Math.ceil(box.width));
+  const height = Math.min(size.height, Math.ceil(box.height));
+  const { left, top } = placeBox(size, { width, height }, settings.position, margin);
+  return { svg: svgDocument(width, height, group(settings.opacity, turned(mark, width, height, settings.rotate))), width, height, tile: false, left, top };
 }
 
-/** One rotated mark per tile; sharp repeats the tile across the image. Position and margin do not apply. */
+/** One turned mark per tile, `spacing` × the text size apart; sharp repeats the tile across the image. */
 function tiledOverlay(size: Size, settings: WatermarkSettings, parts: MarkParts): Overlay | undefined {
   const short = Math.min(size.width, size.height);
-  const angle = (Math.abs(TILE_ANGLE_DEG) * Math.PI) / 180;
   const tileFor = (fontSize: number) => {
     const mark = layoutMark(fontSize, parts);
-    const gap = TILE_GAP_EM * fontSize;
-    return {
-      mark,
-      width: mark.width * Math.cos(angle) + mark.height * Math.sin(angle) + gap,
-      height: mark.width * Math.sin(angle) + mark.height * Math.cos(angle) + gap,
-    };
+    const box = rotatedBox(mark.width, mark.height, settings.rotate);
+    const gap = settings.spacing * fontSize;
+    return { mark, width: box.width + gap, height: box.height + gap };
   };
   const unit = tileFor(1);
+  const unitMark = layoutMark(1, parts);
+  const wanted = settings.scale === null ? short * TILED_FONT_SHARE : (settings.scale * size.width) / unitMark.width;
   // A tile larger than the image is not allowed by sharp; shrink the mark until one tile fits.
-  const fontSize = Math.min(short * TILED_FONT_SHARE, size.width / unit.width, size.height / unit.height);
+  const fontSize = Math.min(wanted, size.width / unit.width, size.height / unit.height);
   if (!(fontSize >= 1)) return undefined;
   const tile = tileFor(fontSize);
   const width = Math.min(size.width, Math.ceil(tile.width));
   const height = Math.min(size.height, Math.ceil(tile.height));
-  const body =
-    `<g transform="translate(${num(width / 2)} ${num(height / 2)}) rotate(${TILE_ANGLE_DEG}) ` +
-    `translate(${num(-tile.mark.width / 2)} ${num(-tile.mark.height / 2)})">${tile.mark.body}</g>`;
-  return { svg: svgDocument(width, height, group(settings.opacity, body)), width, height, gravity: 'center', tile: true };
+  return { svg: svgDocument(width, height, group(settings.opacity, turned(tile.mark, width, height, settings.rotate))), width, height, tile: true };
+}
+
+/** The mark turned by `degrees` about the centre of a `width` × `height` box; level marks are drawn as they are. */
+function turned(mark: { width: number; height: number; body: string }, width: number, height: number, degrees: number): string {
+  if (degrees === 0) return `<g transform="translate(${num((width - mark.width) / 2)} ${num((height - mark.height) / 2)})">${mark.body}</g>`;
+  return (
+    `<g transform="translate(${num(width / 2)} ${num(height / 2)}) rotate(${num(degrees)}) ` +
+    `translate(${num(-mark.width / 2)} ${num(-mark.height / 2)})">${mark.body}</g>`
+  );
 }
 
 /** Logo then text on one line, drawn from (0,0); width and height are the ink box in pixels. */

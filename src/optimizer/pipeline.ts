@@ -8,7 +8,8 @@ import { SUPPORTED_FORMATS_WORDING, extensionForFormat, mimeForFormat, supported
 import { outputSize } from './geometry.js';
 import { prepareLogo } from './logo.js';
 import { buildOverlay, measureText, type MarkParts } from './overlay.js';
-import type { OutputFormatSetting, WatermarkSettings } from './settings.js';
+import type { OutputFormatSetting } from '../shared/contracts/watermark-settings.js';
+import type { RenderSettings } from './settings.js';
 
 export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'avif';
 
@@ -37,7 +38,7 @@ export class UnprocessableImageError extends Error {
 /** sharp's names for what libvips decodes for us ('heif' is AVIF's container); SVG/PDF/other loaders stay out. */
 const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'gif', 'webp', 'heif', 'tiff']);
 
-export async function watermarkImage(input: Buffer, settings: WatermarkSettings, { maxInputPixels }: PipelineOptions): Promise<WatermarkedImage> {
+export async function watermarkImage(input: Buffer, settings: RenderSettings, { maxInputPixels }: PipelineOptions): Promise<WatermarkedImage> {
   if (input.length === 0) throw new UnprocessableImageError('Input is empty');
   if (!supportedImageType(input)) {
     throw new UnprocessableImageError(`Input is not a supported image type (${SUPPORTED_FORMATS_WORDING})`);
@@ -73,7 +74,8 @@ export async function watermarkImage(input: Buffer, settings: WatermarkSettings,
     fastShrinkOnLoad: false,
   });
   if (overlay) {
-    pipeline = pipeline.composite([{ input: Buffer.from(overlay.svg), gravity: overlay.gravity, tile: overlay.tile }]);
+    const placement = overlay.tile ? { gravity: 'center', tile: true } : { left: overlay.left, top: overlay.top };
+    pipeline = pipeline.composite([{ input: Buffer.from(overlay.svg), ...placement }]);
     // Compositing adds an alpha channel; an opaque input must not come out as a heavier RGBA file.
     if (!meta.hasAlpha) pipeline = pipeline.removeAlpha();
   }
@@ -107,8 +109,8 @@ function encode(pipeline: sharp.Sharp, format: OutputFormat, quality: number, ha
   }
 }
 
-async function markParts(settings: WatermarkSettings): Promise<MarkParts> {
-  const [metrics, logo] = await Promise.all([measureText(settings.text), settings.logo ? prepareLogo(settings.logo) : Promise.resolve(undefined)]);
+async function markParts(settings: RenderSettings): Promise<MarkParts> {
+  const [metrics, logo] = await Promise.all([measureText(settings.text), settings.logoBytes ? prepareLogo(settings.logoBytes) : Promise.resolve(undefined)]);
   return { ...(metrics ? { text: { value: settings.text, metrics } } : {}), ...(logo ? { logo } : {}) };
 }
 

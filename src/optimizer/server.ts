@@ -1,6 +1,7 @@
 /**
- * The optimizer service: POST /optimize (multipart field `image`) → the watermarked image, behind an
- * admission gate that sheds load with 503; GET /settings describes what it applies. Stateless, so
+ * The optimizer service: POST /optimize (multipart field `image`, and `settings`: the effective
+ * watermark settings as JSON, `default` when absent) → the watermarked image, behind an admission
+ * gate that sheds load with 503; GET /settings describes its `default` and its logos. Stateless, so
  * any number of replicas can run behind one Service.
  */
 import { availableParallelism } from 'node:os';
@@ -10,6 +11,11 @@ import sharp from 'sharp';
 import { optimizerEnv, type OptimizerConfig } from '../shared/config.js';
 import { drainGraceMs, runService } from '../shared/lifecycle.js';
 import type { OptimizerSettings } from '../shared/contracts/optimizer-settings.js';
+import { decodeValue } from '../shared/contracts/decode.js';
+import { WatermarkSettingsSchema, type WatermarkSettings } from '../shared/contracts/watermark-settings.js';
+import { defaultPreset } from '../shared/watermark/presets.js';
+import { loadPresetCatalog } from '../shared/watermark/presets-file.js';
+import { PIPELINE_VERSION } from '../shared/watermark/identity.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { readMultipartFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
@@ -19,12 +25,13 @@ import { createRegistry, optimizeMetrics } from '../shared/metrics.js';
 import { AdmissionGate, SaturatedError } from './admission.js';
 import { measureText } from './overlay.js';
 import { UnprocessableImageError, watermarkImage } from './pipeline.js';
-import { settingsFingerprint, settingsFromConfig, type WatermarkSettings } from './settings.js';
+import { prepareLogo } from './logo.js';
+import { renderSettings, UnknownLogoError } from './settings.js';
 import { errorMessage } from '../shared/errors.js';
 
 export interface RunningOptimizer extends ServingService {
-  settings: WatermarkSettings;
-  fingerprint: string;
+  /** What a request without `settings` gets. */
+  defaultSettings: WatermarkSettings;
   /** Turns /readyz to 503 at once; stop() does it first, then waits SHUTDOWN_DELAY_MS and drains. */
   markNotReady: () => void;
 }
@@ -33,11 +40,12 @@ const RETRY_AFTER_SECONDS = 1;
 
 export async function startOptimizer(config: OptimizerConfig, logger: Logger = createLogger('optimizer', config.LOG_LEVEL)): Promise<RunningOptimizer> {
   configureSharp(config.OPTIMIZER_CONCURRENCY);
-  const settings = await settingsFromConfig(config);
-  const fingerprint = settingsFingerprint(settings);
+  // The logos are decoded now: a broken logo file stops the start, not every request.
+  const catalog = await loadPresetCatalog(config, prepareLogo);
+  const defaultSettings = defaultPreset(catalog).settings;
   // Measuring the text now spares the first request, and reports a machine without fonts at start.
-  if (settings.text.trim() !== '' && !(await measureText(settings.text))) {
-    logger.warn({ text: settings.text }, 'the watermark text renders nothing: are fonts installed (e.g. fonts-dejavu-core)?');
+  if (defaultSettings.text.trim() !== '' && !(await measureText(defaultSettings.text))) {
+    logger.warn({ text: defaultSettings.text }, 'the watermark text renders nothing: are fonts installed (e.g. fonts-dejavu-core)?');
   }
   const registry = createRegistry('optimizer');
   const { optimizeDuration } = optimizeMetrics(registry);
@@ -46,16 +54,9 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
   const { app } = service;
 
   const settingsView: OptimizerSettings = {
-    fingerprint,
-    text: settings.text,
-    position: settings.position,
-    opacity: settings.opacity,
-    margin: settings.margin,
-    tiled: settings.tiled,
-    maxEdge: settings.maxEdge,
-    format: settings.format,
-    quality: settings.quality,
-    logo: settings.logo !== undefined,
+    pipelineVersion: PIPELINE_VERSION,
+    default: defaultSettings,
+    logos: [...catalog.logos].map(([name, logo]) => ({ name, sha256: logo.sha256 })),
   };
 
   app.get('/settings', (_req, res) => {
@@ -64,7 +65,7 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
 
   app.post('/optimize', async (req: Request, res: Response) => {
     try {
-      const { data: input } = await readMultipartFile(req, {
+      const { data: input, fields } = await readMultipartFile(req, {
         fieldName: 'image',
         maxBytes: config.MAX_UPLOAD_BYTES,
         // Its client is the api's keep-alive pool: answer on a connection that stays usable.
@@ -72,6 +73,7 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
         // Refuse as soon as the file starts when already full: no point receiving megabytes to drop them.
         refuseFile: () => (gate.saturated ? saturated(new SaturatedError()) : undefined),
       });
+      const settings = renderSettings(requestSettings(fields, defaultSettings), catalog.logos);
       // The real admission: the upload is in memory, CPU work is what the gate bounds.
       const image = await gate.tryRun(async () => {
         const stopTimer = optimizeDuration.startTimer();
@@ -83,7 +85,7 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
         .status(200)
         .type(image.contentType)
         .set({
-          'X-Watermark-Fingerprint': fingerprint,
+          'X-Pipeline-Version': PIPELINE_VERSION,
           'X-Image-Width': String(image.width),
           'X-Image-Height': String(image.height),
           'Cache-Control': 'no-store',
@@ -99,12 +101,32 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
     await delay(config.SHUTDOWN_DELAY_MS);
     await server.close(config.SHUTDOWN_GRACE_MS);
   });
-  logger.info({ url: running.url, fingerprint }, `optimizer listening on ${running.url}`);
-  return { ...running, settings, fingerprint, markNotReady: service.markNotReady };
+  logger.info({ url: running.url, presets: catalog.presets.size, logos: catalog.logos.size }, `optimizer listening on ${running.url}`);
+  return { ...running, defaultSettings, markNotReady: service.markNotReady };
+}
+
+/** The `settings` field, decoded against the contract, or `default` when the request names none. */
+function requestSettings(fields: readonly (readonly [string, string])[], defaultSettings: WatermarkSettings): WatermarkSettings {
+  const given = fields.filter(([name]) => name === 'settings');
+  if (given.length === 0) return defaultSettings;
+  if (given.length > 1) throw new HttpProblem(PROBLEMS.badRequest, 'Send the field "settings" once');
+  let value: unknown;
+  try {
+    value = JSON.parse(given[0]?.[1] ?? '');
+  } catch {
+    throw new HttpProblem(PROBLEMS.badRequest, 'The field "settings" is not JSON');
+  }
+  const decoded = decodeValue(WatermarkSettingsSchema, value);
+  if (!decoded.ok) throw new HttpProblem(PROBLEMS.badRequest, `The field "settings" does not hold: ${decoded.reason}`);
+  return decoded.value;
 }
 
 function toHttpProblem(err: unknown, logger: Logger): unknown {
   if (err instanceof HttpProblem) return err;
+  if (err instanceof UnknownLogoError) {
+    logger.warn({ reason: err.message }, 'settings name a logo this optimizer does not hold');
+    return new HttpProblem(PROBLEMS.unavailable, err.message, { retryAfterSeconds: 5 });
+  }
   if (err instanceof SaturatedError) return saturated(err);
   if (err instanceof UnprocessableImageError) {
     logger.info({ reason: err.message, cause: err.cause === undefined ? undefined : errorMessage(err.cause) }, 'unprocessable image');

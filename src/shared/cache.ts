@@ -1,6 +1,6 @@
 /**
- * The Redis connection, and the result cache on it: result bytes with a TTL, keyed by the watermark
- * settings. Losing it loses no finished result, because the object store is the system of record.
+ * The Redis connection, and the result cache on it: result bytes with a TTL, keyed by result id
+ * (the original's hash and the settings together, watermark/identity.ts). Losing it loses no finished result, because the object store is the system of record.
  * (The job records live in the same Redis: job-record-store.ts.)
  */
 import { Redis } from 'ioredis';
@@ -29,29 +29,18 @@ export class ResultCache {
     private readonly ttlSeconds: number,
   ) {}
 
-  private key(hash: string, fingerprint: string): string {
-    // The fingerprint of the watermark settings is part of the key: new settings never serve old results.
-    return `${this.prefix}result:${fingerprint}:${hash}`;
+  private key(resultId: string): string {
+    return `${this.prefix}result:${resultId}`;
   }
 
-  async get(hash: string, fingerprint: string): Promise<CachedResult | undefined> {
-    const fields = await this.redis.hmgetBuffer(this.key(hash, fingerprint), 'data', 'type');
-    const [data, type] = fields;
+  async get(resultId: string): Promise<CachedResult | undefined> {
+    const [data, type] = await this.redis.hmgetBuffer(this.key(resultId), 'data', 'type');
     if (!data || !type) return undefined;
     return { data, contentType: type.toString() };
   }
 
-  async set(hash: string, fingerprint: string, result: CachedResult): Promise<void> {
-    const key = this.key(hash, fingerprint);
+  async set(resultId: string, result: CachedResult): Promise<void> {
+    const key = this.key(resultId);
     await this.redis.multi().hset(key, 'data', result.data, 'type', result.contentType).expire(key, this.ttlSeconds).exec();
-  }
-
-  /** The last watermark fingerprint the optimizer reported, so cache hits work while it is down. */
-  async getFingerprint(): Promise<string | undefined> {
-    return (await this.redis.get(`${this.prefix}optimizer:fingerprint`)) ?? undefined;
-  }
-
-  async setFingerprint(fingerprint: string): Promise<void> {
-    await this.redis.set(`${this.prefix}optimizer:fingerprint`, fingerprint);
   }
 }

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { GRAVITIES, OUTPUT_EFFORTS, OUTPUT_FORMATS } from './contracts/watermark-settings.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -68,6 +69,28 @@ const trustProxy = z
   })
   .pipe(z.union([z.boolean(), z.number().int().min(0), z.array(trustedProxy)]));
 
+/**
+ * The watermark every service agrees on: the `default` preset (shared/watermark/presets.ts) and the
+ * operator's presets file. The api resolves an upload's settings from them, the optimizer draws a
+ * request that names none with `default`, the worker decodes old jobs that carry none.
+ */
+export const watermarkEnv = {
+  /** A YAML file of named presets and registered logos; empty: only `default`, from the variables below. */
+  PRESETS_FILE: z.string().default(''),
+  RESIZE_MAX_EDGE: z.coerce.number().int().min(16).max(16_384).default(2048),
+  OUTPUT_FORMAT: z.enum(OUTPUT_FORMATS).default('auto'),
+  OUTPUT_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
+  OUTPUT_EFFORT: z.enum(OUTPUT_EFFORTS).default('max'),
+  WATERMARK_TEXT: z.string().max(200).default('NWS'),
+  WATERMARK_LOGO_PATH: z.string().default(''),
+  WATERMARK_POSITION: z.enum(GRAVITIES).default('southeast'),
+  WATERMARK_OPACITY: z.coerce.number().min(0).max(1).default(0.5),
+  /** Pixels between the mark and the image edges (both offsets of `default`). */
+  WATERMARK_MARGIN: z.coerce.number().int().min(0).max(1000).default(24),
+  WATERMARK_TILED: bool(false),
+};
+export type WatermarkConfig = { [K in keyof typeof watermarkEnv]: z.infer<(typeof watermarkEnv)[K]> };
+
 /** Variables every service reads. */
 export const commonEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -109,6 +132,7 @@ export const commonEnv = {
 
 export const apiEnv = z.object({
   ...commonEnv,
+  ...watermarkEnv,
   PORT: port(3000),
   HOST: z.string().default('0.0.0.0'),
   MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
@@ -136,6 +160,14 @@ export const apiEnv = z.object({
   URL_SIGNING_KEYS: commaList(z.string().min(32, 'a signing key of at least 32 characters')),
   /** How long a signed result URL given out by the api stays valid. */
   SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(3_600),
+  /** Widths and heights (px) `GET /image/{id}?w=&h=` may ask for: the renditions for srcset. */
+  RENDITION_SIZES: commaList(
+    z
+      .string()
+      .regex(/^\d{2,4}$/, 'a size in pixels, 16 to 8192')
+      .transform(Number)
+      .pipe(z.number().int().min(16).max(8192)),
+  ).transform((sizes) => (sizes.length === 0 ? [160, 320, 480, 640, 960, 1280, 1920] : sizes)),
   /** Comma-separated origins (`https://app.example.com`) allowed to call the api from a browser, or `*`; empty: CORS off. */
   CORS_ORIGINS: commaList(z.union([z.literal('*'), z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'an origin: scheme://host[:port], no path')])),
 });
@@ -150,19 +182,12 @@ export const optimizerEnv = z.object({
   MAX_INPUT_PIXELS: positiveInt(100_000_000),
   OPTIMIZER_CONCURRENCY: positiveInt(2),
   OPTIMIZER_MAX_WAITING: z.coerce.number().int().min(0).default(8),
-  RESIZE_MAX_EDGE: positiveInt(2048),
-  OUTPUT_FORMAT: z.enum(['auto', 'jpeg', 'png', 'webp', 'avif']).default('auto'),
-  OUTPUT_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
-  WATERMARK_TEXT: z.string().max(200).default('NWS'),
-  WATERMARK_LOGO_PATH: z.string().default(''),
-  WATERMARK_POSITION: z.enum(['north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest', 'center']).default('southeast'),
-  WATERMARK_OPACITY: z.coerce.number().min(0).max(1).default(0.5),
-  WATERMARK_MARGIN: z.coerce.number().int().min(0).max(1000).default(24),
-  WATERMARK_TILED: bool(false),
+  ...watermarkEnv,
 });
 
 export const workerEnv = z.object({
   ...commonEnv,
+  ...watermarkEnv,
   PORT: port(3002),
   HOST: z.string().default('0.0.0.0'),
   WORKER_PREFETCH: positiveInt(1),

@@ -1,4 +1,7 @@
-/** Content addressing: an image's id is the SHA-256 of its bytes, and object keys derive from it. */
+/**
+ * Content addressing: an original's id is the SHA-256 of its bytes, a result's id the SHA-256 of
+ * that hash with its settings (watermark/identity.ts), and object keys derive from them.
+ */
 import { createHash } from 'node:crypto';
 
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
@@ -16,13 +19,18 @@ export function originalKey(hash: string, ext: string): string {
   return `original/${hash}.${ext}`;
 }
 
-export function watermarkedKey(hash: string, ext: string): string {
-  return `watermarked/${hash}.${ext}`;
+export function watermarkedKey(resultId: string, ext: string): string {
+  return `watermarked/${resultId}.${ext}`;
 }
 
 /** Where the worker records a job that failed for good, so its status survives a Redis loss. */
-export function failureRecordKey(hash: string): string {
-  return `failed/${hash}.json`;
+export function failureRecordKey(resultId: string): string {
+  return `failed/${resultId}.json`;
+}
+
+/** Where the api records a queued job (its message), so a pending status survives a Redis loss. */
+export function queuedJobKey(resultId: string): string {
+  return `jobs/${resultId}.json`;
 }
 
 /** Parses `original/<hash>.<ext>`; anything else (other prefixes, `..`, extra segments) is refused. */

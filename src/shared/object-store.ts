@@ -40,7 +40,6 @@ export interface StoredResult {
   key: string;
   data: Buffer;
   contentType: string;
-  fingerprint: string | undefined;
 }
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
@@ -180,9 +179,10 @@ export class ObjectStore {
     }
   }
 
-  async putResult(hash: string, ext: string, data: Buffer, contentType: string, fingerprint: string): Promise<string> {
-    const key = watermarkedKey(hash, ext);
-    await this.put(key, data, contentType, { metadata: { 'x-amz-meta-fingerprint': fingerprint } });
+  /** `originalHash` is kept as metadata: which original a result was made from. */
+  async putResult(resultId: string, ext: string, data: Buffer, contentType: string, originalHash: string): Promise<string> {
+    const key = watermarkedKey(resultId, ext);
+    await this.put(key, data, contentType, { metadata: { 'x-amz-meta-original': originalHash } });
     return key;
   }
 
@@ -205,9 +205,9 @@ export class ObjectStore {
     return stats.find((s) => s !== undefined);
   }
 
-  /** The finished result for `hash`, whatever its output format, or undefined. */
-  async findResult(hash: string): Promise<StoredResult | undefined> {
-    const found = await this.findFirst(RESULT_EXTENSIONS.map((ext) => watermarkedKey(hash, ext)));
+  /** The finished result `resultId`, whatever its output format, or undefined. */
+  async findResult(resultId: string): Promise<StoredResult | undefined> {
+    const found = await this.findFirst(RESULT_EXTENSIONS.map((ext) => watermarkedKey(resultId, ext)));
     if (!found) return undefined;
     const { key, metaData } = found;
     try {
@@ -215,7 +215,6 @@ export class ObjectStore {
         key,
         data: await this.get(key),
         contentType: metaData['content-type'] ?? 'application/octet-stream',
-        fingerprint: metaData.fingerprint,
       };
     } catch (err) {
       if (err instanceof ObjectNotFoundError) return undefined; // removed between the HEAD and the GET

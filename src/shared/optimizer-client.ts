@@ -7,8 +7,7 @@ import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, h
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch, request } from 'undici';
-import { decodeValue } from './contracts/decode.js';
-import { OptimizerSettingsSchema } from './contracts/optimizer-settings.js';
+import type { WatermarkSettings } from './contracts/watermark-settings.js';
 import { problemDocumentSchema } from './contracts/problems.js';
 import type { CommonConfig } from './config.js';
 import type { OptimizerCaller, OptimizerCallMetrics } from './metrics.js';
@@ -16,7 +15,7 @@ import { errorMessage } from './errors.js';
 import { OptimizerHealth } from './optimizer-health.js';
 
 export type OptimizeResult =
-  | { outcome: 'ok'; data: Buffer; contentType: string; fingerprint: string }
+  | { outcome: 'ok'; data: Buffer; contentType: string }
   /** The optimizer judged the image itself bad (422/415/413/400): permanent, never retried. */
   | { outcome: 'rejected'; status: number; detail: string }
   /** Refused, reset, 503-saturated or another 5xx (`status` set when it answered at all). */
@@ -34,7 +33,7 @@ export interface OptimizerClientOptions {
   baseUrl: string;
   /** Deadline of an /optimize call. */
   timeoutMs: number;
-  /** Deadline of the quick questions: /readyz and /settings. */
+  /** Deadline of the quick questions: /readyz and /healthz. */
   probeTimeoutMs: number;
   caller: OptimizerCaller;
   metrics?: OptimizerCallMetrics;
@@ -97,8 +96,9 @@ export class OptimizerClient {
     }
   }
 
-  async optimize(image: Buffer, filename: string, contentType: string): Promise<OptimizeResult> {
-    const result = await this.guarded(() => this.call(image, filename, contentType));
+  /** `settings`: the effective settings the api resolved, sent as the `settings` field; the optimizer's `default` without them. */
+  async optimize(image: Buffer, filename: string, contentType: string, settings?: WatermarkSettings): Promise<OptimizeResult> {
+    const result = await this.guarded(() => this.call(image, filename, contentType, settings));
     this.options.metrics?.calls.inc({ caller: this.options.caller, outcome: result.outcome });
     return result;
   }
@@ -129,21 +129,6 @@ export class OptimizerClient {
     }
   }
 
-  /** The fingerprint of the optimizer's current watermark settings, or undefined when it is down. */
-  async fetchFingerprint(): Promise<string | undefined> {
-    try {
-      const res = await undiciFetch(new URL('/settings', this.options.baseUrl), {
-        dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(this.options.probeTimeoutMs),
-      });
-      if (!res.ok) return undefined;
-      const decoded = decodeValue(OptimizerSettingsSchema, await res.json());
-      return decoded.ok ? decoded.value.fingerprint : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
   async close(): Promise<void> {
     this.health?.stop();
     await this.dispatcher.close();
@@ -168,12 +153,16 @@ export class OptimizerClient {
     return { signal: controller.signal, stalled: () => controller.signal.aborted, stop: () => clearInterval(timer) };
   }
 
-  private async call(image: Buffer, filename: string, contentType: string): Promise<OptimizeResult> {
+  private async call(image: Buffer, filename: string, contentType: string, settings: WatermarkSettings | undefined): Promise<OptimizeResult> {
     // The multipart body is streamed as [head, image, tail] with its length: no copy of the image
     // (FormData + Blob copied it, then cloned every chunk through web streams).
     const boundary = `----nws-watermark-${randomBytes(12).toString('hex')}`;
+    // The settings first, a UTF-8 text field: JSON escapes every line break, so it cannot hold the boundary's line.
+    const settingsPart = settings
+      ? `--${boundary}\r\nContent-Disposition: form-data; name="settings"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${JSON.stringify(settings)}\r\n`
+      : '';
     const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${escapeQuoted(filename)}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+      `${settingsPart}--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${escapeQuoted(filename)}"\r\nContent-Type: ${contentType}\r\n\r\n`,
     );
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     const stall = this.stallWatch();
@@ -209,7 +198,6 @@ export class OptimizerClient {
           outcome: 'ok',
           data: body,
           contentType: header(res.headers['content-type']) ?? 'application/octet-stream',
-          fingerprint: header(res.headers['x-watermark-fingerprint']) ?? 'unknown',
         };
       }
       const detail = problemDetail(body) ?? `optimizer answered ${res.statusCode}`;

@@ -16,8 +16,9 @@ import {
   DEAD_LETTER_ERROR_HEADER,
   DEAD_LETTER_REASON_HEADER,
   attemptsFromHeaders,
-  decodeJobMessage,
   encodeFailureRecord,
+  type Decoded,
+  type Job,
   type JobEvent,
 } from '../shared/contracts/index.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
@@ -42,6 +43,8 @@ export interface ConsumerOptions {
 /** What the consumer uses of each collaborator, and no more (its unit test fakes exactly this). */
 export interface ConsumerDependencies {
   broker: Pick<BrokerConnection, 'onConnect'>;
+  /** The job message decoder, with this worker's `default` settings (contracts/job-message.ts `jobDecoder`). */
+  decodeJob: (body: Uint8Array) => Decoded<Job>;
   publisher: MessagePublisher;
   processor: Pick<JobProcessor, 'process'>;
   jobs: Pick<JobRecordStore, 'setPending' | 'markFailed'>;
@@ -139,9 +142,16 @@ export class RetryConsumer {
     const headers = message.properties.headers;
     const attempts = attemptsFromHeaders(headers);
     const correlationId = typeof headers?.[CORRELATION_HEADER] === 'string' ? headers[CORRELATION_HEADER] : undefined;
-    const decoded = decodeJobMessage(message.content);
-    const hash = decoded.ok ? decoded.value.hash : undefined;
-    const log = this.deps.logger.child({ hash, correlationId, attempts, redelivered: message.fields.redelivered });
+    const decoded = this.deps.decodeJob(message.content);
+    // The job's id everywhere (its record, its events, its failure record) is the result's.
+    const hash = decoded.ok ? decoded.value.result_id : undefined;
+    const log = this.deps.logger.child({
+      hash: decoded.ok ? decoded.value.hash : undefined,
+      resultId: hash,
+      correlationId,
+      attempts,
+      redelivered: message.fields.redelivered,
+    });
 
     let failure: JobFailure;
     if (!decoded.ok) {
@@ -153,7 +163,7 @@ export class RetryConsumer {
         this.deps.metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         log.info({ alreadyDone: result.alreadyDone }, 'job done');
         if (result.announce) {
-          await this.announce({ type: 'job.done', hash: decoded.value.hash, attempts: attempts + 1, correlationId }, log);
+          await this.announce({ type: 'job.done', hash: decoded.value.result_id, attempts: attempts + 1, correlationId }, log);
         }
         return;
       }

@@ -3,7 +3,7 @@
  * the result. It returns either `done` or a classified failure for the retry policy; it never acks.
  */
 import type { ResultCache } from '../shared/cache.js';
-import type { JobMessage } from '../shared/contracts/index.js';
+import type { Job } from '../shared/contracts/index.js';
 import type { JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
@@ -18,39 +18,34 @@ export type ProcessResult = { kind: 'done'; alreadyDone: boolean; announce: bool
 /** What the processor uses of each adapter, and no more (its unit test fakes exactly this). */
 export interface ProcessorDependencies {
   store: Pick<ObjectStore, 'findResult' | 'get' | 'putResult'>;
-  results: Pick<ResultCache, 'getFingerprint' | 'setFingerprint' | 'set'>;
+  results: Pick<ResultCache, 'set'>;
   jobs: Pick<JobRecordStore, 'get' | 'markDone'>;
   optimizer: Pick<OptimizerClient, 'optimize' | 'isReady'>;
   logger: Logger;
 }
 
 export class JobProcessor {
-  /** The fingerprint this worker last recorded in Redis: it changes only with the optimizer's settings. */
-  private recordedFingerprint: string | undefined;
-
   constructor(private readonly deps: ProcessorDependencies) {}
 
   /** `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job). */
-  async process(job: JobMessage, attempts: number, redelivered = false): Promise<ProcessResult> {
+  async process(job: Job, attempts: number, redelivered = false): Promise<ProcessResult> {
     const { store, results, optimizer, jobs } = this.deps;
-    const logger = this.deps.logger.child({ hash: job.hash });
+    const logger = this.deps.logger.child({ hash: job.hash, resultId: job.result_id });
     const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });
 
     // Idempotency: a job whose result is already kept is done, not redone. Redis says so cheaply
     // for a duplicate of a finished job, which announces nothing. The store is asked when Redis
     // cannot answer, or for a redelivery: the worker before may have stored the result and died
     // before recording it, and that done still has to be announced.
-    const known = await jobs.get(job.hash).then(
+    const known = await jobs.get(job.result_id).then(
       (state) => ({ state }),
       () => undefined,
     );
     if (known?.state?.status === 'done') return { kind: 'done', alreadyDone: true, announce: false };
     if (redelivered || known === undefined) {
       try {
-        const existing = await store.findResult(job.hash);
-        // Redis down (the state update that follows logs it): a stored result then counts as current.
-        const current = await results.getFingerprint().catch(() => undefined);
-        if (existing && (!current || existing.fingerprint === current)) {
+        // The id names the settings too: a stored result under it is this job's result.
+        if (await store.findResult(job.result_id)) {
           await this.markDone(job, attempts);
           return { kind: 'done', alreadyDone: true, announce: true };
         }
@@ -67,7 +62,7 @@ export class JobProcessor {
       return failed({ kind: 'dependency-down', dependency: 'object store', detail: errorMessage(err) });
     }
 
-    const result = await optimizer.optimize(original, job.filename, job.content_type);
+    const result = await optimizer.optimize(original, job.filename, job.content_type, job.settings);
     switch (result.outcome) {
       case 'rejected':
         return failed({ kind: 'permanent', detail: `optimizer rejected the image: ${result.detail}` });
@@ -87,31 +82,19 @@ export class JobProcessor {
     const ext = extensionForFormat(formatFromMime(result.contentType) ?? 'jpeg');
     try {
       // The store is the record: the job is done only once the result is there.
-      await store.putResult(job.hash, ext, result.data, result.contentType, result.fingerprint);
+      await store.putResult(job.result_id, ext, result.data, result.contentType, job.hash);
     } catch (err) {
       return failed({ kind: 'dependency-down', dependency: 'object store', detail: errorMessage(err) });
     }
-    // The result is in the store, so these three only speed up later reads: sent together, not one after another.
+    // The result is in the store, so these two only speed up later reads: sent together, not one after another.
     await Promise.all([
-      results.set(job.hash, result.fingerprint, { data: result.data, contentType: result.contentType }).catch(warnAndContinue(logger, 'result not cached')),
-      this.recordFingerprint(result.fingerprint),
+      results.set(job.result_id, { data: result.data, contentType: result.contentType }).catch(warnAndContinue(logger, 'result not cached')),
       this.markDone(job, attempts + 1),
     ]);
     return { kind: 'done', alreadyDone: false, announce: true };
   }
 
-  private async recordFingerprint(fingerprint: string): Promise<void> {
-    // 'unknown' (an optimizer that sent none) must not replace the settings the api looks results up by.
-    if (fingerprint === this.recordedFingerprint || fingerprint === 'unknown') return;
-    try {
-      await this.deps.results.setFingerprint(fingerprint);
-      this.recordedFingerprint = fingerprint;
-    } catch {
-      // Redis down: the next job records it
-    }
-  }
-
-  private async markDone(job: JobMessage, attempts: number): Promise<void> {
-    await this.deps.jobs.markDone(job.hash, attempts).catch(warnAndContinue(this.deps.logger.child({ hash: job.hash }), 'job state not updated'));
+  private async markDone(job: Job, attempts: number): Promise<void> {
+    await this.deps.jobs.markDone(job.result_id, attempts).catch(warnAndContinue(this.deps.logger.child({ resultId: job.result_id }), 'job state not updated'));
   }
 }

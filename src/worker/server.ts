@@ -12,6 +12,9 @@ import { createOptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
 import { RetryConsumer } from './consumer.js';
 import { JobProcessor } from './job-processor.js';
+import { jobDecoder } from '../shared/contracts/job-message.js';
+import { defaultPreset } from '../shared/watermark/presets.js';
+import { loadPresetCatalog } from '../shared/watermark/presets-file.js';
 
 export interface RunningWorker extends ServingService {
   consumer: RetryConsumer;
@@ -24,9 +27,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
   const optimizer = createOptimizerClient(config, 'worker', metrics);
   const { broker, publisher } = createServiceBroker(config, 'worker', config.RETRY_DELAYS_MS, logger);
   const processor = new JobProcessor({ store, results, jobs, optimizer, logger });
+  // Only `default` is needed (for jobs that carry no settings); the logo files are the optimizer's to decode.
+  const catalog = await loadPresetCatalog(config);
   const consumer = new RetryConsumer(
     {
       broker,
+      decodeJob: jobDecoder(defaultPreset(catalog).settings),
       publisher,
       processor,
       jobs,

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadConfig, optimizerEnv } from '../../src/shared/config.js';
 import { watermarkImage } from '../../src/optimizer/pipeline.js';
-import { settingsFromConfig } from '../../src/optimizer/settings.js';
+import { defaultPreset } from '../../src/shared/watermark/presets.js';
+import { loadPresetCatalog } from '../../src/shared/watermark/presets-file.js';
 import { SERVICE_NODE_FLAGS } from '../../src/shared/service-command.js';
 import { distinct } from './corpus.js';
 import { collectGarbage, machineBusySeconds } from './cpu.js';
@@ -38,7 +39,7 @@ const CHILD_FLAG = 'NWS_BENCH_CEILING_CHILD';
 async function runCeiling({ inputs, amount, concurrency }: Request): Promise<CeilingRun> {
   sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / concurrency)));
   sharp.cache(false);
-  const settings = await settingsFromConfig(loadConfig(optimizerEnv, {}));
+  const settings = defaultPreset(await loadPresetCatalog(loadConfig(optimizerEnv, {}))).settings;
   // Distinct bytes per image, as on the HTTP paths; built before the clock starts.
   const bodies = Array.from({ length: amount }, (_, i) => distinct(inputs[i % inputs.length]!));
   let next = 0;

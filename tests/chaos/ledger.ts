@@ -14,7 +14,10 @@ import { makeJpeg } from '../helpers/images.js';
 
 export interface UploadRecord {
   seed: number;
+  /** SHA-256 of the bytes: the original's address. */
   hash: string;
+  /** The result id the api named (X-Result-Id): what /status and /image take. */
+  id?: string;
   /** HTTP status, or 0 when the request itself failed (connection refused or reset). */
   status: number;
   poison: boolean;
@@ -48,12 +51,13 @@ export async function sendUpload(apiUrl: string, seed: number, data?: Buffer, po
   form.set('image', new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), `chaos-${seed}.jpg`);
   try {
     const res = await fetch(`${apiUrl}/upload`, { method: 'POST', body: form, signal: AbortSignal.timeout(30_000) });
+    const id = res.headers.get('x-result-id') ?? undefined;
     if (res.headers.get('content-type')?.includes('problem+json')) {
       const problem = (await res.json()) as { type?: string };
-      return { seed, hash, status: res.status, poison, problem: problem.type?.split('/').at(-1) };
+      return { seed, hash, id, status: res.status, poison, problem: problem.type?.split('/').at(-1) };
     }
     await res.arrayBuffer();
-    return { seed, hash, status: res.status, poison };
+    return { seed, hash, id, status: res.status, poison };
   } catch {
     return { seed, hash, status: 0, poison };
   }
@@ -196,20 +200,16 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
   const unconfirmed = records.filter((r) => r.status === 503 && r.problem === 'unconfirmed');
   const accepted = records.filter((r) => r.status === 200 || r.status === 202);
   const acceptedHashes = new Set(accepted.map((r) => r.hash));
-  const final = await settleStatuses(
-    ctx.apiUrl,
-    accepted.map((r) => r.hash),
-    ctx.timeoutMs ?? 60_000,
-    ctx.stallMs ?? 30_000,
-  );
+  const idOf = (record: UploadRecord): string => record.id ?? record.hash;
+  const final = await settleStatuses(ctx.apiUrl, accepted.map(idOf), ctx.timeoutMs ?? 60_000, ctx.stallMs ?? 30_000);
 
   let done = 0;
   let failed = 0;
   let lost = 0;
   for (const record of accepted) {
-    const status = final.get(record.hash);
+    const status = final.get(idOf(record));
     if (status === 'done') {
-      const image = await fetch(`${ctx.apiUrl}/image/${record.hash}`);
+      const image = await fetch(`${ctx.apiUrl}/image/${idOf(record)}`);
       const bytes = Buffer.from(await image.arrayBuffer());
       const meta = await sharp(bytes)
         .metadata()
@@ -273,11 +273,13 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
 
   // Checked once the queue has drained: an unconfirmed job that was enqueued has run by then.
   for (const record of unconfirmed) {
-    const status = await statusOf(ctx.apiUrl, record.hash);
+    const status = await statusOf(ctx.apiUrl, idOf(record));
     if (status === 'failed') violations.push(`${record.hash.slice(0, 12)} answered 503 unconfirmed, then failed`);
   }
 
-  const duplicates = ctx.events.duplicates().filter((hash) => acceptedHashes.has(hash));
+  // Events name the job by its result id.
+  const acceptedIds = new Set(accepted.map(idOf));
+  const duplicates = ctx.events.duplicates().filter((id) => acceptedIds.has(id));
   for (const hash of duplicates) violations.push(`${hash.slice(0, 12)} announced done more than once`);
 
   return {

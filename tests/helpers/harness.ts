@@ -143,7 +143,23 @@ export async function upload(
   type = 'image/jpeg',
   headers: Record<string, string> = {},
 ): Promise<Response> {
+  return uploadWith(apiUrl, data, { filename, type, headers });
+}
+
+export interface UploadOptions {
+  filename?: string;
+  type?: string;
+  headers?: Record<string, string>;
+  /** Watermark options as multipart text fields (sent before the file, as a browser's form does). */
+  fields?: Record<string, string>;
+  /** Watermark options as query parameters. */
+  query?: Record<string, string>;
+}
+
+export async function uploadWith(apiUrl: string, data: Buffer, options: UploadOptions = {}): Promise<Response> {
   const form = new FormData();
-  form.set('image', new Blob([data as Uint8Array<ArrayBuffer>], { type }), filename);
-  return fetch(`${apiUrl}/upload`, { method: 'POST', body: form, headers });
+  for (const [name, value] of Object.entries(options.fields ?? {})) form.append(name, value);
+  form.append('image', new Blob([data as Uint8Array<ArrayBuffer>], { type: options.type ?? 'image/jpeg' }), options.filename ?? 'photo.jpg');
+  const query = new URLSearchParams(options.query ?? {}).toString();
+  return fetch(`${apiUrl}/upload${query ? `?${query}` : ''}`, { method: 'POST', body: form, headers: options.headers ?? {} });
 }

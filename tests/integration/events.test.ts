@@ -55,8 +55,8 @@ describe('job events', () => {
   it('sends the final state at once and closes for a finished job', async () => {
     const res = await upload(api, await makeJpeg(201));
     expect(res.status).toBe(200);
-    const hash = res.headers.get('x-image-hash')!;
-    const events = await readEvents(`${api}/events/${hash}`);
-    expect(events).toEqual([{ status: 'done', url: `/image/${hash}`, attempts: 0 }]);
+    const id = res.headers.get('x-result-id')!;
+    const events = await readEvents(`${api}/events/${id}`);
+    expect(events).toEqual([{ status: 'done', url: `/image/${id}`, attempts: 0 }]);
   });
 });

@@ -34,7 +34,8 @@ describe('ObjectStore on s3rver', () => {
     const hash = sha256Hex(data);
     await store.putResult(hash, 'webp', data, 'image/webp', 'f'.repeat(64));
     const found = await store.findResult(hash);
-    expect(found).toMatchObject({ key: `watermarked/${hash}.webp`, contentType: 'image/webp', fingerprint: 'f'.repeat(64) });
+    expect(found).toMatchObject({ key: `watermarked/${hash}.webp`, contentType: 'image/webp' });
+    expect((await store.findFirst([found!.key]))?.metaData.original).toBe('f'.repeat(64));
     expect(found!.data.equals(data)).toBe(true);
   });
 
@@ -71,13 +72,13 @@ describe('ObjectStore PUT on the wire', () => {
     const store = new ObjectStore({ endpoint: url, ...credentials });
     const data = randomBytes(200_000);
     seen.length = 0;
-    await store.put('watermarked/x.jpg', data, 'image/jpeg', { metadata: { 'x-amz-meta-fingerprint': 'abc' } });
+    await store.put('watermarked/x.jpg', data, 'image/jpeg', { metadata: { 'x-amz-meta-original': 'abc' } });
     const [put] = seen;
     expect(put!.body.equals(data)).toBe(true);
     expect(put!.headers['x-amz-content-sha256']).toBe(sha256Hex(data));
     expect(put!.headers['content-length']).toBe(String(data.length));
     expect(put!.headers['content-type']).toBe('image/jpeg');
-    expect(put!.headers['x-amz-meta-fingerprint']).toBe('abc');
+    expect(put!.headers['x-amz-meta-original']).toBe('abc');
     expect(put!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=S3RVER\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=.*x-amz-content-sha256/);
   });
 

@@ -38,6 +38,10 @@ describe('nominal path', () => {
     expect(res.headers.get('x-cache')).toBe('MISS');
     const hash = res.headers.get('x-image-hash')!;
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    const id = res.headers.get('x-result-id')!;
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(id).not.toBe(hash);
+    expect(JSON.parse(res.headers.get('x-watermark-settings')!)).toMatchObject({ text: 'NWS', position: 'southeast', format: 'auto' });
 
     const body = Buffer.from(await res.arrayBuffer());
     const meta = await sharp(body).metadata();
@@ -48,13 +52,11 @@ describe('nominal path', () => {
     const original = await h.store.get(`original/${hash}.jpg`);
     expect(original.equals(image)).toBe(true);
     expect(sha256Hex(original)).toBe(hash);
-    expect(await h.store.exists(`watermarked/${hash}.jpg`)).toBe(true);
-    const keys = await h.redis.keys(`${h.redisPrefix}result:*:${hash}`);
-    expect(keys).toHaveLength(1);
-    expect(await h.redis.ttl(keys[0]!)).toBeGreaterThan(86_000);
+    expect(await h.store.exists(`watermarked/${id}.jpg`)).toBe(true);
+    expect(await h.redis.ttl(`${h.redisPrefix}result:${id}`)).toBeGreaterThan(86_000);
 
-    const status = await fetch(`${api}/status/${hash}`).then((r) => r.json());
-    expect(status).toMatchObject({ status: 'done', url: `/image/${hash}` });
+    const status = await fetch(`${api}/status/${id}`).then((r) => r.json());
+    expect(status).toMatchObject({ status: 'done', url: `/image/${id}` });
   });
 
   it('answers the same bytes again from the cache (200, X-Cache: HIT) with the same image', async () => {
@@ -67,25 +69,25 @@ describe('nominal path', () => {
     expect(Buffer.from(await second.arrayBuffer()).equals(firstBody)).toBe(true);
   });
 
-  it('serves /image/{hash} with an ETag and immutable caching, and 304 on a matching If-None-Match', async () => {
+  it('serves /image/{id} with an ETag and immutable caching, and 304 on a matching If-None-Match', async () => {
     const res = await upload(api, await makeJpeg(3));
-    const hash = res.headers.get('x-image-hash')!;
-    const image = await fetch(`${api}/image/${hash}`);
+    const id = res.headers.get('x-result-id')!;
+    const image = await fetch(`${api}/image/${id}`);
     expect(image.status).toBe(200);
     expect(image.headers.get('cache-control')).toContain('immutable');
     const etag = image.headers.get('etag')!;
     expect(etag).toBeTruthy();
-    const again = await fetch(`${api}/image/${hash}`, { headers: { 'If-None-Match': etag } });
+    const again = await fetch(`${api}/image/${id}`, { headers: { 'If-None-Match': etag } });
     expect(again.status).toBe(304);
   });
 
   it('still answers status and image from the object store after Redis lost everything', async () => {
     const res = await upload(api, await makeJpeg(4));
-    const hash = res.headers.get('x-image-hash')!;
+    const id = res.headers.get('x-result-id')!;
     const keys = await h.redis.keys(`${h.redisPrefix}*`);
     await h.redis.del(...keys);
-    expect(await fetch(`${api}/status/${hash}`).then((r) => r.json())).toMatchObject({ status: 'done' });
-    const image = await fetch(`${api}/image/${hash}`);
+    expect(await fetch(`${api}/status/${id}`).then((r) => r.json())).toMatchObject({ status: 'done' });
+    const image = await fetch(`${api}/image/${id}`);
     expect(image.status).toBe(200);
     // Re-warmed: the cache answers the next upload of the same bytes.
     const again = await upload(api, await makeJpeg(4));
@@ -99,11 +101,11 @@ describe('fallback path', () => {
     const image = await makeJpeg(10);
     const res = await upload(api, image);
     expect(res.status).toBe(202);
-    const body = (await res.json()) as { jobId: string; status: string; statusUrl: string };
-    expect(body).toMatchObject({ status: 'pending', statusUrl: `/status/${body.jobId}` });
-    expect(body.jobId).toMatch(/^[0-9a-f]{64}$/);
+    const body = (await res.json()) as { jobId: string; imageHash: string; status: string; statusUrl: string };
+    expect(body).toMatchObject({ status: 'pending', statusUrl: `/status/${body.jobId}`, imageHash: sha256Hex(image), settings: { text: 'NWS' } });
+    expect(body.jobId).toBe(res.headers.get('x-result-id'));
 
-    // The message sits on the durable queue, persistent, with message_id = hash.
+    // The message sits on the durable queue, persistent, with message_id = the result id.
     const channel = await h.broker.createChannel();
     const queue = await channel.checkQueue(RETRY_QUEUE);
     expect(queue.messageCount).toBe(1);
@@ -113,7 +115,13 @@ describe('fallback path', () => {
       expect(message.properties.deliveryMode).toBe(2);
       expect(message.properties.messageId).toBe(body.jobId);
       expect(message.properties.contentType).toBe('application/json');
-      expect(JSON.parse(message.content.toString())).toMatchObject({ hash: body.jobId, original_key: `original/${body.jobId}.jpg`, filename: 'photo.jpg' });
+      expect(JSON.parse(message.content.toString())).toMatchObject({
+        hash: body.imageHash,
+        result_id: body.jobId,
+        settings: { text: 'NWS', format: 'auto' },
+        original_key: `original/${body.imageHash}.jpg`,
+        filename: 'photo.jpg',
+      });
       channel.nack(message, false, true);
     }
     await channel.close();
@@ -125,8 +133,6 @@ describe('fallback path', () => {
     expect(await queueDepth()).toBe(1);
     expect(await fetch(`${api}${body.statusUrl}`).then((r) => r.json())).toMatchObject({ status: 'pending' });
 
-    // Only the worker can record the fingerprint from here on (checked at the end).
-    await h.redis.del(`${h.redisPrefix}optimizer:fingerprint`);
     const worker = await h.startWorker();
     await waitFor(() => worker.consumer.pausedFor === 'optimizer', { what: 'worker to pause for the optimizer' });
     await h.startOptimizer();
@@ -142,10 +148,7 @@ describe('fallback path', () => {
     const meta = await sharp(Buffer.from(await result.arrayBuffer())).metadata();
     expect(meta.format).toBe('jpeg');
     expect(await queueDepth()).toBe(0);
-    // The worker keeps the result in Redis under the settings' fingerprint, and records that
-    // fingerprint for the api's lookups while the optimizer is down.
-    const fingerprint = await h.redis.get(`${h.redisPrefix}optimizer:fingerprint`);
-    expect(fingerprint).toMatch(/^[0-9a-f]{16,}$/);
-    expect(await h.redis.exists(`${h.redisPrefix}result:${fingerprint}:${body.jobId}`)).toBe(1);
+    // The worker keeps the result in Redis under the id the api gave out.
+    expect(await h.redis.exists(`${h.redisPrefix}result:${body.jobId}`)).toBe(1);
   });
 });

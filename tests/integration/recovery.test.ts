@@ -80,7 +80,7 @@ describe('recovery', () => {
     expect(await statusOf(jobId)).toBe('done');
     expect((await channel.checkQueue(RETRY_QUEUE)).messageCount).toBe(0);
     const done = logLines(worker).find((l) => l.msg === 'job done');
-    expect(done).toMatchObject({ hash: jobId, correlationId: 'trace-recovery-0001', redelivered: false });
+    expect(done).toMatchObject({ resultId: jobId, correlationId: 'trace-recovery-0001', redelivered: false });
     await channel.close();
     optimizer.kill('SIGTERM');
     await optimizer.exited;

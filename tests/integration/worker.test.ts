@@ -9,6 +9,8 @@ import { createHarness, freePort, upload, type Harness } from '../helpers/harnes
 import { makeJpeg } from '../helpers/images.js';
 import { spawnComponent, waitReady } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
+import { DEFAULT_SETTINGS } from '../helpers/watermark.js';
+import { resultIdFor } from '../../src/shared/watermark/identity.js';
 import type { Channel, GetMessage } from 'amqplib';
 
 let h: Harness;
@@ -116,10 +118,12 @@ describe('retry worker', () => {
 
   it('marks a job failed at once when the original is missing (permanent error)', async () => {
     const hash = 'e'.repeat(64);
+    // A job as the seed's api sent it, without settings: made with `default`, under the id that gives.
+    const id = resultIdFor(hash, DEFAULT_SETTINGS);
     channel.sendToQueue(RETRY_QUEUE, Buffer.from(JSON.stringify({ hash, original_key: `original/${hash}.jpg`, filename: 'gone.jpg' })), { persistent: true });
     const dead = await takeDeadLetter();
     expect(dead.properties.headers?.['x-dead-letter-reason']).toBe('permanent_error');
-    const status = await waitFor(async () => ((await statusOf(hash)).status === 'failed' ? statusOf(hash) : undefined), { what: 'failed status' });
+    const status = await waitFor(async () => ((await statusOf(id)).status === 'failed' ? statusOf(id) : undefined), { what: 'failed status' });
     expect(status.error).toContain('does not exist');
   });
 

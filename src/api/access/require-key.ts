@@ -74,7 +74,7 @@ export function presetRefused(key: ApiKey, preset: string): HttpProblem {
  */
 export function acceptSignedUrl(signingKeys: readonly string[], now: () => number = () => Date.now()): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const hash = typeof req.params.hash === 'string' ? req.params.hash : '';
+    const hash = typeof req.params.id === 'string' ? req.params.id : '';
     const check = checkSignedUrl(hash, req.query, signingKeys, Math.floor(now() / 1000));
     if (check === 'valid') (res.locals as Locals).signedUrl = true;
     if (check === 'expired') throw new HttpProblem(PROBLEMS.signedUrlExpired, 'This signed URL has expired: ask the api for the status again to get a new one');

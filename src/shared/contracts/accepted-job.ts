@@ -6,14 +6,19 @@
  */
 import { z } from 'zod';
 import { ImageHashSchema, JSON_OBJECT } from './fields.js';
+import { WatermarkSettingsSchema, type WatermarkSettings } from './watermark-settings.js';
 
 export const AcceptedJobSchema = z.object(
   {
-    /** The job's id: the SHA-256 of the uploaded bytes. */
+    /** The job's id: the id of the result it makes (X-Result-Id). */
     jobId: ImageHashSchema,
+    /** The SHA-256 of the uploaded bytes (X-Image-Hash): the original, stored once for every result of it. */
+    imageHash: ImageHashSchema,
     status: z.literal('pending'),
     /** Where to follow it: `/status/{jobId}`. */
     statusUrl: z.string(),
+    /** The effective settings the job applies. */
+    settings: WatermarkSettingsSchema,
   },
   JSON_OBJECT,
 );
@@ -21,6 +26,6 @@ export const AcceptedJobSchema = z.object(
 export type AcceptedJob = z.output<typeof AcceptedJobSchema>;
 
 /** The 202 body for a job, in the one shape clients read. */
-export function acceptedJob(hash: string): AcceptedJob {
-  return { jobId: hash, status: 'pending', statusUrl: `/status/${hash}` };
+export function acceptedJob(resultId: string, imageHash: string, settings: WatermarkSettings): AcceptedJob {
+  return { jobId: resultId, imageHash, status: 'pending', statusUrl: `/status/${resultId}`, settings };
 }

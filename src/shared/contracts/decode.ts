@@ -12,9 +12,31 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 const EXCERPT_CHARS = 40;
 
 export function decodeValue<S extends z.ZodType>(schema: S, value: unknown): Decoded<z.output<S>> {
+  const result = decodeWithIssues(schema, value);
+  return result.ok ? result : { ok: false, reason: result.issues.map((issue) => `${issue.field} ${issue.message} (received ${issue.received})`).join('; ') };
+}
+
+/** One field at fault: where (`a.b.0`, or `body`), what it must be, and an excerpt of what it was. */
+export interface DecodeIssue {
+  path: readonly PropertyKey[];
+  field: string;
+  message: string;
+  received: string;
+}
+
+/** As decodeValue, with each issue apart, for callers that word the reason their own way (a config file's errors). */
+export function decodeWithIssues<S extends z.ZodType>(schema: S, value: unknown): { ok: true; value: z.output<S> } | { ok: false; issues: DecodeIssue[] } {
   const result = schema.safeParse(value, { reportInput: true, error: expectation });
   if (result.success) return { ok: true, value: result.data };
-  return { ok: false, reason: describeIssues(result.error.issues, value) };
+  return {
+    ok: false,
+    issues: result.error.issues.map((issue) => ({
+      path: issue.path,
+      field: issue.path.length > 0 ? issue.path.map(String).join('.') : 'body',
+      message: issue.message,
+      received: received(valueAt(value, issue.path)),
+    })),
+  };
 }
 
 /** How one contract travels as bytes: JSON out, and back in through its schema. */
@@ -63,21 +85,11 @@ function expectation(issue: z.core.$ZodRawIssue): string | undefined {
   }
 }
 
-const NAMES: Record<string, string> = { int: 'integer', datetime: 'ISO date-time' };
+const NAMES: Record<string, string> = { int: 'integer', datetime: 'ISO date-time', record: 'map of names to values' };
 
 function withArticle(name: string): string {
   const noun = NAMES[name] ?? name;
   return `${/^[aeiouAEIOU]/.test(noun) ? 'an' : 'a'} ${noun}`;
-}
-
-/** `hash must be a string (received 42); original_key must be original/<hash>.<ext> (received "x")`. */
-function describeIssues(issues: readonly z.core.$ZodIssue[], root: unknown): string {
-  return issues
-    .map((issue) => {
-      const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
-      return `${field} ${issue.message} (received ${received(valueAt(root, issue.path))})`;
-    })
-    .join('; ');
 }
 
 /** The value at `path` in the decoded input: an object-level check reports the whole object as its input. */

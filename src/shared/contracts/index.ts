@@ -8,6 +8,8 @@
  *   failure-record  `failed/<hash>.json` in the object store (worker → api)
  *   job-status      the `/status/{hash}` answer and `/events/{hash}` payload (api → web page)
  *   optimizer-settings  the optimizer's `/settings` answer (optimizer → api)
+ *   watermark-settings  the effective settings of a result (api → optimizer, api → worker in the job)
+ *   presets-view    the `/presets` answer (api → web page and clients)
  *   problems        the catalogue of problem types every error answer is one of (services → clients)
  */
 export * from './accepted-job.js';
@@ -17,4 +19,6 @@ export * from './job-event.js';
 export * from './job-message.js';
 export * from './job-status.js';
 export * from './optimizer-settings.js';
+export * from './presets-view.js';
 export * from './problems.js';
+export * from './watermark-settings.js';

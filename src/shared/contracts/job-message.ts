@@ -5,20 +5,28 @@
  */
 import { z } from 'zod';
 import { parseOriginalKey } from '../content-address.js';
-import { jsonCodec } from './decode.js';
+import { resultIdFor } from '../watermark/identity.js';
+import { jsonCodec, type Decoded } from './decode.js';
 import { ImageHashSchema, JSON_OBJECT } from './fields.js';
+import { WatermarkSettingsSchema, type WatermarkSettings } from './watermark-settings.js';
 
 /** Bodies larger than this are not jobs: the real ones are a few hundred bytes. */
 export const MAX_JOB_BYTES = 8 * 1024;
 
 /**
- * Only `hash` and `original_key` are required (the seed's jobs carried no more). The free-text
+ * Only `hash` and `original_key` are required (the seed's jobs carried no more): a job without
+ * `settings` is made with the worker's `default`, under the id those settings give. The free-text
  * fields are cut to a length a log line and a metadata header can hold; a missing one gets a default.
  */
 export const JobMessageSchema = z
   .object(
     {
+      /** SHA-256 of the original's bytes. */
       hash: ImageHashSchema,
+      /** The result this job makes, as the api named it to the uploader (X-Result-Id, the 202's jobId). */
+      result_id: ImageHashSchema.optional(),
+      /** The effective settings the api resolved: the worker makes exactly the result the api would have. */
+      settings: WatermarkSettingsSchema.optional(),
       original_key: z.string().refine((key) => parseOriginalKey(key) !== undefined, { error: 'must be original/<hash>.<ext>' }),
       filename: z
         .string()
@@ -47,6 +55,25 @@ export const JobMessageSchema = z
 export type JobMessage = z.output<typeof JobMessageSchema>;
 
 export const { encode: encodeJobMessage, decode: decodeJobMessage } = jsonCodec(JobMessageSchema, MAX_JOB_BYTES);
+
+/** A job with its settings and result id known: what the worker works on. */
+export type Job = JobMessage & { result_id: string; settings: WatermarkSettings };
+
+/**
+ * The worker's decoder: a job message, with the worker's `default` for one that names no settings.
+ * A result id without settings cannot be honoured (the id names settings the worker cannot know): poison.
+ */
+export function jobDecoder(defaultSettings: WatermarkSettings): (body: Uint8Array) => Decoded<Job> {
+  return (body) => {
+    const decoded = decodeJobMessage(body);
+    if (!decoded.ok) return decoded;
+    const job = decoded.value;
+    if (job.settings === undefined && job.result_id !== undefined)
+      return { ok: false, reason: 'result_id names settings the job does not carry (received no settings)' };
+    const settings = job.settings ?? defaultSettings;
+    return { ok: true, value: { ...job, settings, result_id: job.result_id ?? resultIdFor(job.hash, settings) } };
+  };
+}
 
 /** Number of attempts already made, carried in a header so a republish keeps the count. */
 export const ATTEMPT_HEADER = 'x-attempts';

@@ -60,6 +60,11 @@ export const PROBLEMS = Object.freeze({
   undecodable: problemType('undecodable', 422),
   tooManyPixels: problemType('too-many-pixels', 422),
 
+  // Watermark options (shared/watermark/options.ts): `invalidOptions` lists each field at fault.
+  invalidOptions: problemType('invalid-options', 400),
+  /** A rendition (`/image/{id}?w=`) off the operator's list. */
+  badRendition: problemType('bad-rendition', 400),
+
   // Addressing.
   badHash: problemType('bad-hash', 400),
   unknownImage: problemType('unknown-image', 404),

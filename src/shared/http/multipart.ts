@@ -53,6 +53,8 @@ export interface ReadFileOptions {
 export interface ReceivedFile {
   data: Buffer;
   filename: string | undefined;
+  /** The text fields beside the file, in order, as sent (a name may come twice): the caller judges them. */
+  fields: [name: string, value: string][];
   /** Gives the upload's share of the memory budget back (a no-op without a budget); idempotent. */
   release: () => void;
 }
@@ -65,8 +67,8 @@ export interface HashedFile extends ReceivedFile {
 /** Room for multipart boundaries and headers around the file itself. */
 const ENVELOPE_BYTES = 64 * 1024;
 
-/** Fields are ignored, parts and header pairs bounded: a body of a thousand tiny parts is refused, not parsed. */
-const LIMITS = { files: 1, fields: 20, fieldSize: 1024, parts: 30, headerPairs: 50 };
+/** Fields, parts and header pairs bounded: a body of a thousand tiny parts is refused, not parsed. */
+const LIMITS = { files: 1, fields: 20, fieldSize: 4096, parts: 30, headerPairs: 50 };
 
 const MULTIPART_TYPE = /^multipart\/form-data\s*;/i;
 
@@ -125,6 +127,7 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
     let file: { filename: string | undefined } | undefined;
     let fileDone = false;
     let textInField = false;
+    const fields: [string, string][] = [];
     let failed = false;
 
     const idle =
@@ -196,8 +199,11 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
         fileDone = true;
       });
     });
-    parser.on('field', (name) => {
+    parser.on('field', (name, value, info) => {
+      if (failed) return;
       if (name === fieldName) textInField = true;
+      else if (info.valueTruncated) fail(new HttpProblem(PROBLEMS.badMultipart, `The field "${name.slice(0, 100)}" is longer than ${LIMITS.fieldSize} bytes`));
+      else fields.push([name, value]);
     });
     parser.on('filesLimit', () => fail(new HttpProblem(PROBLEMS.severalFiles, `Send exactly one file in the field "${fieldName}"`)));
     parser.on('partsLimit', () => fail(new HttpProblem(PROBLEMS.tooManyParts, 'Too many multipart parts')));
@@ -214,7 +220,7 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
       } else if (received === 0) {
         reject(new HttpProblem(PROBLEMS.emptyFile, 'The uploaded file is empty'));
       } else {
-        resolve({ data: joined(whole, chunks, received), filename: file.filename, ...(hasher ? { sha256: hasher.digest('hex') } : {}) });
+        resolve({ data: joined(whole, chunks, received), filename: file.filename, fields, ...(hasher ? { sha256: hasher.digest('hex') } : {}) });
       }
     });
     req.pipe(parser);

@@ -9,6 +9,8 @@ import { startOptimizer, type RunningOptimizer } from '../../../src/optimizer/se
 import { loadConfig, optimizerEnv } from '../../../src/shared/config.js';
 import { decodeValue, OptimizerSettingsSchema } from '../../../src/shared/contracts/index.js';
 import { createLogger } from '../../../src/shared/logger.js';
+import { PIPELINE_VERSION } from '../../../src/shared/watermark/identity.js';
+import { DEFAULT_SETTINGS } from '../../helpers/watermark.js';
 import { spawnComponent } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
 import { alphaPng, gradientJpeg } from '../../unit/optimizer/fixtures.js';
@@ -55,12 +57,11 @@ afterAll(async () => {
 });
 
 describe('POST /optimize', () => {
-  it('answers 200 with the watermarked JPEG, its size and the settings fingerprint', async () => {
+  it('answers 200 with the watermarked JPEG, its size and the pipeline version', async () => {
     const res = await post(optimizer, imageForm(photo));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/jpeg');
-    expect(res.headers.get('x-watermark-fingerprint')).toMatch(/^[0-9a-f]{64}$/);
-    expect(res.headers.get('x-watermark-fingerprint')).toBe(optimizer.fingerprint);
+    expect(res.headers.get('x-pipeline-version')).toBe(PIPELINE_VERSION);
     const data = Buffer.from(await res.arrayBuffer());
     const meta = await sharp(data).metadata();
     expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: 'jpeg', width: 800, height: 533 });
@@ -144,27 +145,49 @@ describe('POST /optimize', () => {
   });
 });
 
+describe('POST /optimize with settings', () => {
+  const withSettings = (settings: unknown): FormData => {
+    const form = imageForm(photo);
+    form.append('settings', JSON.stringify(settings));
+    return form;
+  };
+
+  it('draws with the settings the request carries: format, size and mark', async () => {
+    const res = await post(optimizer, withSettings({ ...DEFAULT_SETTINGS, text: 'ACME', position: 'northwest', format: 'webp', maxEdge: 400 }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/webp');
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect({ format: meta.format, width: meta.width }).toEqual({ format: 'webp', width: 400 });
+  });
+
+  it('refuses settings that do not hold with a 400 naming the field', async () => {
+    const res = await post(optimizer, withSettings({ ...DEFAULT_SETTINGS, opacity: 7 }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { detail: string }).detail).toContain('opacity must be at most 1 (received 7)');
+  });
+
+  it('answers 503, to be retried, for a logo it does not hold', async () => {
+    const res = await post(optimizer, withSettings({ ...DEFAULT_SETTINGS, logo: { name: 'acme', sha256: 'a'.repeat(64) } }));
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { detail: string }).detail).toContain('This optimizer has no logo "acme"');
+  });
+});
+
 describe('GET /settings', () => {
-  it('answers the settings contract, which the api decodes its fingerprint with', async () => {
+  it('answers the settings contract', async () => {
     const body: unknown = await (await fetch(`${optimizer.url}/settings`)).json();
     expect(decodeValue(OptimizerSettingsSchema, body)).toEqual({ ok: true, value: body });
   });
 
-  it('describes the watermark settings and their fingerprint', async () => {
+  it('describes its default, its logos and its pipeline version', async () => {
     const res = await fetch(`${optimizer.url}/settings`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
-      fingerprint: optimizer.fingerprint,
-      text: 'NWS test',
-      position: 'southeast',
-      opacity: 0.5,
-      margin: 24,
-      tiled: false,
-      maxEdge: 800,
-      format: 'auto',
-      quality: 80,
-      logo: false,
+      pipelineVersion: PIPELINE_VERSION,
+      default: { ...DEFAULT_SETTINGS, text: 'NWS test', maxEdge: 800 },
+      logos: [],
     });
+    expect(optimizer.defaultSettings).toEqual({ ...DEFAULT_SETTINGS, text: 'NWS test', maxEdge: 800 });
   });
 });
 

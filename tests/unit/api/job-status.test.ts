@@ -1,7 +1,7 @@
 /** readJobStatus over in-memory adapters: each source it answers from, and the outages it must not hide. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isFinal, readJobStatus } from '../../../src/api/job-status.js';
-import { failureRecordKey, originalKey, watermarkedKey } from '../../../src/shared/content-address.js';
+import { failureRecordKey, queuedJobKey, originalKey, watermarkedKey } from '../../../src/shared/content-address.js';
 import { encodeFailureRecord } from '../../../src/shared/contracts/failure-record.js';
 import { JobStatusSchema, type JobStatus } from '../../../src/shared/contracts/job-status.js';
 import { recordingLogger } from '../fakes/logger.js';
@@ -62,9 +62,12 @@ describe('readJobStatus', () => {
     await expect(read()).rejects.toThrow(/object store unavailable/);
   });
 
-  it('answers pending for an original alone, and nothing for an unknown hash', async () => {
+  it('answers pending for a queued job’s record, and nothing for an original alone or an unknown id', async () => {
     expect(await read()).toBeUndefined();
+    // An original is not a job: it may have results under other ids, or none yet.
     putObject(originalKey(hash, 'png'));
+    expect(await read()).toBeUndefined();
+    putObject(queuedJobKey(hash));
     expect(await read()).toEqual({ status: 'pending' });
   });
 

@@ -22,7 +22,7 @@ describe('upload decision', () => {
   });
 
   it('maps each optimizer outcome to serve, reject or enqueue', () => {
-    expect(afterOptimizing({ outcome: 'ok', data: Buffer.alloc(1), contentType: 'image/jpeg', fingerprint: 'f' })).toBe('serve-result');
+    expect(afterOptimizing({ outcome: 'ok', data: Buffer.alloc(1), contentType: 'image/jpeg' })).toBe('serve-result');
     expect(afterOptimizing({ outcome: 'rejected', status: 422, detail: 'bad' })).toBe('reject');
     expect(afterOptimizing({ outcome: 'unavailable', detail: 'refused' })).toBe('enqueue');
     expect(afterOptimizing({ outcome: 'unavailable', detail: 'busy', status: 503 })).toBe('enqueue');

@@ -79,18 +79,18 @@ export class MemoryObjectStore
     const key = keys.find((candidate) => this.objects.has(candidate));
     if (!key) return undefined;
     const object = this.objects.get(key)!;
-    return { key, metaData: { 'content-type': object.contentType, fingerprint: object.metadata['x-amz-meta-fingerprint'] } };
+    return { key, metaData: { 'content-type': object.contentType, original: object.metadata['x-amz-meta-original'] } };
   }
 
-  async findResult(hash: string): Promise<StoredResult | undefined> {
-    const found = await this.findFirst(RESULT_EXTENSIONS.map((ext) => watermarkedKey(hash, ext)));
+  async findResult(resultId: string): Promise<StoredResult | undefined> {
+    const found = await this.findFirst(RESULT_EXTENSIONS.map((ext) => watermarkedKey(resultId, ext)));
     if (!found) return undefined;
-    return { key: found.key, data: await this.get(found.key), contentType: found.metaData['content-type']!, fingerprint: found.metaData.fingerprint };
+    return { key: found.key, data: await this.get(found.key), contentType: found.metaData['content-type']! };
   }
 
-  async putResult(hash: string, ext: string, data: Buffer, contentType: string, fingerprint: string): Promise<string> {
-    const key = watermarkedKey(hash, ext);
-    await this.put(key, data, contentType, { metadata: { 'x-amz-meta-fingerprint': fingerprint } });
+  async putResult(resultId: string, ext: string, data: Buffer, contentType: string, originalHash: string): Promise<string> {
+    const key = watermarkedKey(resultId, ext);
+    await this.put(key, data, contentType, { metadata: { 'x-amz-meta-original': originalHash } });
     return key;
   }
 }
@@ -142,33 +142,22 @@ export class MemoryJobRecords
   }
 }
 
-type CacheOp = 'get' | 'set' | 'getFingerprint' | 'setFingerprint';
+type CacheOp = 'get' | 'set';
 
-export class MemoryResultCache extends Faults<CacheOp> implements Pick<ResultCache, 'get' | 'set' | 'getFingerprint' | 'setFingerprint'> {
+export class MemoryResultCache extends Faults<CacheOp> implements Pick<ResultCache, 'get' | 'set'> {
   readonly results = new Map<string, CachedResult>();
-  fingerprint: string | undefined;
 
   private down(op: CacheOp): void {
     this.check(op, () => new Error('Connection is closed.'));
   }
 
-  async get(hash: string, fingerprint: string): Promise<CachedResult | undefined> {
+  async get(resultId: string): Promise<CachedResult | undefined> {
     this.down('get');
-    return this.results.get(`${fingerprint}:${hash}`);
+    return this.results.get(resultId);
   }
 
-  async set(hash: string, fingerprint: string, result: CachedResult): Promise<void> {
+  async set(resultId: string, result: CachedResult): Promise<void> {
     this.down('set');
-    this.results.set(`${fingerprint}:${hash}`, result);
-  }
-
-  async getFingerprint(): Promise<string | undefined> {
-    this.down('getFingerprint');
-    return this.fingerprint;
-  }
-
-  async setFingerprint(fingerprint: string): Promise<void> {
-    this.down('setFingerprint');
-    this.fingerprint = fingerprint;
+    this.results.set(resultId, result);
   }
 }

@@ -2,18 +2,12 @@
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { expect } from 'vitest';
-import type { WatermarkSettings } from '../../../src/optimizer/settings.js';
+import type { RenderSettings } from '../../../src/optimizer/settings.js';
+import { DEFAULT_SETTINGS } from '../../helpers/watermark.js';
 
-export const baseSettings: WatermarkSettings = {
-  text: 'NWS',
-  position: 'southeast',
-  opacity: 0.6,
-  margin: 24,
-  tiled: false,
-  maxEdge: 1000,
-  format: 'auto',
-  quality: 80,
-};
+export const baseSettings: RenderSettings = { ...DEFAULT_SETTINGS, opacity: 0.6, maxEdge: 1000 };
+/** `baseSettings` tiled as `default` tiles: turned -30°. */
+export const tiledSettings: RenderSettings = { ...baseSettings, tile: true, rotate: -30 };
 
 /** A smooth diagonal gradient: compresses like a photograph and shows any overlay clearly. */
 export function gradientPixels(width: number, height: number, channels: 3 | 4 = 3): Buffer {

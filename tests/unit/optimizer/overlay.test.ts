@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOverlay, escapeXml, measureText, type MarkParts, type TextMetrics } from '../../../src/optimizer/overlay.js';
 import { prepareLogo, type PreparedLogo } from '../../../src/optimizer/logo.js';
-import { baseSettings } from './fixtures.js';
+import { baseSettings, tiledSettings } from './fixtures.js';
 
 let metrics: TextMetrics;
 let logo: PreparedLogo;
@@ -52,24 +52,45 @@ describe('buildOverlay', () => {
   const parts = (): MarkParts => ({ text: { value: 'NWS', metrics } });
 
   it('sizes the mark from the image: a bigger image gets a bigger mark', () => {
-    const settings = { ...baseSettings, margin: 0 };
+    const settings = { ...baseSettings, offsetX: '0px', offsetY: '0px' };
     const small = buildOverlay({ width: 400, height: 300 }, settings, parts())!;
     const large = buildOverlay({ width: 2000, height: 1500 }, settings, parts())!;
     expect(large.width).toBeGreaterThan(small.width * 2);
     expect(large.height).toBeGreaterThan(small.height * 2);
   });
 
-  it('places a single mark with the configured gravity and pads it by the margin', () => {
-    const overlay = buildOverlay({ width: 2000, height: 1500 }, { ...baseSettings, position: 'northwest', margin: 40 }, parts())!;
-    expect(overlay).toMatchObject({ gravity: 'northwest', tile: false });
-    expect(overlay.svg).toContain('translate(40 40)');
-    expect(overlay.svg).toContain('opacity="0.6"');
+  it('places a single mark at the gravity’s edges, the offsets away from them', () => {
+    const size = { width: 2000, height: 1500 };
+    const northwest = buildOverlay(size, { ...baseSettings, position: 'northwest', offsetX: '40px', offsetY: '10px' }, parts())!;
+    expect(northwest).toMatchObject({ tile: false, left: 40, top: 10 });
+    expect(northwest.svg).toContain('opacity="0.6"');
+    const southeast = buildOverlay(size, { ...baseSettings, position: 'southeast', offsetX: '5%', offsetY: '0px' }, parts());
+    expect(southeast).toMatchObject({ tile: false, left: 2000 - 100 - (southeast?.width ?? 0), top: 1500 - (southeast?.height ?? 0) });
+    // On a centred axis the mark stays centred: the offset is a margin from an edge it does not touch.
+    const north = buildOverlay(size, { ...baseSettings, position: 'north', offsetX: '300px', offsetY: '20px' }, parts());
+    expect(north).toMatchObject({ left: Math.floor((2000 - (north?.width ?? 0)) / 2), top: 20 });
   });
 
-  it('is a tile without gravity in tiled mode', () => {
-    const overlay = buildOverlay({ width: 2000, height: 1500 }, { ...baseSettings, tiled: true }, parts())!;
-    expect(overlay).toMatchObject({ tile: true, gravity: 'center' });
-    expect(overlay.svg).toContain('rotate(');
+  it('sizes the mark to `scale` of the image’s width', () => {
+    const overlay = buildOverlay({ width: 2000, height: 1500 }, { ...baseSettings, scale: 0.5 }, parts())!;
+    expect(overlay.width).toBeGreaterThanOrEqual(999);
+    expect(overlay.width).toBeLessThanOrEqual(1001);
+  });
+
+  it('turns the mark: its box grows to hold it, and the SVG rotates about the centre', () => {
+    const level = buildOverlay({ width: 2000, height: 1500 }, { ...baseSettings, scale: 0.2 }, parts())!;
+    const turned = buildOverlay({ width: 2000, height: 1500 }, { ...baseSettings, scale: 0.2, rotate: 90 }, parts())!;
+    expect(turned.svg).toContain('rotate(90)');
+    // scale applies to the turned box's width: a mark on its side is as wide as asked, and taller.
+    expect(turned.height).toBeGreaterThan(level.height * 2);
+  });
+
+  it('is a tile without a place in tiled mode, spaced by `spacing`', () => {
+    const overlay = buildOverlay({ width: 2000, height: 1500 }, tiledSettings, parts())!;
+    expect(overlay).toMatchObject({ tile: true });
+    expect(overlay.svg).toContain('rotate(-30)');
+    const wider = buildOverlay({ width: 2000, height: 1500 }, { ...tiledSettings, spacing: 6 }, parts())!;
+    expect(wider.width).toBeGreaterThan(overlay.width);
   });
 
   it.each([
@@ -82,7 +103,7 @@ describe('buildOverlay', () => {
   ])('always fits inside a %ix%i image (or draws nothing)', (width, height) => {
     const longText = 'A long watermark text that would never fit on a small image, repeated. '.repeat(3);
     const wide = { text: { value: longText, metrics: { ...metrics, right: metrics.left + 60 } }, logo };
-    for (const settings of [baseSettings, { ...baseSettings, tiled: true }, { ...baseSettings, margin: 1000 }]) {
+    for (const settings of [baseSettings, tiledSettings, { ...baseSettings, offsetX: '1000px', offsetY: '50%' }, { ...baseSettings, scale: 1, rotate: 45 }]) {
       for (const mark of [parts(), wide]) {
         const overlay = buildOverlay({ width, height }, settings, mark);
         if (!overlay) continue;

@@ -2,8 +2,20 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UnprocessableImageError, chooseOutputFormat, classifySharpError, watermarkImage } from '../../../src/optimizer/pipeline.js';
-import type { WatermarkSettings } from '../../../src/optimizer/settings.js';
-import { alphaPng, baseSettings, decodeRaw, gradientJpeg, meanAbsDiff, pixel, pngDeclaring, solidJpeg, type RawImage, type Region } from './fixtures.js';
+import type { RenderSettings } from '../../../src/optimizer/settings.js';
+import {
+  alphaPng,
+  baseSettings,
+  tiledSettings,
+  decodeRaw,
+  gradientJpeg,
+  meanAbsDiff,
+  pixel,
+  pngDeclaring,
+  solidJpeg,
+  type RawImage,
+  type Region,
+} from './fixtures.js';
 
 const options = { maxInputPixels: 100_000_000 };
 let photo: Buffer; // 3000x2000 gradient JPEG
@@ -13,7 +25,7 @@ async function unmarked(input: Buffer, maxEdge: number): Promise<RawImage> {
   return decodeRaw(sharp(input).rotate().resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: false }));
 }
 
-async function marked(input: Buffer, settings: WatermarkSettings): Promise<RawImage> {
+async function marked(input: Buffer, settings: RenderSettings): Promise<RawImage> {
   return decodeRaw((await watermarkImage(input, settings, options)).data);
 }
 
@@ -106,7 +118,7 @@ describe('watermarkImage mark', () => {
 
   it('marks several regions in tiled mode', async () => {
     const before = await unmarked(photo, 1000);
-    const after = await marked(photo, { ...baseSettings, tiled: true });
+    const after = await marked(photo, tiledSettings);
     let markedCells = 0;
     const cellWidth = Math.floor(after.width / 3);
     const cellHeight = Math.floor(after.height / 3);
@@ -130,7 +142,7 @@ describe('watermarkImage mark', () => {
       .png()
       .toBuffer();
     const input = await solidJpeg(800, 600, '#0000ff');
-    const image = await marked(input, { ...baseSettings, logo, opacity: 1, text: 'NWS' });
+    const image = await marked(input, { ...baseSettings, logo: { name: 'red', sha256: 'f'.repeat(64) }, logoBytes: logo, opacity: 1, text: 'NWS' });
     let reddest = 0;
     const region = corner(image, 'southeast');
     for (let y = region.top; y < region.top + region.height; y++) {

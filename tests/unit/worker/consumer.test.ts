@@ -8,8 +8,9 @@ import fc from 'fast-check';
 import { Registry, type Counter } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EVENTS_EXCHANGE } from '../../../src/shared/broker/topology.js';
-import { failureRecordKey, originalKey } from '../../../src/shared/content-address.js';
-import { decodeFailureRecord, decodeJobEvent, encodeJobMessage, type JobMessage } from '../../../src/shared/contracts/index.js';
+import { failureRecordKey } from '../../../src/shared/content-address.js';
+import { decodeFailureRecord, decodeJobEvent, encodeJobMessage, jobDecoder } from '../../../src/shared/contracts/index.js';
+import { DEFAULT_SETTINGS, testJob } from '../../helpers/watermark.js';
 import { workerMetrics } from '../../../src/shared/metrics.js';
 import { RetryConsumer } from '../../../src/worker/consumer.js';
 import type { ProcessResult } from '../../../src/worker/job-processor.js';
@@ -18,7 +19,9 @@ import { recordingLogger } from '../fakes/logger.js';
 import { MemoryJobRecords, MemoryObjectStore } from '../fakes/state.js';
 
 const hash = '5'.repeat(64);
-const job: JobMessage = { hash, original_key: originalKey(hash, 'jpg'), filename: 'a.jpg', content_type: 'image/jpeg', enqueued_at: '' };
+const job = { ...testJob(hash), filename: 'a.jpg' };
+/** The job's id in its record, events and failure record: the result's. */
+const id = job.result_id;
 const PROBE_MS = 1_000;
 
 type PublishArgs = [exchange: string, routingKey: string, body: Buffer, options: Options.Publish, timeoutMs: number];
@@ -44,7 +47,17 @@ beforeEach(async () => {
   metrics = workerMetrics(new Registry());
   log = recordingLogger();
   consumer = new RetryConsumer(
-    { broker, publisher: { publish }, processor: { process: processJob }, jobs, store, probes, metrics, logger: log.logger },
+    {
+      broker,
+      decodeJob: jobDecoder(DEFAULT_SETTINGS),
+      publisher: { publish },
+      processor: { process: processJob },
+      jobs,
+      store,
+      probes,
+      metrics,
+      logger: log.logger,
+    },
     { prefetch: 3, policy: { maxAttempts: 3, delaysMs: [100, 200] }, probeIntervalMs: PROBE_MS, confirmTimeoutMs: 5_000, eventConfirmTimeoutMs: 2_000 },
   );
   await consumer.attach();
@@ -96,7 +109,7 @@ describe('RetryConsumer', () => {
     const message = await deliver(encodeJobMessage(job), { 'x-attempts': 1, 'x-correlation-id': 'req-abcdefgh' });
     expect(processJob).toHaveBeenCalledWith(job, 1, false);
     expect(channel.acked).toEqual([message]);
-    expect(events()).toMatchObject([{ type: 'job.done', hash, attempts: 2, correlationId: 'req-abcdefgh' }]);
+    expect(events()).toMatchObject([{ type: 'job.done', hash: id, attempts: 2, correlationId: 'req-abcdefgh' }]);
     expect(await count(metrics.acked)).toBe(1);
   });
 
@@ -167,17 +180,17 @@ describe('RetryConsumer', () => {
     await deliver(encodeJobMessage(job), { 'x-attempts': 1 });
     expect(republished()[0]![3].headers).toMatchObject({ 'x-attempts': 2, 'x-dead-letter-reason': 'permanent_error', 'x-dead-letter-error': 'original gone' });
     expect(channel.acked).toHaveLength(1);
-    expect(jobs.records.get(hash)).toMatchObject({ status: 'failed', attempts: 2, error: 'original gone' });
-    const record = decodeFailureRecord(store.objects.get(failureRecordKey(hash))!.data);
-    expect(record).toMatchObject({ ok: true, value: { hash, attempts: 2, error: 'original gone' } });
-    expect(events()).toMatchObject([{ type: 'job.failed', hash, attempts: 2, error: 'original gone' }]);
+    expect(jobs.records.get(id)).toMatchObject({ status: 'failed', attempts: 2, error: 'original gone' });
+    const record = decodeFailureRecord(store.objects.get(failureRecordKey(id))!.data);
+    expect(record).toMatchObject({ ok: true, value: { hash: id, attempts: 2, error: 'original gone' } });
+    expect(events()).toMatchObject([{ type: 'job.failed', hash: id, attempts: 2, error: 'original gone' }]);
   });
 
   it('still records and announces a failure when Redis is down, and says so', async () => {
     jobs.fail('*');
     processJob.mockResolvedValue({ kind: 'failed', failure: { kind: 'permanent', detail: 'original gone' } });
     await deliver(encodeJobMessage(job));
-    expect(store.objects.has(failureRecordKey(hash))).toBe(true);
+    expect(store.objects.has(failureRecordKey(id))).toBe(true);
     expect(events()).toMatchObject([{ type: 'job.failed' }]);
     expect(log.warnings()).toMatchObject([{ msg: 'job dead-lettered' }, { msg: 'job state not updated', hash, err: 'Connection is closed.' }]);
   });
@@ -197,7 +210,7 @@ describe('RetryConsumer', () => {
     expect(queue).toBe('watermark_retry.delay.200ms');
     expect(options.headers).toMatchObject({ 'x-attempts': 2 });
     expect(channel.acked).toHaveLength(1);
-    expect(jobs.records.get(hash)).toMatchObject({ status: 'pending', attempts: 2, error: 'optimizer timed out' });
+    expect(jobs.records.get(id)).toMatchObject({ status: 'pending', attempts: 2, error: 'optimizer timed out' });
     expect(events()).toMatchObject([{ type: 'job.retrying', attempts: 2, error: 'optimizer timed out' }]);
     expect(await count(metrics.retried)).toBe(1);
   });
@@ -226,7 +239,7 @@ describe('RetryConsumer', () => {
     const message = await deliver(encodeJobMessage(job));
     expect(channel.acked).toEqual([]);
     expect(channel.nacked).toEqual([{ message, requeue: true }]);
-    expect(jobs.records.has(hash)).toBe(false);
+    expect(jobs.records.has(id)).toBe(false);
     expect(events()).toEqual([]);
   });
 

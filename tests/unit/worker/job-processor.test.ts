@@ -3,16 +3,17 @@
  * Redis and the store already know), how each optimizer outcome is classified, and what it keeps.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { originalKey, watermarkedKey } from '../../../src/shared/content-address.js';
-import type { JobMessage } from '../../../src/shared/contracts/index.js';
+import { watermarkedKey } from '../../../src/shared/content-address.js';
 import type { OptimizeResult } from '../../../src/shared/optimizer-client.js';
+import { DEFAULT_SETTINGS, testJob } from '../../helpers/watermark.js';
 import { JobProcessor } from '../../../src/worker/job-processor.js';
 import { recordingLogger } from '../fakes/logger.js';
 import { MemoryJobRecords, MemoryObjectStore, MemoryResultCache } from '../fakes/state.js';
 
 const hash = '7'.repeat(64);
-const job: JobMessage = { hash, original_key: originalKey(hash, 'jpg'), filename: 'photo.jpg', content_type: 'image/jpeg', enqueued_at: '' };
-const OK: OptimizeResult = { outcome: 'ok', data: Buffer.from('watermarked'), contentType: 'image/webp', fingerprint: 'fp-new' };
+const job = testJob(hash);
+const id = job.result_id;
+const OK: OptimizeResult = { outcome: 'ok', data: Buffer.from('watermarked'), contentType: 'image/webp' };
 
 let store: MemoryObjectStore;
 let results: MemoryResultCache;
@@ -31,48 +32,45 @@ beforeEach(() => {
   store.objects.set(job.original_key, { data: Buffer.from('original'), contentType: 'image/jpeg', metadata: {} });
 });
 
-function storeResult(fingerprint: string): void {
-  store.objects.set(watermarkedKey(hash, 'webp'), {
+function storeResult(resultId = id): void {
+  store.objects.set(watermarkedKey(resultId, 'webp'), {
     data: Buffer.from('old result'),
     contentType: 'image/webp',
-    metadata: { 'x-amz-meta-fingerprint': fingerprint },
+    metadata: { 'x-amz-meta-original': hash },
   });
 }
 
 describe('JobProcessor idempotency', () => {
   it('takes a job Redis knows as done for done, announcing nothing and touching nothing', async () => {
-    jobs.records.set(hash, { status: 'done', attempts: 1, updatedAt: '' });
+    jobs.records.set(id, { status: 'done', attempts: 1, updatedAt: '' });
     store.fail('*');
     expect(await processor.process(job, 0, true)).toEqual({ kind: 'done', alreadyDone: true, announce: false });
     expect(optimizer.optimize).not.toHaveBeenCalled();
   });
 
   it('on a redelivery, finds the result the worker before stored, records it and announces it', async () => {
-    results.fingerprint = 'fp-old';
-    storeResult('fp-old');
+    storeResult();
     expect(await processor.process(job, 2, true)).toEqual({ kind: 'done', alreadyDone: true, announce: true });
-    expect(jobs.records.get(hash)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(jobs.records.get(id)).toMatchObject({ status: 'done', attempts: 2 });
     expect(optimizer.optimize).not.toHaveBeenCalled();
   });
 
   it('asks the store when Redis cannot answer, even for a first delivery', async () => {
     jobs.fail('*');
-    storeResult('fp-old');
-    // No current fingerprint known (Redis down): any stored result counts.
+    storeResult();
     results.fail('*');
     expect(await processor.process(job, 0, false)).toEqual({ kind: 'done', alreadyDone: true, announce: true });
-    expect(log.warnings()).toMatchObject([{ msg: 'job state not updated', hash }]);
+    expect(log.warnings()).toMatchObject([{ msg: 'job state not updated', resultId: id }]);
   });
 
-  it('redoes a stored result made with other settings', async () => {
-    results.fingerprint = 'fp-new';
-    storeResult('fp-old');
+  it('makes its own result when the stored one is of the same bytes with other settings', async () => {
+    storeResult(testJob(hash, { ...DEFAULT_SETTINGS, text: 'OTHER' }).result_id);
     expect(await processor.process(job, 0, true)).toEqual({ kind: 'done', alreadyDone: false, announce: true });
     expect(optimizer.optimize).toHaveBeenCalledOnce();
   });
 
   it('does not look in the store for a first delivery Redis knows nothing of', async () => {
-    storeResult('fp-new');
+    storeResult();
     const findResult = vi.spyOn(store, 'findResult');
     expect(await processor.process(job, 0, false)).toMatchObject({ kind: 'done', alreadyDone: false });
     expect(findResult).not.toHaveBeenCalled();
@@ -89,30 +87,19 @@ describe('JobProcessor idempotency', () => {
 });
 
 describe('JobProcessor outcomes', () => {
-  it('keeps the result in the store, the cache and the record, and counts the attempt', async () => {
+  it('sends the job’s settings, and keeps the result under its id in the store, the cache and the record', async () => {
     expect(await processor.process(job, 1)).toEqual({ kind: 'done', alreadyDone: false, announce: true });
-    expect(optimizer.optimize).toHaveBeenCalledWith(Buffer.from('original'), 'photo.jpg', 'image/jpeg');
-    expect(store.objects.get(watermarkedKey(hash, 'webp'))).toMatchObject({ contentType: 'image/webp', metadata: { 'x-amz-meta-fingerprint': 'fp-new' } });
-    expect(results.results.get(`fp-new:${hash}`)).toEqual({ data: OK.data, contentType: 'image/webp' });
-    expect(results.fingerprint).toBe('fp-new');
-    expect(jobs.records.get(hash)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(optimizer.optimize).toHaveBeenCalledWith(Buffer.from('original'), 'photo.jpg', 'image/jpeg', DEFAULT_SETTINGS);
+    expect(store.objects.get(watermarkedKey(id, 'webp'))).toMatchObject({ contentType: 'image/webp', metadata: { 'x-amz-meta-original': hash } });
+    expect(results.results.get(id)).toEqual({ data: OK.data, contentType: 'image/webp' });
+    expect(jobs.records.get(id)).toMatchObject({ status: 'done', attempts: 2 });
   });
 
   it('is done once the store has the result, whatever Redis says', async () => {
-    results.fail('set', 'setFingerprint');
+    results.fail('set');
     jobs.fail('write');
     expect(await processor.process(job, 0)).toMatchObject({ kind: 'done', alreadyDone: false });
-    expect(store.objects.has(watermarkedKey(hash, 'webp'))).toBe(true);
-  });
-
-  it('records a fingerprint once, and never the optimizer’s "unknown"', async () => {
-    const setFingerprint = vi.spyOn(results, 'setFingerprint');
-    await processor.process(job, 0);
-    await processor.process({ ...job }, 0);
-    expect(setFingerprint).toHaveBeenCalledTimes(1);
-    optimizer.optimize.mockResolvedValue({ ...OK, fingerprint: 'unknown' });
-    await processor.process(job, 0);
-    expect(setFingerprint).toHaveBeenCalledTimes(1);
+    expect(store.objects.has(watermarkedKey(id, 'webp'))).toBe(true);
   });
 
   it('fails for good when the original is gone', async () => {

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeValue } from '../../../../src/shared/contracts/decode.js';
 import { OptimizerSettingsSchema } from '../../../../src/shared/contracts/optimizer-settings.js';
+import { DEFAULT_SETTINGS } from '../../../helpers/watermark.js';
 
-const VIEW = {
-  fingerprint: 'f'.repeat(64),
-  text: 'NWS',
-  position: 'southeast',
-  opacity: 0.5,
-  margin: 24,
-  tiled: false,
-  maxEdge: 2048,
-  format: 'auto',
-  quality: 80,
-  logo: false,
-};
+const VIEW = { pipelineVersion: '2', default: DEFAULT_SETTINGS, logos: [{ name: 'acme', sha256: 'a'.repeat(64) }] };
 
 describe('optimizer settings contract (GET /settings)', () => {
   it('accepts what the optimizer answers', () => {
@@ -21,9 +11,10 @@ describe('optimizer settings contract (GET /settings)', () => {
   });
 
   it.each([
-    ['fingerprint', { ...VIEW, fingerprint: 42 }, 'fingerprint must be a string (received 42)'],
-    ['maxEdge', { ...VIEW, maxEdge: 0 }, 'maxEdge'],
-    ['logo', { ...VIEW, logo: 'yes' }, 'logo must be a boolean (received "yes")'],
+    ['pipelineVersion', { ...VIEW, pipelineVersion: 2 }, 'pipelineVersion must be a string (received 2)'],
+    ['default', { ...VIEW, default: { ...DEFAULT_SETTINGS, maxEdge: 0 } }, 'default.maxEdge must be at least 16 (received 0)'],
+    ['setting', { ...VIEW, default: { ...DEFAULT_SETTINGS, colour: 'red' } }, 'default'],
+    ['logo', { ...VIEW, logos: [{ name: 'acme', sha256: 'nope' }] }, 'logos.0.sha256'],
     ['the body', 'not an object', 'is not a JSON object'],
   ])('names a bad %s', (_field, body, words) => {
     const decoded = decodeValue(OptimizerSettingsSchema, body);
