@@ -97,7 +97,7 @@ async function uploadOne(apiPort, i) {
     form.set('image', new Blob([image], { type: 'image/jpeg' }), `chaos-${i}.jpg`);
     try {
       const res = await fetch(`http://127.0.0.1:${apiPort}/upload`, { method: 'POST', body: form, headers: apiHeaders, signal: AbortSignal.timeout(60_000) });
-      if (res.status === 200) return { i, hash: res.headers.get('x-image-hash'), result: 200 };
+      if (res.status === 200) return { i, hash: res.headers.get('x-result-id'), result: 200 };
       if (res.status === 202) return { i, hash: (await res.json()).jobId, result: 202 };
       // 503: nothing was accepted (documented contract): the client retries after Retry-After.
       if (res.status === 503) {

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { GRAVITIES, OUTPUT_EFFORTS, OUTPUT_FORMATS } from './contracts/watermark-settings.js';
+import { GRAVITIES, OUTPUT_EFFORTS, OUTPUT_FORMATS, OVERRIDABLE_OPTIONS } from './contracts/watermark-settings.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -88,6 +88,21 @@ export const watermarkEnv = {
   /** Pixels between the mark and the image edges (both offsets of `default`). */
   WATERMARK_MARGIN: z.coerce.number().int().min(0).max(1000).default(24),
   WATERMARK_TILED: bool(false),
+  /**
+   * What an upload may override in `default` (each within its full range, maxEdge up to
+   * RESIZE_MAX_EDGE): comma-separated option names, `all`, or `none` for a fixed mark.
+   */
+  DEFAULT_PRESET_ALLOWS: z
+    .string()
+    .default('all')
+    .transform((value) => value.split(',').map((part) => part.trim()))
+    .pipe(
+      z.union([
+        z.tuple([z.literal('all')]).transform(() => [...OVERRIDABLE_OPTIONS]),
+        z.tuple([z.literal('none')]).transform(() => []),
+        z.array(z.enum(OVERRIDABLE_OPTIONS)),
+      ]),
+    ),
 };
 export type WatermarkConfig = { [K in keyof typeof watermarkEnv]: z.infer<(typeof watermarkEnv)[K]> };
 

@@ -351,7 +351,7 @@ describe('observability against a real Prometheus', () => {
   it('labels stay bounded: route templates, never raw paths or hashes', async () => {
     const routes = await query('count by (route) (watermark_http_request_duration_seconds_count)');
     const names = routes.data!.result.map((r) => r.metric.route);
-    expect(names).toEqual(expect.arrayContaining(['/upload', '/status/:hash', '/optimize', '/metrics']));
+    expect(names).toEqual(expect.arrayContaining(['/upload', '/status/:id', '/optimize', '/metrics']));
     const series = await query('{__name__=~"watermark_.+"}');
     const values = series.data!.result.flatMap((r) => Object.entries(r.metric).filter(([k]) => k !== '__name__' && k !== 'instance'));
     expect(values.length).toBeGreaterThan(0);

@@ -11,7 +11,7 @@ import { ConfigError, type WatermarkConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { SUPPORTED_FORMATS_WORDING, supportedImageType } from '../image-type.js';
 import { registeredLogo, type RegisteredLogo } from './logos.js';
-import { buildCatalog, ENV_LOGO, PresetsError, settingsFromEnv, type PresetCatalog } from './presets.js';
+import { allowFromEnv, buildCatalog, ENV_LOGO, PresetsError, settingsFromEnv, type PresetCatalog } from './presets.js';
 
 /** A deeper check of a logo's bytes than their type, e.g. the optimizer decoding them; throws when they cannot be drawn. */
 export type LogoCheck = (bytes: Buffer) => Promise<unknown>;
@@ -20,7 +20,7 @@ export async function loadPresetCatalog(config: WatermarkConfig, checkLogo?: Log
   const logos = new Map<string, RegisteredLogo>();
   if (config.WATERMARK_LOGO_PATH !== '') logos.set(ENV_LOGO, await readLogo(config.WATERMARK_LOGO_PATH, 'WATERMARK_LOGO_PATH', checkLogo));
   const envDefault = settingsFromEnv(config, logos);
-  if (config.PRESETS_FILE === '') return buildCatalog(envDefault, undefined, logos);
+  if (config.PRESETS_FILE === '') return buildCatalog(envDefault, undefined, logos, allowFromEnv(config, logos));
 
   const source = `PRESETS_FILE (${config.PRESETS_FILE})`;
   const document = await readDocument(config.PRESETS_FILE, source);
@@ -33,7 +33,8 @@ export async function loadPresetCatalog(config: WatermarkConfig, checkLogo?: Log
     }
   }
   try {
-    return buildCatalog(envDefault, document, logos);
+    // The file's logos are registered by now: `default` may let uploads pick them.
+    return buildCatalog(envDefault, document, logos, allowFromEnv(config, logos));
   } catch (err) {
     if (err instanceof PresetsError) throw new ConfigError(err.problems.map((problem) => `${source}: ${problem}`));
     throw err;

@@ -12,6 +12,7 @@ import {
   LengthSchema,
   OUTPUT_EFFORTS,
   OUTPUT_FORMATS,
+  OVERRIDABLE_OPTIONS,
   SETTING_LIMITS,
   WatermarkSettingsSchema,
   type WatermarkSettings,
@@ -176,6 +177,20 @@ export function settingsFromEnv(config: WatermarkConfig, logos: LogoRegistry): W
   };
 }
 
+/**
+ * What `default` lets an upload change when the variables define it (DEFAULT_PRESET_ALLOWS): each
+ * named option over its full range, the longest edge bounded by RESIZE_MAX_EDGE, so an upload can
+ * never cost more pixels than the operator's own setting.
+ */
+export function allowFromEnv(config: WatermarkConfig, logos: LogoRegistry): AllowRules {
+  const document: AllowDocument = {};
+  for (const option of config.DEFAULT_PRESET_ALLOWS) {
+    if (option === 'maxEdge') document.maxEdge = { max: config.RESIZE_MAX_EDGE };
+    else document[option] = true;
+  }
+  return allowRules(document, logos);
+}
+
 /** The registered name of WATERMARK_LOGO_PATH's logo. */
 export const ENV_LOGO = 'logo';
 
@@ -183,8 +198,8 @@ export const ENV_LOGO = 'logo';
  * The catalogue from the variables' `default` and a parsed presets file (undefined without one).
  * Throws a PresetsError listing every fault of the file.
  */
-export function buildCatalog(envDefault: WatermarkSettings, file: unknown, logos: LogoRegistry): PresetCatalog {
-  const presets = new Map<string, Preset>([[DEFAULT_PRESET, { name: DEFAULT_PRESET, settings: envDefault, allow: {} }]]);
+export function buildCatalog(envDefault: WatermarkSettings, file: unknown, logos: LogoRegistry, envAllow: AllowRules = {}): PresetCatalog {
+  const presets = new Map<string, Preset>([[DEFAULT_PRESET, { name: DEFAULT_PRESET, settings: envDefault, allow: envAllow }]]);
   if (file === undefined) return { presets, logos };
   const decoded = decodeWithIssues(PresetsFileSchema, file);
   if (!decoded.ok) throw new PresetsError(decoded.issues.map(describeIssue));

@@ -40,10 +40,34 @@ function presetsFile(name: string, yaml: string): string {
 const config = (env: Record<string, string> = {}) => loadConfig(optimizerEnv, env);
 
 describe('default, from the variables', () => {
-  it('is the defaults with no variable set', async () => {
+  it('is the defaults with no variable set, and lets an upload change every option, the edge up to RESIZE_MAX_EDGE', async () => {
     const catalog = await loadPresetCatalog(config());
     expect([...catalog.presets.keys()]).toEqual(['default']);
-    expect(catalog.presets.get('default')).toEqual({ name: 'default', settings: DEFAULT_SETTINGS, allow: {} });
+    const preset = catalog.presets.get('default')!;
+    expect(preset.settings).toEqual(DEFAULT_SETTINGS);
+    expect(Object.keys(preset.allow)).toEqual([
+      'text',
+      'logo',
+      'position',
+      'format',
+      'offsetX',
+      'offsetY',
+      'tile',
+      'opacity',
+      'scale',
+      'rotate',
+      'spacing',
+      'quality',
+      'maxEdge',
+    ]);
+    expect(preset.allow.maxEdge).toEqual({ kind: 'range', min: 16, max: 2048, integer: true });
+    expect(preset.allow.logo).toEqual({ kind: 'values', values: ['none'] });
+  });
+
+  it('lets an upload change only what DEFAULT_PRESET_ALLOWS names, or nothing', async () => {
+    expect(Object.keys((await loadPresetCatalog(config({ DEFAULT_PRESET_ALLOWS: 'text, format' }))).presets.get('default')!.allow)).toEqual(['text', 'format']);
+    expect((await loadPresetCatalog(config({ DEFAULT_PRESET_ALLOWS: 'none' }))).presets.get('default')!.allow).toEqual({});
+    expect(() => config({ DEFAULT_PRESET_ALLOWS: 'text,colour' })).toThrow(/DEFAULT_PRESET_ALLOWS/);
   });
 
   it('takes every WATERMARK_* and OUTPUT_* variable; the tiled mark turns -30° as it always has', async () => {
