@@ -23,25 +23,10 @@ import type { LogoRegistry } from './logos.js';
 export const DEFAULT_PRESET = 'default';
 
 /** What an upload may name, in the order the README and `GET /presets` list them. */
-export const OPTION_NAMES = [
-  'preset',
-  'text',
-  'logo',
-  'position',
-  'offsetX',
-  'offsetY',
-  'opacity',
-  'scale',
-  'rotate',
-  'tile',
-  'spacing',
-  'format',
-  'quality',
-  'maxEdge',
-] as const;
+export const OPTION_NAMES = ['preset', ...OVERRIDABLE_OPTIONS] as const;
 export type OptionName = (typeof OPTION_NAMES)[number];
 /** The options that override a setting (all but `preset`). */
-export type OverridableOption = Exclude<OptionName, 'preset'>;
+export type OverridableOption = (typeof OVERRIDABLE_OPTIONS)[number];
 
 /** What a preset lets an upload change in one option, with every bound made explicit (the `/presets` contract's shape). */
 export type AllowRule = z.output<typeof AllowRuleSchema>;
