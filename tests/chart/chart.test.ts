@@ -14,6 +14,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { findKey } from '../../src/api/access/api-keys.js';
 import { loadApiKeys } from '../../src/api/access/load-keys.js';
 import { apiEnv, loadConfig, optimizerEnv, workerEnv } from '../../src/shared/config.js';
+import { prepareLogo } from '../../src/optimizer/logo.js';
+import { loadPresetCatalog } from '../../src/shared/watermark/presets-file.js';
 import * as config from '../../src/shared/config.js';
 import { CHART, REPO, helm } from './helm.js';
 import {
@@ -835,6 +837,47 @@ describe('monitoring', () => {
       expect(docs, file).toHaveLength(1);
       expect(Array.isArray((docs[0]?.toJS() as { groups?: unknown }).groups), file).toBe(true);
     }
+  });
+});
+
+describe('presets', () => {
+  const SERVICES = ['api', 'optimizer', 'worker'] as const;
+  const specOf = (objects: K8sObject[], component: string) => find(objects, 'Deployment', `${FULL}-${component}`).spec.template;
+
+  it('renders no presets file without presets: default comes from the variables', () => {
+    const objects = objectsOf('default values');
+    expect(objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === `${FULL}-presets`)).toBe(false);
+    for (const component of SERVICES) {
+      const env = containerEnv(specOf(objects, component).spec.containers[0], secretValues(objects));
+      expect(env.PRESETS_FILE, component).toBeUndefined();
+      expect(env).toMatchObject({ WATERMARK_TEXT: 'NWS', RESIZE_MAX_EDGE: '2048', DEFAULT_PRESET_ALLOWS: 'all' });
+    }
+  });
+
+  it('mounts one presets file into the api, the optimizer and the worker, which each load it as they would at start', async () => {
+    const objects = objectsOf('presets.yaml');
+    const configMap = find(objects, 'ConfigMap', `${FULL}-presets`) as K8sObject & { data: Record<string, string>; binaryData: Record<string, string> };
+    // The ConfigMap as the kubelet mounts it: each key a file of one directory.
+    const dir = mkdtempSync(join(tmpdir(), 'nws-chart-presets-'));
+    for (const [key, text] of Object.entries(configMap.data)) writeFileSync(join(dir, key), text);
+    for (const [key, data] of Object.entries(configMap.binaryData)) writeFileSync(join(dir, key), Buffer.from(data, 'base64'));
+    const checksums = new Set<string>();
+    for (const component of SERVICES) {
+      const template = specOf(objects, component);
+      const env = containerEnv(template.spec.containers[0], secretValues(objects));
+      const mount = (template.spec.containers[0].volumeMounts as { name: string; mountPath: string }[]).find((m) => m.name === 'presets');
+      expect(env.PRESETS_FILE, component).toBe(`${mount?.mountPath}/presets.yaml`);
+      expect(template.spec.volumes).toContainEqual({ name: 'presets', configMap: { name: `${FULL}-presets` } });
+      checksums.add(String(template.metadata.annotations?.['checksum/presets']));
+      const schema = component === 'api' ? apiEnv : component === 'optimizer' ? optimizerEnv : workerEnv;
+      const catalog = await loadPresetCatalog(loadConfig(schema, { ...env, PRESETS_FILE: join(dir, 'presets.yaml') }), prepareLogo);
+      expect([...catalog.presets.keys()]).toEqual(['default', 'web']);
+      expect(catalog.presets.get('web')?.settings).toMatchObject({ text: 'ACME', logo: { name: 'acme' }, effort: 'balanced' });
+      expect(Object.keys(catalog.presets.get('default')?.allow ?? {})).toEqual(['text', 'format']);
+    }
+    // The same file everywhere, and pods that roll when it changes.
+    expect(checksums.size).toBe(1);
+    expect([...checksums][0]).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 

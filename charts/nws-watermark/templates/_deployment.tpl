@@ -1,6 +1,7 @@
 {{/*
 The Deployment of one component of the image: (dict "ctx" $ "component" "api" "values" .Values.api
-"env" "<env list yaml>" "replicas" true|false "serviceAccount" "name"|"" "volumes" "<yaml>" "volumeMounts" "<yaml>")
+"env" "<env list yaml>" "replicas" true|false "serviceAccount" "name"|"" "volumes" "<yaml>" "volumeMounts" "<yaml>"
+"podAnnotations" "<yaml>")
 */}}
 {{- define "nws.deployment" -}}
 {{- $ctx := .ctx -}}
@@ -25,6 +26,10 @@ spec:
     metadata:
       labels:
         {{- include "nws.labels" (dict "ctx" $ctx "component" .component) | nindent 8 }}
+      {{- with .podAnnotations }}
+      annotations:
+        {{- . | nindent 8 }}
+      {{- end }}
     spec:
       {{- if .serviceAccount }}
       serviceAccountName: {{ .serviceAccount }}
