@@ -98,7 +98,21 @@ export const WatermarkSettingsSchema = z.strictObject(
 export type WatermarkSettings = z.output<typeof WatermarkSettingsSchema>;
 
 /** The options an upload may send to override a setting (plus `preset`, which picks the base). */
-export const OVERRIDABLE_OPTIONS = ['text', 'logo', 'position', 'offsetX', 'offsetY', 'opacity', 'scale', 'rotate', 'tile', 'spacing', 'format', 'quality', 'maxEdge'] as const;
+export const OVERRIDABLE_OPTIONS = [
+  'text',
+  'logo',
+  'position',
+  'offsetX',
+  'offsetY',
+  'opacity',
+  'scale',
+  'rotate',
+  'tile',
+  'spacing',
+  'format',
+  'quality',
+  'maxEdge',
+] as const;
 
 /** The names of the settings, in their canonical order (shared/watermark/identity.ts). */
 export const SETTING_NAMES = Object.keys(WatermarkSettingsSchema.shape) as (keyof WatermarkSettings)[];
