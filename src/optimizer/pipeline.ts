@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 import { SUPPORTED_FORMATS_WORDING, extensionForFormat, mimeForFormat, supportedImageType } from '../shared/image-type.js';
 import { outputSize } from './geometry.js';
+import { DEFAULT_OUTPUT_EFFORT, encode, type OutputEffort } from './encode.js';
 import { prepareLogo } from './logo.js';
 import { buildOverlay, measureText, type MarkParts } from './overlay.js';
 import type { OutputFormatSetting, WatermarkSettings } from './settings.js';
@@ -24,6 +25,8 @@ export interface WatermarkedImage {
 export interface PipelineOptions {
   /** Width × height above which the input is refused before any pixel is decoded. */
   maxInputPixels: number;
+  /** How much CPU the encoder may spend for smaller bytes (OUTPUT_EFFORT). */
+  effort?: OutputEffort;
 }
 
 /** The input itself is the problem: retrying the same bytes can never succeed. */
@@ -37,7 +40,11 @@ export class UnprocessableImageError extends Error {
 /** sharp's names for what libvips decodes for us ('heif' is AVIF's container); SVG/PDF/other loaders stay out. */
 const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'gif', 'webp', 'heif', 'tiff']);
 
-export async function watermarkImage(input: Buffer, settings: WatermarkSettings, { maxInputPixels }: PipelineOptions): Promise<WatermarkedImage> {
+export async function watermarkImage(
+  input: Buffer,
+  settings: WatermarkSettings,
+  { maxInputPixels, effort = DEFAULT_OUTPUT_EFFORT }: PipelineOptions,
+): Promise<WatermarkedImage> {
   if (input.length === 0) throw new UnprocessableImageError('Input is empty');
   if (!supportedImageType(input)) {
     throw new UnprocessableImageError(`Input is not a supported image type (${SUPPORTED_FORMATS_WORDING})`);
@@ -79,7 +86,7 @@ export async function watermarkImage(input: Buffer, settings: WatermarkSettings,
   }
   // Metadata (EXIF, ICC, XMP) is stripped by sharp's default, after conversion to sRGB; we never
   // call withMetadata/keepExif, so no location or camera data leaks into the output.
-  pipeline = encode(pipeline, format, settings.quality, meta.hasAlpha);
+  pipeline = encode(pipeline, format, settings.quality, meta.hasAlpha, effort);
 
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch((err: unknown) => {
     throw classifySharpError(err) ?? err;
@@ -91,20 +98,6 @@ export async function watermarkImage(input: Buffer, settings: WatermarkSettings,
 export function chooseOutputFormat(setting: OutputFormatSetting, hasAlpha: boolean): OutputFormat {
   if (setting !== 'auto') return setting;
   return hasAlpha ? 'png' : 'jpeg';
-}
-
-function encode(pipeline: sharp.Sharp, format: OutputFormat, quality: number, hasAlpha: boolean): sharp.Sharp {
-  switch (format) {
-    case 'jpeg':
-      // JPEG has no alpha: transparent areas become white rather than whatever colour hides under them.
-      return (hasAlpha ? pipeline.flatten({ background: '#ffffff' }) : pipeline).jpeg({ quality, mozjpeg: true });
-    case 'png':
-      return pipeline.png({ compressionLevel: 9 });
-    case 'webp':
-      return pipeline.webp({ quality });
-    case 'avif':
-      return pipeline.avif({ quality });
-  }
 }
 
 async function markParts(settings: WatermarkSettings): Promise<MarkParts> {

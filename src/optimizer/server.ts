@@ -17,6 +17,7 @@ import { createServiceApp, type ServingService } from '../shared/http/service-ap
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRegistry, optimizeMetrics } from '../shared/metrics.js';
 import { AdmissionGate, SaturatedError } from './admission.js';
+import { fingerprintWithEffort } from './encode.js';
 import { measureText } from './overlay.js';
 import { UnprocessableImageError, watermarkImage } from './pipeline.js';
 import { settingsFingerprint, settingsFromConfig, type WatermarkSettings } from './settings.js';
@@ -34,7 +35,8 @@ const RETRY_AFTER_SECONDS = 1;
 export async function startOptimizer(config: OptimizerConfig, logger: Logger = createLogger('optimizer', config.LOG_LEVEL)): Promise<RunningOptimizer> {
   configureSharp(config.OPTIMIZER_CONCURRENCY);
   const settings = await settingsFromConfig(config);
-  const fingerprint = settingsFingerprint(settings);
+  const effort = config.OUTPUT_EFFORT;
+  const fingerprint = fingerprintWithEffort(settingsFingerprint(settings), effort);
   // Measuring the text now spares the first request, and reports a machine without fonts at start.
   if (settings.text.trim() !== '' && !(await measureText(settings.text))) {
     logger.warn({ text: settings.text }, 'the watermark text renders nothing: are fonts installed (e.g. fonts-dejavu-core)?');
@@ -75,7 +77,7 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
       // The real admission: the upload is in memory, CPU work is what the gate bounds.
       const image = await gate.tryRun(async () => {
         const stopTimer = optimizeDuration.startTimer();
-        const result = await watermarkImage(input, settings, { maxInputPixels: config.MAX_INPUT_PIXELS });
+        const result = await watermarkImage(input, settings, { maxInputPixels: config.MAX_INPUT_PIXELS, effort });
         stopTimer({ format: result.format });
         return result;
       });
@@ -99,7 +101,7 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
     await delay(config.SHUTDOWN_DELAY_MS);
     await server.close(config.SHUTDOWN_GRACE_MS);
   });
-  logger.info({ url: running.url, fingerprint }, `optimizer listening on ${running.url}`);
+  logger.info({ url: running.url, fingerprint, effort }, `optimizer listening on ${running.url}`);
   return { ...running, settings, fingerprint, markNotReady: service.markNotReady };
 }
 
