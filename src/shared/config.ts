@@ -167,7 +167,11 @@ export const workerEnv = z.object({
   ...commonEnv,
   PORT: port(3002),
   HOST: z.string().default('0.0.0.0'),
-  WORKER_PREFETCH: positiveInt(1),
+  /**
+   * Unacked jobs per worker: the optimizer's concurrency (OPTIMIZER_CONCURRENCY, 2). At 1, a worker
+   * holds one job for two optimizer slots, and the slot idles while the worker fetches and stores.
+   */
+  WORKER_PREFETCH: positiveInt(2),
   MAX_ATTEMPTS: positiveInt(5),
   RETRY_DELAYS_MS: z
     .string()

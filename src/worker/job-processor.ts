@@ -9,6 +9,7 @@ import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
 import { extensionForFormat, formatFromMime } from '../shared/image-type.js';
+import { KeySerializer } from './key-serializer.js';
 import type { JobFailure } from './retry-policy.js';
 import { errorMessage } from '../shared/errors.js';
 
@@ -27,11 +28,19 @@ export interface ProcessorDependencies {
 export class JobProcessor {
   /** The fingerprint this worker last recorded in Redis: it changes only with the optimizer's settings. */
   private recordedFingerprint: string | undefined;
+  private readonly sameJob = new KeySerializer();
 
   constructor(private readonly deps: ProcessorDependencies) {}
 
-  /** `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job). */
-  async process(job: JobMessage, attempts: number, redelivered = false): Promise<ProcessResult> {
+  /**
+   * `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job).
+   * Two copies of one job in this worker's hands run one after the other: the second finds the first done.
+   */
+  process(job: JobMessage, attempts: number, redelivered = false): Promise<ProcessResult> {
+    return this.sameJob.run(job.hash, () => this.processAlone(job, attempts, redelivered));
+  }
+
+  private async processAlone(job: JobMessage, attempts: number, redelivered: boolean): Promise<ProcessResult> {
     const { store, results, optimizer, jobs } = this.deps;
     const logger = this.deps.logger.child({ hash: job.hash });
     const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });
