@@ -161,6 +161,8 @@ export const optimizerEnv = z.object({
   WATERMARK_OPACITY: z.coerce.number().min(0).max(1).default(0.5),
   WATERMARK_MARGIN: z.coerce.number().int().min(0).max(1000).default(24),
   WATERMARK_TILED: bool(false),
+  /** A corner mark composited onto its own region only (optimizer/composite-region.ts): the same bytes, less CPU. */
+  WATERMARK_REGION_COMPOSITE: bool(false),
 });
 
 export const workerEnv = z.object({

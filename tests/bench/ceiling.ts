@@ -49,7 +49,12 @@ async function runCeiling({ inputs, amount, concurrency }: Request): Promise<Cei
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) await watermarkImage(bodies[next++]!, settings, { maxInputPixels: 100_000_000, effort: config.OUTPUT_EFFORT });
+      while (next < bodies.length)
+        await watermarkImage(bodies[next++]!, settings, {
+          maxInputPixels: 100_000_000,
+          effort: config.OUTPUT_EFFORT,
+          regionMark: config.WATERMARK_REGION_COMPOSITE,
+        });
     }),
   );
   const seconds = (performance.now() - started) / 1000;
