@@ -154,7 +154,7 @@ export const optimizerEnv = z.object({
   OUTPUT_FORMAT: z.enum(['auto', 'jpeg', 'png', 'webp', 'avif']).default('auto'),
   OUTPUT_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
   /** CPU the encoder may spend for smaller bytes at the same quality (optimizer/encode.ts). */
-  OUTPUT_EFFORT: z.enum(['fast', 'balanced', 'max']).default('max'),
+  OUTPUT_EFFORT: z.enum(['fast', 'balanced', 'max']).default('fast'),
   WATERMARK_TEXT: z.string().max(200).default('NWS'),
   WATERMARK_LOGO_PATH: z.string().default(''),
   WATERMARK_POSITION: z.enum(['north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest', 'center']).default('southeast'),
