@@ -6,6 +6,8 @@
 import sharp from 'sharp';
 import { SUPPORTED_FORMATS_WORDING, extensionForFormat, mimeForFormat, supportedImageType } from '../shared/image-type.js';
 import { outputSize } from './geometry.js';
+import { compositeOnRegion, renderMark } from './composite-region.js';
+import { encode } from './encode.js';
 import { prepareLogo } from './logo.js';
 import { buildOverlay, measureText, type MarkParts } from './overlay.js';
 import type { OutputFormatSetting } from '../shared/contracts/watermark-settings.js';
@@ -25,6 +27,8 @@ export interface WatermarkedImage {
 export interface PipelineOptions {
   /** Width × height above which the input is refused before any pixel is decoded. */
   maxInputPixels: number;
+  /** Composite a placed (not tiled) mark onto the pixels under it only (composite-region.ts): same pixels, less CPU. */
+  regionMark?: boolean;
 }
 
 /** The input itself is the problem: retrying the same bytes can never succeed. */
@@ -38,7 +42,11 @@ export class UnprocessableImageError extends Error {
 /** sharp's names for what libvips decodes for us ('heif' is AVIF's container); SVG/PDF/other loaders stay out. */
 const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'gif', 'webp', 'heif', 'tiff']);
 
-export async function watermarkImage(input: Buffer, settings: RenderSettings, { maxInputPixels }: PipelineOptions): Promise<WatermarkedImage> {
+export async function watermarkImage(
+  input: Buffer,
+  settings: RenderSettings,
+  { maxInputPixels, regionMark = false }: PipelineOptions,
+): Promise<WatermarkedImage> {
   if (input.length === 0) throw new UnprocessableImageError('Input is empty');
   if (!supportedImageType(input)) {
     throw new UnprocessableImageError(`Input is not a supported image type (${SUPPORTED_FORMATS_WORDING})`);
@@ -73,7 +81,12 @@ export async function watermarkImage(input: Buffer, settings: RenderSettings, { 
     // product's output, and geometry.ts replays exactly this setting.
     fastShrinkOnLoad: false,
   });
-  if (overlay) {
+  if (overlay && regionMark && !overlay.tile) {
+    const mark = { ...(await renderMark(overlay.svg)), left: overlay.left, top: overlay.top };
+    pipeline = await compositeOnRegion(pipeline, mark).catch((err: unknown) => {
+      throw classifySharpError(err) ?? err;
+    });
+  } else if (overlay) {
     const placement = overlay.tile ? { gravity: 'center', tile: true } : { left: overlay.left, top: overlay.top };
     pipeline = pipeline.composite([{ input: Buffer.from(overlay.svg), ...placement }]);
     // Compositing adds an alpha channel; an opaque input must not come out as a heavier RGBA file.
@@ -81,7 +94,7 @@ export async function watermarkImage(input: Buffer, settings: RenderSettings, { 
   }
   // Metadata (EXIF, ICC, XMP) is stripped by sharp's default, after conversion to sRGB; we never
   // call withMetadata/keepExif, so no location or camera data leaks into the output.
-  pipeline = encode(pipeline, format, settings.quality, meta.hasAlpha);
+  pipeline = encode(pipeline, format, settings.quality, meta.hasAlpha, settings.effort);
 
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch((err: unknown) => {
     throw classifySharpError(err) ?? err;
@@ -93,20 +106,6 @@ export async function watermarkImage(input: Buffer, settings: RenderSettings, { 
 export function chooseOutputFormat(setting: OutputFormatSetting, hasAlpha: boolean): OutputFormat {
   if (setting !== 'auto') return setting;
   return hasAlpha ? 'png' : 'jpeg';
-}
-
-function encode(pipeline: sharp.Sharp, format: OutputFormat, quality: number, hasAlpha: boolean): sharp.Sharp {
-  switch (format) {
-    case 'jpeg':
-      // JPEG has no alpha: transparent areas become white rather than whatever colour hides under them.
-      return (hasAlpha ? pipeline.flatten({ background: '#ffffff' }) : pipeline).jpeg({ quality, mozjpeg: true });
-    case 'png':
-      return pipeline.png({ compressionLevel: 9 });
-    case 'webp':
-      return pipeline.webp({ quality });
-    case 'avif':
-      return pipeline.avif({ quality });
-  }
 }
 
 async function markParts(settings: RenderSettings): Promise<MarkParts> {

@@ -77,7 +77,10 @@ export async function startOptimizer(config: OptimizerConfig, logger: Logger = c
       // The real admission: the upload is in memory, CPU work is what the gate bounds.
       const image = await gate.tryRun(async () => {
         const stopTimer = optimizeDuration.startTimer();
-        const result = await watermarkImage(input, settings, { maxInputPixels: config.MAX_INPUT_PIXELS });
+        const result = await watermarkImage(input, settings, {
+          maxInputPixels: config.MAX_INPUT_PIXELS,
+          regionMark: config.WATERMARK_REGION_COMPOSITE,
+        });
         stopTimer({ format: result.format });
         return result;
       });

@@ -80,7 +80,8 @@ export const watermarkEnv = {
   RESIZE_MAX_EDGE: z.coerce.number().int().min(16).max(16_384).default(2048),
   OUTPUT_FORMAT: z.enum(OUTPUT_FORMATS).default('auto'),
   OUTPUT_QUALITY: z.coerce.number().int().min(1).max(100).default(80),
-  OUTPUT_EFFORT: z.enum(OUTPUT_EFFORTS).default('max'),
+  /** CPU the encoder may spend for smaller bytes at the same quality (optimizer/encode.ts; README, Performance). */
+  OUTPUT_EFFORT: z.enum(OUTPUT_EFFORTS).default('fast'),
   WATERMARK_TEXT: z.string().max(200).default('NWS'),
   WATERMARK_LOGO_PATH: z.string().default(''),
   WATERMARK_POSITION: z.enum(GRAVITIES).default('southeast'),
@@ -198,6 +199,8 @@ export const optimizerEnv = z.object({
   OPTIMIZER_CONCURRENCY: positiveInt(2),
   OPTIMIZER_MAX_WAITING: z.coerce.number().int().min(0).default(8),
   ...watermarkEnv,
+  /** A placed mark composited onto its own region only (optimizer/composite-region.ts): the same bytes, less CPU. */
+  WATERMARK_REGION_COMPOSITE: bool(false),
 });
 
 export const workerEnv = z.object({
@@ -205,7 +208,11 @@ export const workerEnv = z.object({
   ...watermarkEnv,
   PORT: port(3002),
   HOST: z.string().default('0.0.0.0'),
-  WORKER_PREFETCH: positiveInt(1),
+  /**
+   * Unacked jobs per worker: the optimizer's concurrency (OPTIMIZER_CONCURRENCY, 2). At 1, a worker
+   * holds one job for two optimizer slots, and the slot idles while the worker fetches and stores.
+   */
+  WORKER_PREFETCH: positiveInt(2),
   MAX_ATTEMPTS: positiveInt(5),
   RETRY_DELAYS_MS: z
     .string()

@@ -9,6 +9,7 @@ import { warnAndContinue, type Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../shared/object-store.js';
 import type { OptimizerClient } from '../shared/optimizer-client.js';
 import { extensionForFormat, formatFromMime } from '../shared/image-type.js';
+import { KeySerializer } from './key-serializer.js';
 import type { JobFailure } from './retry-policy.js';
 import { errorMessage } from '../shared/errors.js';
 
@@ -25,10 +26,19 @@ export interface ProcessorDependencies {
 }
 
 export class JobProcessor {
+  private readonly sameJob = new KeySerializer();
+
   constructor(private readonly deps: ProcessorDependencies) {}
 
-  /** `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job). */
-  async process(job: Job, attempts: number, redelivered = false): Promise<ProcessResult> {
+  /**
+   * `redelivered`: the broker gave this delivery to a worker before (it may have died mid-job).
+   * Two copies of one job in this worker's hands run one after the other: the second finds the first done.
+   */
+  process(job: Job, attempts: number, redelivered = false): Promise<ProcessResult> {
+    return this.sameJob.run(job.result_id, () => this.processAlone(job, attempts, redelivered));
+  }
+
+  private async processAlone(job: Job, attempts: number, redelivered: boolean): Promise<ProcessResult> {
     const { store, results, optimizer, jobs } = this.deps;
     const logger = this.deps.logger.child({ hash: job.hash, resultId: job.result_id });
     const failed = (failure: JobFailure): ProcessResult => ({ kind: 'failed', failure });

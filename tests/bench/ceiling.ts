@@ -39,7 +39,8 @@ const CHILD_FLAG = 'NWS_BENCH_CEILING_CHILD';
 async function runCeiling({ inputs, amount, concurrency }: Request): Promise<CeilingRun> {
   sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / concurrency)));
   sharp.cache(false);
-  const settings = defaultPreset(await loadPresetCatalog(loadConfig(optimizerEnv, {}))).settings;
+  const config = loadConfig(optimizerEnv, {});
+  const settings = defaultPreset(await loadPresetCatalog(config)).settings;
   // Distinct bytes per image, as on the HTTP paths; built before the clock starts.
   const bodies = Array.from({ length: amount }, (_, i) => distinct(inputs[i % inputs.length]!));
   let next = 0;
@@ -49,7 +50,11 @@ async function runCeiling({ inputs, amount, concurrency }: Request): Promise<Cei
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) await watermarkImage(bodies[next++]!, settings, { maxInputPixels: 100_000_000 });
+      while (next < bodies.length)
+        await watermarkImage(bodies[next++]!, settings, {
+          maxInputPixels: 100_000_000,
+          regionMark: config.WATERMARK_REGION_COMPOSITE,
+        });
     }),
   );
   const seconds = (performance.now() - started) / 1000;

@@ -16,6 +16,8 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   /** A body per request; omitted: a GET. */
   body?: () => Buffer;
+  /** A path per request (a GET of many files); omitted: the url's. */
+  path?: () => string;
   timeoutS?: number;
 }
 
@@ -45,7 +47,7 @@ export function median(values: readonly number[]): number {
 }
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const { url, connections, amount, durationS, headers = {}, body, timeoutS = 60 } = options;
+  const { url, connections, amount, durationS, headers = {}, body, path, timeoutS = 60 } = options;
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const started = process.hrtime.bigint();
@@ -60,6 +62,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         method: body ? 'POST' : 'GET',
         headers,
         ...(body ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }] } : {}),
+        ...(path ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: path() }) }] } : {}),
       },
       (err: unknown, result: autocannon.Result) => {
         if (err) {

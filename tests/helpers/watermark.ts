@@ -17,7 +17,7 @@ export const DEFAULT_SETTINGS: WatermarkSettings = {
   spacing: 3,
   format: 'auto',
   quality: 80,
-  effort: 'max',
+  effort: 'fast',
   maxEdge: 2048,
 };
 

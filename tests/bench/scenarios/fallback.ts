@@ -45,10 +45,10 @@ async function capacity(world: BenchWorld, image: CorpusImage, amount: number): 
 }
 
 /**
- * `smallJobs` jobs of the small image drained by 1, 2 and 4 workers at the default prefetch (1),
- * then by 2 workers at prefetch 4 (what WORKER_PREFETCH buys when each worker waits on I/O between
- * jobs); then `largeJobs` of the large image by 2 workers, where the fixed cost of a job weighs
- * less against the optimizer's work.
+ * `smallJobs` jobs of the small image drained by 1, 2 and 4 workers at prefetch 1 (the former
+ * default), then by 2 workers at prefetch 4 (what WORKER_PREFETCH buys when each worker waits on I/O
+ * between jobs); then `largeJobs` of the large image by 2 workers, where the fixed cost of a job
+ * weighs less against the optimizer's work; then both by 2 workers at today's default prefetch, 2.
  */
 export async function fallback(
   world: BenchWorld,
@@ -76,6 +76,8 @@ export async function fallback(
       [small, opts.jobs, 4, 1],
       [small, opts.jobs, 2, 4],
       [large, opts.largeJobs, 2, 1],
+      [small, opts.jobs, 2, 2],
+      [large, opts.largeJobs, 2, 2],
     ] as const;
     for (const [image, jobs, workers, prefetch] of plan) {
       const optimizer = capacities.get(image)!;

@@ -135,3 +135,25 @@ describe('JobProcessor outcomes', () => {
     if (kind === 'dependency-down') expect(result).toMatchObject({ failure: { dependency: 'optimizer' } });
   });
 });
+
+describe('JobProcessor with two copies of one job in hand', () => {
+  it('does the work once: the second copy waits, then finds the first done', async () => {
+    const [first, second] = await Promise.all([processor.process(job, 0), processor.process(job, 0)]);
+    expect(first).toEqual({ kind: 'done', alreadyDone: false, announce: true });
+    expect(second).toEqual({ kind: 'done', alreadyDone: true, announce: false });
+    expect(optimizer.optimize).toHaveBeenCalledOnce();
+  });
+
+  it('still runs different jobs side by side', async () => {
+    const other = testJob('8'.repeat(64));
+    store.objects.set(other.original_key, { data: Buffer.from('original 2'), contentType: 'image/jpeg', metadata: {} });
+    let release: () => void = () => undefined;
+    const held = new Promise<OptimizeResult>((resolve) => (release = () => resolve(OK)));
+    optimizer.optimize.mockReturnValueOnce(held);
+    const slow = processor.process(job, 0);
+    expect(await processor.process(other, 0)).toMatchObject({ kind: 'done', alreadyDone: false });
+    release();
+    expect(await slow).toMatchObject({ kind: 'done', alreadyDone: false });
+    expect(optimizer.optimize).toHaveBeenCalledTimes(2);
+  });
+});

@@ -28,7 +28,7 @@ describe('resultIdFor', () => {
     ['spacing', { spacing: 2 }],
     ['format', { format: 'webp' }],
     ['quality', { quality: 81 }],
-    ['effort', { effort: 'fast' }],
+    ['effort', { effort: 'max' }],
     ['maxEdge', { maxEdge: 2047 }],
   ] as const)('changes with %s', (_name, change) => {
     const changed = { ...DEFAULT_SETTINGS, ...change };

@@ -85,7 +85,7 @@ describe('resolveOptions', () => {
         spacing: 4,
         format: 'webp',
         quality: 60,
-        effort: 'max',
+        effort: 'fast',
         maxEdge: 1024,
       },
     });

@@ -81,7 +81,7 @@ describe('default, from the variables', () => {
         RESIZE_MAX_EDGE: '1024',
         OUTPUT_FORMAT: 'webp',
         OUTPUT_QUALITY: '70',
-        OUTPUT_EFFORT: 'fast',
+        OUTPUT_EFFORT: 'balanced',
         WATERMARK_LOGO_PATH: logoPath,
       }),
     );
@@ -98,7 +98,7 @@ describe('default, from the variables', () => {
       spacing: 3,
       format: 'webp',
       quality: 70,
-      effort: 'fast',
+      effort: 'balanced',
       maxEdge: 1024,
     });
     expect(catalog.logos.get('logo')?.bytes.equals(logoBytes)).toBe(true);
