@@ -1,0 +1,147 @@
+/**
+ * k8s/e2e.sh, the user journey on a real cluster: here it must skip, saying why, when no cluster
+ * answers or a tool is missing; and over fake kubectl, helm, kind and docker (small scripts that log
+ * their arguments) its first steps must call them as a user would: kind-aware image loading, the
+ * install with values-kind.yaml (values-dev.yaml off kind), helm test, and a ledger.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHART, REPO, helmBinary } from './helm.js';
+
+const SCRIPT = join(REPO, 'k8s/e2e.sh');
+// Debian's shellcheck (scripts/install-system-deps.sh installs it); the lint is skipped without it.
+const hasShellcheck = (() => {
+  try {
+    execFileSync('shellcheck', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runScript(env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile('bash', [SCRIPT], { cwd: REPO, timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env } }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('k8s/e2e.sh without a cluster', () => {
+  it.skipIf(!hasShellcheck)('passes shellcheck', () => {
+    expect(() => execFileSync('shellcheck', [SCRIPT], { encoding: 'utf8' })).not.toThrow();
+  });
+
+  it('skips with exit 0 and a clear message when no cluster answers', async () => {
+    const r = await runScript({ HELM: helmBinary(), KUBECONFIG: '/nonexistent/kubeconfig' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^SKIP: no Kubernetes cluster answers \(/m);
+    expect(r.stdout).toContain('kind create cluster --config k8s/kind-config.yaml');
+  });
+
+  it('skips naming the tool when kubectl or helm is missing', async () => {
+    const noKubectl = await runScript({ KUBECTL: '/nonexistent/kubectl' });
+    expect(noKubectl.code).toBe(0);
+    expect(noKubectl.stdout).toMatch(/^SKIP: kubectl is not installed/m);
+    const noHelm = await runScript({ HELM: '/nonexistent/helm' });
+    expect(noHelm.code).toBe(0);
+    expect(noHelm.stdout).toMatch(/^SKIP: helm is not installed/m);
+  });
+});
+
+describe('NOTES.txt', () => {
+  it('names cluster scripts that exist, the journey among them', () => {
+    const notes = readFileSync(join(CHART, 'templates/NOTES.txt'), 'utf8');
+    const scripts = [...notes.matchAll(/k8s\/[\w/.-]+\.(?:sh|mjs)/g)].map((m) => m[0]);
+    expect(scripts).toContain('k8s/e2e.sh');
+    for (const s of scripts) expect(existsSync(join(REPO, s)), s).toBe(true);
+  });
+});
+
+describe('k8s/e2e.sh over fake tools', () => {
+  let dir: string;
+  const calls = () =>
+    readFileSync(join(dir, 'calls.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '');
+
+  // Each fake logs "<tool> <args>" and answers only what the script reads from it.
+  const fake = (name: string, body: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, `#!/usr/bin/env bash\necho "${name} $*" >> "${dir}/calls.log"\n${body}\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+
+  let tools: Record<string, string>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nws-e2e-'));
+    tools = {
+      KUBECTL: fake('kubectl', 'case "$*" in "config current-context") echo "$FAKE_CONTEXT" ;; esac; exit 0'),
+      HELM: fake(
+        'helm',
+        'case "$1" in upgrade) [ -n "$FAKE_INSTALL_FAILS" ] && { echo "Error: context deadline exceeded" >&2; exit 1; } ;; test) echo "Phase:          Succeeded" ;; esac; exit 0',
+      ),
+      KIND: fake('kind', 'exit 0'),
+      DOCKER: fake('docker', 'exit 0'),
+      STEPS: 'image install test',
+    };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const journey = async (env: Record<string, string>) => {
+    writeFileSync(join(dir, 'calls.log'), '');
+    return runScript({ ...tools, ...env });
+  };
+
+  it('on a kind context: builds, loads into that kind cluster, installs with values-kind.yaml, runs helm test', async () => {
+    const r = await journey({ FAKE_CONTEXT: 'kind-nws-watermark' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const log = calls();
+    const at = (prefix: string) => log.findIndex((l) => l.startsWith(prefix));
+    expect(log).toContain(`docker build -t nws-watermark:e2e ${REPO.replace(/\/$/, '')}`);
+    expect(log).toContain('kind load docker-image nws-watermark:e2e --name nws-watermark');
+    const install = log.find((l) => l.startsWith('helm upgrade --install nws-watermark '));
+    expect(install).toBeDefined();
+    expect(install).toContain(`-f ${CHART}/values-kind.yaml`);
+    expect(install).toContain('--set image.repository=nws-watermark --set image.tag=e2e');
+    expect(install).toMatch(/--namespace nws-watermark --create-namespace .*--wait/);
+    expect(log).toContain('helm test nws-watermark --namespace nws-watermark --logs');
+    expect(at('docker build')).toBeLessThan(at('kind load'));
+    expect(at('kind load')).toBeLessThan(at('helm upgrade'));
+    expect(at('helm upgrade')).toBeLessThan(at('helm test'));
+    expect(r.stdout).toMatch(/^Ledger \(.*context kind-nws-watermark, release nws-watermark in nws-watermark\)$/m);
+    expect(r.stdout).toMatch(/^PASS\s+image\s+nws-watermark:e2e \(built\) loaded into kind cluster nws-watermark$/m);
+    expect(r.stdout).toMatch(/^PASS\s+install\s+helm install with values-kind\.yaml/m);
+    expect(r.stdout).toMatch(/^PASS\s+test\s+helm test: 1 test pod\(s\) succeeded$/m);
+  });
+
+  it('elsewhere: loads nothing into kind and installs with values-dev.yaml, which needs no StorageClass', async () => {
+    const r = await journey({ FAKE_CONTEXT: 'prod-eu', IMAGE: 'registry.example/nws-watermark:1.2.3' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const log = calls();
+    expect(log.some((l) => l.startsWith('kind ') || l.startsWith('docker '))).toBe(false);
+    const install = log.find((l) => l.startsWith('helm upgrade --install'));
+    expect(install).toContain(`-f ${CHART}/values-dev.yaml`);
+    expect(install).toContain('--set image.repository=registry.example/nws-watermark --set image.tag=1.2.3');
+    expect(r.stdout).toMatch(/^INFO\s+image\s+context prod-eu is not kind: the nodes must be able to pull registry\.example\/nws-watermark:1\.2\.3$/m);
+  });
+
+  it('stops after a failed install, says why in the ledger and exits 1', async () => {
+    const r = await journey({ FAKE_CONTEXT: 'kind-nws-watermark', FAKE_INSTALL_FAILS: '1' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL\s+install\s+Error: context deadline exceeded/m);
+    expect(calls().some((l) => l.startsWith('helm test'))).toBe(false);
+  });
+});
