@@ -138,6 +138,15 @@ describe('k8s/e2e.sh over fake tools', () => {
     expect(r.stdout).toMatch(/^INFO\s+image\s+context prod-eu is not kind: the nodes must be able to pull registry\.example\/nws-watermark:1\.2\.3$/m);
   });
 
+  it('runs the chaos script against the same namespace and release, and a failure there is a FAIL line', async () => {
+    // The chaos script calls kubectl from PATH: the fake comes first there.
+    const r = await journey({ FAKE_CONTEXT: 'kind-nws-watermark', STEPS: 'chaos', PATH: `${dir}:${process.env.PATH ?? ''}` });
+    expect(r.stderr).not.toMatch(/unbound variable/);
+    expect(calls()).toContain('kubectl --namespace nws-watermark get deployment nws-watermark-optimizer');
+    expect(r.stdout).toMatch(/^FAIL\s+chaos\s+FAILED: /m);
+    expect(r.code).toBe(1);
+  });
+
   it('stops after a failed install, says why in the ledger and exits 1', async () => {
     const r = await journey({ FAKE_CONTEXT: 'kind-nws-watermark', FAKE_INSTALL_FAILS: '1' });
     expect(r.code).toBe(1);
