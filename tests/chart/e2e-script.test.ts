@@ -88,7 +88,21 @@ describe('k8s/e2e.sh over fake tools', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'nws-e2e-'));
     tools = {
-      KUBECTL: fake('kubectl', 'case "$*" in "config current-context") echo "$FAKE_CONTEXT" ;; esac; exit 0'),
+      // A QueueScaler, the Secrets named in FAKE_SECRETS, and a port-forward that fails at once.
+      KUBECTL: fake(
+        'kubectl',
+        [
+          'case "$*" in',
+          '  "config current-context") echo "$FAKE_CONTEXT" ;;',
+          `  *"get queuescaler"*) echo '{"spec":{"queue":"watermark_retry","vhost":"watermark","minReplicas":1}}' ;;`,
+          '  *"get secret "*" -o json") all="$*"; name="${all#*get secret }"; name="${name%% *}"',
+          `    case " $FAKE_SECRETS " in *" $name "*) echo '{"data":{"username":"dQ==","password":"cA==","admin-username":"dQ==","admin-password":"cA=="}}' ;;`,
+          '      *) echo "Error from server (NotFound): $name" >&2; exit 1 ;; esac ;;',
+          '  *port-forward*) echo "error: fake port-forward" >&2; exit 1 ;;',
+          'esac',
+          'exit 0',
+        ].join('\n'),
+      ),
       HELM: fake(
         'helm',
         'case "$1" in upgrade) [ -n "$FAKE_INSTALL_FAILS" ] && { echo "Error: context deadline exceeded" >&2; exit 1; } ;; test) echo "Phase:          Succeeded" ;; esac; exit 0',
@@ -143,8 +157,21 @@ describe('k8s/e2e.sh over fake tools', () => {
     const r = await journey({ FAKE_CONTEXT: 'kind-nws-watermark', STEPS: 'chaos', PATH: `${dir}:${process.env.PATH ?? ''}` });
     expect(r.stderr).not.toMatch(/unbound variable/);
     expect(calls()).toContain('kubectl --namespace nws-watermark get deployment nws-watermark-optimizer');
-    expect(r.stdout).toMatch(/^FAIL\s+chaos\s+FAILED: /m);
+    expect(r.stdout).toMatch(
+      /^FAIL\s+chaos\s+FAILED: no RabbitMQ management credentials: neither Secret nws-watermark-rabbitmq nor nws-watermark-rabbitmq-default-user/m,
+    );
     expect(r.code).toBe(1);
+  });
+
+  it("lets the chaos script read management with the operator's default user when the chart's admin Secret is absent", async () => {
+    const r = await journey({
+      FAKE_CONTEXT: 'kind-nws-watermark',
+      STEPS: 'chaos',
+      FAKE_SECRETS: 'nws-watermark-rabbitmq-default-user',
+      PATH: `${dir}:${process.env.PATH ?? ''}`,
+    });
+    // Past the credentials: it stops only at the (fake) port-forward of the api.
+    expect(r.stdout).toMatch(/^FAIL\s+chaos\s+FAILED: port-forward svc\/nws-watermark-api exited 1/m);
   });
 
   it('stops after a failed install, says why in the ledger and exits 1', async () => {
