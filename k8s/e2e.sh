@@ -37,6 +37,7 @@ WORK="$(mktemp -d)"
 OPTIMIZER_REPLICAS=""
 KEY=""
 API_PORT=""
+FORWARDED_PORT=""
 
 say() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 record() { LEDGER+=("$(printf '%-6s %-8s %s' "$1" "$2" "$3")"); [ "$1" = FAIL ] && FAILED=1; return 0; }
@@ -122,14 +123,18 @@ if wants test && [ "$FAILED" = 0 ]; then
 fi
 
 # --- helpers for the steps that talk to the api ---------------------------------------------------
-# kubectl port-forward to a free local port; prints that port.
+# kubectl port-forward to a free local port, kept until exit; sets FORWARDED_PORT. Not run in
+# $(...): the pid must reach PIDS in this shell for cleanup to stop it.
 port_forward() {
-  local log="$WORK/pf-${1//\//-}.log"
-  k port-forward "$1" ":$2" >"$log" 2>&1 &
-  PIDS+=("$!")
+  local log="$WORK/pf-${1//\//-}.log" port
+  # kubectl itself in the background (not the k function's subshell), so its pid is the one to kill.
+  "$KUBECTL" --namespace "$NS" port-forward "$1" ":$2" >"$log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
   for _ in $(seq 1 50); do
     port="$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)"
-    [ -n "$port" ] && { echo "$port"; return 0; }
+    [ -n "$port" ] && { FORWARDED_PORT="$port"; return 0; }
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done
   echo "port-forward $1 did not start: $(cat "$log")" >&2
@@ -139,14 +144,15 @@ port_forward() {
 # The key the chart generated (NOTES.txt shows the same command); empty when the api is open.
 api_key() { k get secret "$RELEASE-api-keys" -o jsonpath='{.data.api-key}' 2>/dev/null | base64 -d 2>/dev/null; }
 
-# N distinct PNGs (different colours, so different hashes and no cache hit) under $WORK/img-<tag>-*.
+# N PNGs of random noise under $WORK/img-<tag>-*: new bytes on every run, so no upload is a cache
+# hit of an earlier run (a hit answers 200 and would queue nothing).
 make_images() {
   (cd "$REPO" && node --input-type=module -e "
     import sharp from 'sharp';
     const [n, dir, tag] = process.argv.slice(1);
     for (let i = 0; i < Number(n); i += 1) {
-      const background = { r: (i * 37 + Date.now()) % 256, g: (i * 91) % 256, b: (i * 53 + 7) % 256 };
-      await sharp({ create: { width: 320, height: 240, channels: 3, background } }).png().toFile(dir + '/img-' + tag + '-' + i + '.png');
+      const noise = { type: 'gaussian', mean: 128, sigma: 40 };
+      await sharp({ create: { width: 160, height: 120, channels: 3, noise } }).png().toFile(dir + '/img-' + tag + '-' + i + '.png');
     }" "$1" "$WORK" "$2")
 }
 
@@ -182,8 +188,8 @@ if [ "$FAILED" = 0 ] && { wants upload || wants chaos || wants scale; }; then
   KEY="$(api_key)"
 fi
 if [ "$FAILED" = 0 ] && { wants upload || wants scale; }; then
-  if ! API_PORT="$(port_forward "svc/$RELEASE-api" 3000)"; then
-    record FAIL upload "could not port-forward svc/$RELEASE-api"
+  if port_forward "svc/$RELEASE-api" 3000; then API_PORT="$FORWARDED_PORT"; else
+    record FAIL upload "could not port-forward svc/$RELEASE-api: $(tail -n 1 "$WORK/pf-svc-$RELEASE-api.log")"
   fi
 fi
 

@@ -6,9 +6,12 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import { CHART, REPO, helmBinary } from './helm.js';
 
 const SCRIPT = join(REPO, 'k8s/e2e.sh');
@@ -98,7 +101,10 @@ describe('k8s/e2e.sh over fake tools', () => {
           '  *"get secret "*" -o json") all="$*"; name="${all#*get secret }"; name="${name%% *}"',
           `    case " $FAKE_SECRETS " in *" $name "*) echo '{"data":{"username":"dQ==","password":"cA==","admin-username":"dQ==","admin-password":"cA=="}}' ;;`,
           '      *) echo "Error from server (NotFound): $name" >&2; exit 1 ;; esac ;;',
-          '  *port-forward*) echo "error: fake port-forward" >&2; exit 1 ;;',
+          `  *"get secret nws-watermark-api-keys"*) printf %s "$FAKE_API_KEY_B64" ;;`,
+          // With FAKE_API_PORT: forwards to the test's stand-in api and stays until killed.
+          '  *port-forward*) [ -z "$FAKE_API_PORT" ] && { echo "error: fake port-forward" >&2; exit 1; }',
+          `    echo $$ > "${dir}/port-forward.pid"; echo "Forwarding from 127.0.0.1:$FAKE_API_PORT -> 3000"; exec sleep 60 ;;`,
           'esac',
           'exit 0',
         ].join('\n'),
@@ -172,6 +178,59 @@ describe('k8s/e2e.sh over fake tools', () => {
     });
     // Past the credentials: it stops only at the (fake) port-forward of the api.
     expect(r.stdout).toMatch(/^FAIL\s+chaos\s+FAILED: port-forward svc\/nws-watermark-api exited 1/m);
+  });
+
+  describe('the upload, through the port-forward to a stand-in api on loopback', () => {
+    const KEY = 'e2e-test-key';
+    let server: Server;
+    let port: number;
+    const seen: { authorization?: string; body: string }[] = [];
+    beforeAll(async () => {
+      // Answers like the api: 401 without the right Bearer key, 200 with bytes for a PNG part named image.
+      server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks).toString('latin1');
+          seen.push({ authorization: req.headers.authorization, body });
+          if (req.headers.authorization !== `Bearer ${KEY}`) {
+            res.writeHead(401).end('{"title":"Unauthorized"}');
+          } else if (req.method !== 'POST' || req.url !== '/upload' || !body.includes('name="image"') || !body.includes('\x89PNG')) {
+            res.writeHead(400).end('{"title":"Bad Request"}');
+          } else {
+            res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(1234));
+          }
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as AddressInfo).port;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    const upload = (key: string) =>
+      journey({
+        FAKE_CONTEXT: 'kind-nws-watermark',
+        STEPS: 'upload',
+        FAKE_API_PORT: String(port),
+        FAKE_API_KEY_B64: Buffer.from(key).toString('base64'),
+      });
+
+    it('posts a generated PNG as the image part with the key from the Secret, and stops its port-forward', async () => {
+      const r = await upload(KEY);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^PASS\s+upload\s+200, 1234 bytes watermarked, key from Secret nws-watermark-api-keys$/m);
+      expect(seen.at(-1)?.authorization).toBe(`Bearer ${KEY}`);
+      expect(calls()).toContain('kubectl --namespace nws-watermark port-forward svc/nws-watermark-api :3000');
+      // The port-forward the script started is stopped once it exits: gone, or dead awaiting its reaper.
+      const pid = Number(readFileSync(join(dir, 'port-forward.pid'), 'utf8'));
+      await waitFor(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(' Z '), { what: `port-forward ${pid} stopped` });
+    });
+
+    it('says what the api answered when it refuses the upload', async () => {
+      const r = await upload('not-the-key');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^FAIL\s+upload\s+HTTP 401: \{"title":"Unauthorized"\}$/m);
+    });
   });
 
   it('stops after a failed install, says why in the ledger and exits 1', async () => {
