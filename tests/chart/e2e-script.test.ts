@@ -97,7 +97,13 @@ describe('k8s/e2e.sh over fake tools', () => {
         [
           'case "$*" in',
           '  "config current-context") echo "$FAKE_CONTEXT" ;;',
+          // The QueueScaler's fields one by one (the scaling step), or whole (the chaos script).
+          '  *"get queuescaler nws-watermark-worker -o jsonpath="*) case "$*" in',
+          '    *minReplicas*) echo 1 ;; *messagesPerReplica*) echo 2 ;; *scaleDownStabilizationSeconds*) echo 0 ;; *queueDepth*) echo 3 ;; esac ;;',
           `  *"get queuescaler"*) echo '{"spec":{"queue":"watermark_retry","vhost":"watermark","minReplicas":1}}' ;;`,
+          '  *"get deployment nws-watermark-optimizer -o jsonpath="*) echo 2 ;;',
+          // Two worker pods while the optimizer is held at zero (unless FAKE_WORKERS_STUCK), else one.
+          `  *"get pods"*) n=1; if grep -q -- 'optimizer --replicas=0' "${dir}/calls.log" && ! grep -q -- 'optimizer --replicas=2' "${dir}/calls.log" && [ -z "$FAKE_WORKERS_STUCK" ]; then n=2; fi; seq "$n" | sed 's/^/worker-/' ;;`,
           '  *"get secret "*" -o json") all="$*"; name="${all#*get secret }"; name="${name%% *}"',
           `    case " $FAKE_SECRETS " in *" $name "*) echo '{"data":{"username":"dQ==","password":"cA==","admin-username":"dQ==","admin-password":"cA=="}}' ;;`,
           '      *) echo "Error from server (NotFound): $name" >&2; exit 1 ;; esac ;;',
@@ -185,6 +191,8 @@ describe('k8s/e2e.sh over fake tools', () => {
     let server: Server;
     let port: number;
     const seen: { authorization?: string; body: string }[] = [];
+    // 200 as with the optimizer up; the scaling tests set 202, as with it held at zero.
+    let answer = 200;
     beforeAll(async () => {
       // Answers like the api: 401 without the right Bearer key, 200 with bytes for a PNG part named image.
       server = createServer((req, res) => {
@@ -198,7 +206,8 @@ describe('k8s/e2e.sh over fake tools', () => {
           } else if (req.method !== 'POST' || req.url !== '/upload' || !body.includes('name="image"') || !body.includes('\x89PNG')) {
             res.writeHead(400).end('{"title":"Bad Request"}');
           } else {
-            res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(1234));
+            if (answer === 202) res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"pending"}');
+            else res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(1234));
           }
         });
       });
@@ -207,13 +216,38 @@ describe('k8s/e2e.sh over fake tools', () => {
     });
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    const upload = (key: string) =>
+    const upload = (key: string, env: Record<string, string> = {}) =>
       journey({
         FAKE_CONTEXT: 'kind-nws-watermark',
         STEPS: 'upload',
         FAKE_API_PORT: String(port),
         FAKE_API_KEY_B64: Buffer.from(key).toString('base64'),
+        ...env,
       });
+
+    it('scales up on a backlog and back down: optimizer to zero, messagesPerReplica × minReplicas + 1 uploads, optimizer back', async () => {
+      answer = 202;
+      const before = seen.length;
+      const r = await upload(KEY, { STEPS: 'scale' }).finally(() => (answer = 200));
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(seen.length - before).toBe(3);
+      const log = calls();
+      const at = (line: string) => log.indexOf(line);
+      const down = at('kubectl --namespace nws-watermark scale deployment nws-watermark-optimizer --replicas=0');
+      const back = at('kubectl --namespace nws-watermark scale deployment nws-watermark-optimizer --replicas=2');
+      expect(down).toBeGreaterThanOrEqual(0);
+      expect(back).toBeGreaterThan(down);
+      expect(r.stdout).toMatch(/^PASS\s+scale-up\s+3 uploads queued: worker pods 1 -> 2 \(3 deep\)$/m);
+      expect(r.stdout).toMatch(/^PASS\s+scale-down\s+queue drained: worker pods back to 1 \(minReplicas 1\)$/m);
+    });
+
+    it('fails the scale-up when the pod count does not grow, and still brings the optimizer back', async () => {
+      answer = 202;
+      const r = await upload(KEY, { STEPS: 'scale', FAKE_WORKERS_STUCK: '1', SCALE_TIMEOUT_SECONDS: '1' }).finally(() => (answer = 200));
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^FAIL\s+scale-up\s+3 uploads queued, worker pods still 1 after 1s/m);
+      expect(calls()).toContain('kubectl --namespace nws-watermark scale deployment nws-watermark-optimizer --replicas=2');
+    });
 
     it('posts a generated PNG as the image part with the key from the Secret, and stops its port-forward', async () => {
       const r = await upload(KEY);
