@@ -110,8 +110,10 @@ if wants install && [ "$FAILED" = 0 ]; then
     --wait --timeout "$HELM_TIMEOUT" >"$WORK/install.log" 2>&1; then
     record PASS install "helm install with $VALUES: every pod ready, bucket hook done"
   else
-    record FAIL install "$(grep -v '^$' "$WORK/install.log" | tail -n 2 | tr '\n' ' ')"
-    k get pods -o wide 2>&1 | sed 's/^/    /'
+    # helm says only "context deadline exceeded"; the bucket hook, when it ran, names the cause.
+    cause="$(k logs -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=bucket-hook" --tail=20 2>/dev/null | grep 'gave up after' | tail -n 1)"
+    record FAIL install "$(grep -v '^$' "$WORK/install.log" | tail -n 2 | tr '\n' ' ')${cause:+— bucket hook: $cause}"
+    k get pods,pvc -o wide 2>&1 | sed 's/^/    /'
   fi
 fi
 if wants test && [ "$FAILED" = 0 ]; then

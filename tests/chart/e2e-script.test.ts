@@ -102,6 +102,7 @@ describe('k8s/e2e.sh over fake tools', () => {
           '    *minReplicas*) echo 1 ;; *messagesPerReplica*) echo 2 ;; *scaleDownStabilizationSeconds*) echo 0 ;; *queueDepth*) echo 3 ;; esac ;;',
           `  *"get queuescaler"*) echo '{"spec":{"queue":"watermark_retry","vhost":"watermark","minReplicas":1}}' ;;`,
           '  *"get deployment nws-watermark-optimizer -o jsonpath="*) echo 2 ;;',
+          `  *"logs -l app.kubernetes.io/instance=nws-watermark,app.kubernetes.io/component=bucket-hook"*) printf '%s\\n' "$FAKE_HOOK_LOG" ;;`,
           // Two worker pods while the optimizer is held at zero (unless FAKE_WORKERS_STUCK), else one.
           `  *"get pods"*) n=1; if grep -q -- 'optimizer --replicas=0' "${dir}/calls.log" && ! grep -q -- 'optimizer --replicas=2' "${dir}/calls.log" && [ -z "$FAKE_WORKERS_STUCK" ]; then n=2; fi; seq "$n" | sed 's/^/worker-/' ;;`,
           '  *"get secret "*" -o json") all="$*"; name="${all#*get secret }"; name="${name%% *}"',
@@ -272,5 +273,12 @@ describe('k8s/e2e.sh over fake tools', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FAIL\s+install\s+Error: context deadline exceeded/m);
     expect(calls().some((l) => l.startsWith('helm test'))).toBe(false);
+  });
+
+  it("puts the bucket hook's cause beside helm's timeout when the hook gave up", async () => {
+    const cause = 'gave up after 180 s: the MinIO pod nws-watermark-minio-0 is Pending: its PVC data is not bound — is there a default StorageClass?';
+    const r = await journey({ FAKE_CONTEXT: 'kind-nws-watermark', FAKE_INSTALL_FAILS: '1', FAKE_HOOK_LOG: `bucket: waiting\n${cause}` });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`Error: context deadline exceeded — bucket hook: ${cause}`);
   });
 });
