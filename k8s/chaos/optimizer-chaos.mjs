@@ -77,6 +77,28 @@ async function preflight() {
   });
 }
 
+/**
+ * Basic auth for RabbitMQ management: the chart's admin (rabbitmq.mode builtin) or the operator's
+ * default user (mode operator, RabbitmqCluster <release>-rabbitmq). Both serve management on the
+ * Service <release>-rabbitmq.
+ */
+async function managementAuth() {
+  const candidates = [
+    [`${RELEASE}-rabbitmq`, 'admin-username', 'admin-password'],
+    [`${RELEASE}-rabbitmq-default-user`, 'username', 'password'],
+  ];
+  for (const [name, userKey, passwordKey] of candidates) {
+    const data = await kubectl('get', 'secret', name, '-o', 'json')
+      .then((out) => JSON.parse(out).data ?? {})
+      .catch(() => ({}));
+    if (data[userKey] && data[passwordKey]) {
+      const b64 = (k) => Buffer.from(data[k], 'base64').toString();
+      return `Basic ${Buffer.from(`${b64(userKey)}:${b64(passwordKey)}`).toString('base64')}`;
+    }
+  }
+  throw new Error(`no RabbitMQ management credentials: neither Secret ${candidates.map((c) => c[0]).join(' nor ')} (rabbitmq.mode external is not supported here)`);
+}
+
 async function queueDepth(mgmtPort, auth, vhost, queue) {
   const res = await fetch(`http://127.0.0.1:${mgmtPort}/api/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`, {
     headers: { authorization: auth },
@@ -117,9 +139,7 @@ async function main() {
   await preflight();
   const scaler = JSON.parse(await kubectl('get', 'queuescaler', `${RELEASE}-worker`, '-o', 'json'));
   const originalReplicas = Number(await kubectl('get', 'deployment', optimizer, '-o', 'jsonpath={.spec.replicas}'));
-  const secret = JSON.parse(await kubectl('get', 'secret', `${RELEASE}-rabbitmq`, '-o', 'json'));
-  const b64 = (k) => Buffer.from(secret.data[k], 'base64').toString();
-  const auth = `Basic ${Buffer.from(`${b64('admin-username')}:${b64('admin-password')}`).toString('base64')}`;
+  const auth = await managementAuth();
   // The chart requires a key by default and generates one (charts/nws-watermark, api.auth).
   const apiKey =
     process.env.API_KEY ??

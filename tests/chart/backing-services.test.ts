@@ -47,12 +47,26 @@ describe('RabbitMQ, mode operator', () => {
       imagePullSecrets: [{ name: 'registry-credentials' }],
       tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'messaging', effect: 'NoSchedule' }],
     });
-    // The operator always enables management, prometheus and k8s peer discovery: only the extras are listed.
-    expect(cluster.spec.rabbitmq.additionalPlugins).toEqual(['rabbitmq_shovel', 'rabbitmq_shovel_management']);
+    // What the services need is listed even though the operator enables it anyway; then the extras.
+    expect(cluster.spec.rabbitmq.additionalPlugins).toEqual(['rabbitmq_management', 'rabbitmq_prometheus', 'rabbitmq_shovel', 'rabbitmq_shovel_management']);
     const config = cluster.spec.rabbitmq.additionalConfig as string;
+    // Boot-time definitions would make the node skip seeding the operator's default user.
+    expect(config).not.toMatch(/load_definitions/);
     expect(config).toMatch(/^default_vhost = watermark$/m);
     expect(config).toMatch(/^default_queue_type = quorum$/m);
     expect(config).toMatch(/^consumer_timeout = 3600000$/m);
+  });
+
+  it('lists management and prometheus once, with the defaults or when an extra repeats one', async () => {
+    const plain = find(await render({ set: ['rabbitmq.mode=operator'] }), 'RabbitmqCluster', `${FULL}-rabbitmq`);
+    expect(plain.spec.rabbitmq.additionalPlugins).toEqual(['rabbitmq_management', 'rabbitmq_prometheus']);
+    const repeated = find(
+      await render({ set: ['rabbitmq.mode=operator', 'rabbitmq.operator.additionalPlugins={rabbitmq_prometheus,rabbitmq_federation}'] }),
+      'RabbitmqCluster',
+      `${FULL}-rabbitmq`,
+    );
+    expect(repeated.spec.rabbitmq.additionalPlugins).toEqual(['rabbitmq_management', 'rabbitmq_prometheus', 'rabbitmq_federation']);
+    expect(rabbitmqClusterValidator()(repeated)).toBe(true);
   });
 
   it('the CRD subset rejects a misspelled key, a wrong type and an over-long config', () => {
