@@ -200,7 +200,7 @@ export const optimizerEnv = z.object({
   OPTIMIZER_MAX_WAITING: z.coerce.number().int().min(0).default(8),
   ...watermarkEnv,
   /** A placed mark composited onto its own region only (optimizer/composite-region.ts): the same bytes, less CPU. */
-  WATERMARK_REGION_COMPOSITE: bool(false),
+  WATERMARK_REGION_COMPOSITE: bool(true),
 });
 
 export const workerEnv = z.object({

@@ -56,12 +56,10 @@ interface Target {
 
 /** Our variants: name and the optimizer env that makes it. `default` has none. */
 export const OUR_VARIANTS: [string, Record<string, string>][] = [
-  ['ours, defaults (mark)', {}],
-  ['ours, mark, effort max (mozjpeg)', { OUTPUT_EFFORT: 'max' }],
-  ['ours, mark, effort balanced', { OUTPUT_EFFORT: 'balanced' }],
-  ['ours, mark, effort fast', { OUTPUT_EFFORT: 'fast' }],
-  ['ours, region mark (defaults otherwise)', { WATERMARK_REGION_COMPOSITE: 'true' }],
-  ['ours, region mark, effort fast', { WATERMARK_REGION_COMPOSITE: 'true', OUTPUT_EFFORT: 'fast' }],
+  ['ours, defaults (region mark, effort fast)', {}],
+  ['ours, region mark, effort max (mozjpeg)', { OUTPUT_EFFORT: 'max' }],
+  ['ours, region mark, effort balanced', { OUTPUT_EFFORT: 'balanced' }],
+  ['ours, whole-frame mark, effort fast', { WATERMARK_REGION_COMPOSITE: 'false' }],
   ["ours, no mark, ipx's encoder (balanced)", { WATERMARK_OPACITY: '0', OUTPUT_EFFORT: 'balanced' }],
 ];
 
