@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { outputSize, swapsAxes } from '../../../src/optimizer/geometry.js';
+import { marginPx, outputSize, placeBox, rotatedBox, swapsAxes } from '../../../src/optimizer/geometry.js';
 
 /** What the pipeline does to the geometry, minus the watermark. */
 async function sharpOutputSize(input: Buffer, maxEdge: number): Promise<{ width: number; height: number }> {
@@ -75,5 +75,53 @@ describe('outputSize', () => {
       expect(meta.orientation).toBe(orientation);
       expect(outputSize({ width, height, orientation, format: meta.format }, maxEdge)).toEqual(await sharpOutputSize(input, maxEdge));
     }
+  });
+});
+
+describe('placeBox', () => {
+  const size = { width: 1000, height: 500 };
+  const box = { width: 100, height: 40 };
+
+  it.each([
+    ['northwest', 10, 20],
+    ['north', 450, 20],
+    ['northeast', 890, 20],
+    ['west', 10, 230],
+    ['center', 450, 230],
+    ['east', 890, 230],
+    ['southwest', 10, 440],
+    ['south', 450, 440],
+    ['southeast', 890, 440],
+  ] as const)('puts %s at the margins from its edges, centred on a centred axis', (gravity, left, top) => {
+    expect(placeBox(size, box, gravity, { x: 10, y: 20 })).toEqual({ left, top });
+  });
+
+  it('keeps the box inside the image whatever the margins', () => {
+    expect(placeBox(size, box, 'southeast', { x: 5000, y: 5000 })).toEqual({ left: 0, top: 0 });
+    expect(placeBox(size, box, 'northwest', { x: 5000, y: 5000 })).toEqual({ left: 900, top: 460 });
+  });
+});
+
+describe('marginPx', () => {
+  it('takes pixels as given up to the bound, and percents of the axis', () => {
+    expect(marginPx('24px', 1000, 50)).toBe(24);
+    expect(marginPx('240px', 1000, 50)).toBe(50);
+    expect(marginPx('2.5%', 1000, 50)).toBe(25);
+    expect(marginPx('50%', 333, 10)).toBe(167);
+  });
+});
+
+describe('rotatedBox', () => {
+  it('is the box itself level or half-turned, its sides swapped at a quarter turn, and wider at 45°', () => {
+    expect(rotatedBox(100, 40, 0)).toEqual({ width: 100, height: 40 });
+    const half = rotatedBox(100, 40, 180);
+    expect(half.width).toBeCloseTo(100);
+    expect(half.height).toBeCloseTo(40);
+    const quarter = rotatedBox(100, 40, -90);
+    expect(quarter.width).toBeCloseTo(40);
+    expect(quarter.height).toBeCloseTo(100);
+    const diagonal = rotatedBox(100, 40, 45);
+    expect(diagonal.width).toBeCloseTo(140 / Math.SQRT2);
+    expect(diagonal.height).toBeCloseTo(140 / Math.SQRT2);
   });
 });
