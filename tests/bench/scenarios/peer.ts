@@ -60,6 +60,8 @@ export const OUR_VARIANTS: [string, Record<string, string>][] = [
   ['ours, region mark, effort max (mozjpeg)', { OUTPUT_EFFORT: 'max' }],
   ['ours, region mark, effort balanced', { OUTPUT_EFFORT: 'balanced' }],
   ['ours, whole-frame mark, effort fast', { WATERMARK_REGION_COMPOSITE: 'false' }],
+  // A tiled mark covers the frame: the region composite does not apply, and the cost is the frame's.
+  ['ours, tiled mark, effort fast', { WATERMARK_TILED: 'true' }],
   ["ours, no mark, ipx's encoder (balanced)", { WATERMARK_OPACITY: '0', OUTPUT_EFFORT: 'balanced' }],
 ];
 
