@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RETRY_QUEUE } from '../../src/shared/broker/topology.js';
@@ -144,6 +145,37 @@ describe('options', () => {
     const locked = await problemOf(await uploadWith(api, image, { fields: { preset: 'locked', text: 'MINE' } }));
     expect(locked.detail).toContain('text: expected no text: preset "locked" allows no override');
     expect(await h.store.list(`original/${sha256Hex(image)}`, 10)).toEqual([]);
+  });
+
+  it('answers any options, however hostile, with a 200 or a 400 that names them: never a 500', async () => {
+    const image = await makeJpeg(9, 96, 64);
+    const names = fc.constantFrom(
+      'preset',
+      'text',
+      'logo',
+      'position',
+      'offsetX',
+      'opacity',
+      'scale',
+      'rotate',
+      'tile',
+      'format',
+      'quality',
+      'maxEdge',
+      'x[y]',
+      '',
+    );
+    const values = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('web', 'locked', 'none', 'auto', '1e400', '-0', '0.5', '100%', '\u0000', '<svg>'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(names, values), { maxLength: 5 }), fc.boolean(), async (pairs, asQuery) => {
+        const given = Object.fromEntries(pairs.filter(([name]) => name !== ''));
+        const res = await uploadWith(api, image, asQuery ? { query: given } : { fields: given });
+        expect([200, 400]).toContain(res.status);
+        if (res.status === 400) expect((await problemOf(res)).detail).toMatch(/^Invalid options: /);
+        else await res.arrayBuffer();
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('lists the presets with what each allows', async () => {

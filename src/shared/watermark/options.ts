@@ -87,7 +87,9 @@ function parseOption(name: OverridableOption, raw: string, rule: AllowRule, cata
   switch (rule.kind) {
     case 'text': {
       const length = Array.from(raw).length;
-      if (raw.trim() === '') return { issue: 'a text with at least one visible character' };
+      // A text that draws nothing would be an image without its mark: letters, digits or signs, no control characters.
+      if (CONTROL_CHARACTERS.test(raw) || !VISIBLE_CHARACTER.test(raw))
+        return { issue: 'a text with at least one visible character and no control characters' };
       return length <= rule.maxLength ? { value: { text: raw } } : { issue: `a text of at most ${rule.maxLength} characters (got ${length})` };
     }
     case 'values': {
@@ -118,6 +120,9 @@ function parseOption(name: OverridableOption, raw: string, rule: AllowRule, cata
     }
   }
 }
+
+const CONTROL_CHARACTERS = /[\p{Cc}\p{Cf}]/u;
+const VISIBLE_CHARACTER = /[\p{L}\p{N}\p{P}\p{S}]/u;
 
 const BOOLEANS: Record<string, boolean | undefined> = { true: true, false: false, '1': true, '0': false };
 

@@ -164,17 +164,22 @@ export function settingsFromEnv(config: WatermarkConfig, logos: LogoRegistry): W
 
 /**
  * What `default` lets an upload change when the variables define it (DEFAULT_PRESET_ALLOWS): each
- * named option over its full range, the longest edge bounded by RESIZE_MAX_EDGE, so an upload can
- * never cost more pixels than the operator's own setting.
+ * named option over its full range, but the longest edge bounded by RESIZE_MAX_EDGE (an upload never
+ * costs more pixels than the operator's own setting) and the opacity from MIN_UPLOAD_OPACITY.
  */
 export function allowFromEnv(config: WatermarkConfig, logos: LogoRegistry): AllowRules {
   const document: AllowDocument = {};
   for (const option of config.DEFAULT_PRESET_ALLOWS) {
     if (option === 'maxEdge') document.maxEdge = { max: config.RESIZE_MAX_EDGE };
+    // An opacity of 0 would be an image without its mark: the least an upload may ask is faint, not gone.
+    else if (option === 'opacity') document.opacity = { min: MIN_UPLOAD_OPACITY };
     else document[option] = true;
   }
   return allowRules(document, logos);
 }
+
+/** The faintest mark an upload may ask of `default`. */
+export const MIN_UPLOAD_OPACITY = 0.1;
 
 /** The registered name of WATERMARK_LOGO_PATH's logo. */
 export const ENV_LOGO = 'logo';

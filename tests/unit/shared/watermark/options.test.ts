@@ -131,12 +131,20 @@ describe('resolveOptions', () => {
 
   it('refuses an unknown preset, a blank text, and an option given twice', () => {
     expect(resolve([['preset', 'print']])).toMatchObject({ ok: false, issues: [{ field: 'preset', expected: 'one of default, web', received: '"print"' }] });
+    for (const blank of ['   ', '\u200b', 'A\u0000B', '\u202eABC']) {
+      expect(
+        resolve([
+          ['preset', 'web'],
+          ['text', blank],
+        ]),
+      ).toMatchObject({ ok: false, issues: [{ field: 'text', expected: 'a text with at least one visible character and no control characters' }] });
+    }
     expect(
       resolve([
         ['preset', 'web'],
-        ['text', '   '],
+        ['text', '© 水印 🐇'],
       ]),
-    ).toMatchObject({ ok: false, issues: [{ field: 'text', expected: 'a text with at least one visible character' }] });
+    ).toMatchObject({ ok: true, settings: { text: '© 水印 🐇' } });
     expect(
       resolve([
         ['preset', 'web'],

@@ -61,6 +61,8 @@ describe('default, from the variables', () => {
       'maxEdge',
     ]);
     expect(preset.allow.maxEdge).toEqual({ kind: 'range', min: 16, max: 2048, integer: true });
+    // Faint, never gone: an upload cannot ask for its image without the mark.
+    expect(preset.allow.opacity).toEqual({ kind: 'range', min: 0.1, max: 1, integer: false });
     expect(preset.allow.logo).toEqual({ kind: 'values', values: ['none'] });
   });
 
