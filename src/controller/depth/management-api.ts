@@ -57,7 +57,11 @@ export class ManagementApiDepth implements DepthSource {
       throw new Error(`the management API did not answer for ${where} (${this.failure(err)})`, { cause: err });
     }
     if (res.status === 404) {
-      throw new QueueNotFoundError(ref, 'management API', `the management API answered 404 for ${where}: not known yet or missing`);
+      throw new QueueNotFoundError(
+        ref,
+        'management API',
+        `the management API answered 404 for ${where}: its statistics may not have caught up yet, or the queue does not exist`,
+      );
     }
     if (!res.ok) throw new Error(`the management API answered ${res.status} for ${where}`);
     const parsed = QueueInfoSchema.safeParse(await res.json().catch(() => undefined));

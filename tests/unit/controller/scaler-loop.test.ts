@@ -195,7 +195,7 @@ describe('ScalerLoop', () => {
   });
 
   it('says why unacked is unknown, and does not scale to zero on an unknown count', async () => {
-    const answered = 'the management API answered 404 for queue "jobs" in vhost "v": not known yet or missing';
+    const answered = 'the management API answered 404 for queue "jobs" in vhost "v": its statistics may not have caught up yet, or the queue does not exist';
     const depth: QueueDepth = { ready: 0, unacked: undefined, unackedUnknown: answered, consumers: 1, source: 'AMQP passive declare' };
     const w = world(scaler({ minReplicas: 0 }), { replicas: 2, depth });
     w.loop.start();

@@ -33,7 +33,9 @@ describe('ManagementApiDepth', () => {
     const depth = new ManagementApiDepth({ url: 'http://rabbit:15672', fetch: answering(404, { error: 'Object Not Found' }).fetch });
     const read = depth.read(ref);
     await expect(read).rejects.toBeInstanceOf(QueueNotFoundError);
-    await expect(read).rejects.toThrow('the management API answered 404 for queue "jobs" in vhost "team-a": not known yet or missing');
+    await expect(read).rejects.toThrow(
+      'the management API answered 404 for queue "jobs" in vhost "team-a": its statistics may not have caught up yet, or the queue does not exist',
+    );
   });
 
   it('says what status it answered otherwise', async () => {
