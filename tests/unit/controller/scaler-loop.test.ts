@@ -7,7 +7,14 @@
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DepthSource, QueueDepth, QueueRef } from '../../../src/controller/depth/depth-source.js';
-import { isInvalidSpec, parseScaler, type InvalidSpec, type QueueScalerStatus, type Scaler } from '../../../src/controller/queue-scaler.js';
+import {
+  isInvalidSpec,
+  PAUSED_REPLICAS_ANNOTATION,
+  parseScaler,
+  type InvalidSpec,
+  type QueueScalerStatus,
+  type Scaler,
+} from '../../../src/controller/queue-scaler.js';
 import { ScalerLoop, type ScalerEvent, type StatusSink } from '../../../src/controller/scaler-loop.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from '../../../src/controller/targets/scale-target.js';
 import { createLogger } from '../../../src/shared/logger.js';
@@ -73,9 +80,9 @@ class FakeSink implements StatusSink {
 
 const ready = (count: number, unacked = 0): QueueDepth => ({ ready: count, unacked, consumers: 1, source: 'fake' });
 
-function scaler(spec: Record<string, unknown> = {}, generation = 1, status?: QueueScalerStatus): Scaler {
+function scaler(spec: Record<string, unknown> = {}, generation = 1, status?: QueueScalerStatus, annotations?: Record<string, string>): Scaler {
   const parsed = parseScaler({
-    metadata: { name: 'workers', namespace: 'team-a', generation },
+    metadata: { name: 'workers', namespace: 'team-a', generation, ...(annotations ? { annotations } : {}) },
     spec: {
       scaleTargetRef: { name: 'worker' },
       queue: 'jobs',
@@ -312,5 +319,70 @@ describe('ScalerLoop', () => {
     w.loop.update(scaler({}, 2));
     await elapse(POLL_MS * 3);
     expect(w.depth.reads).toHaveLength(1);
+  });
+
+  describe('safety catches', () => {
+    it('scales to the fallback replicas after failureThreshold failed reads in a row, and says so', async () => {
+      const w = world(scaler({ fallback: { failureThreshold: 2, replicas: 4 } }), { replicas: 1, depth: new Error('management API: down; AMQP: down') });
+      w.loop.start();
+      await elapse(0);
+      expect(w.target.scaled).toEqual([]);
+      expect(w.sink.condition('Fallback')).toMatchObject({ status: 'False', reason: 'BelowThreshold' });
+      await elapse(POLL_MS);
+      expect(w.target.scaled).toEqual([4]);
+      expect(w.sink.condition('Fallback')).toMatchObject({ status: 'True', reason: 'FallbackActive' });
+      expect(w.sink.condition('Fallback')?.message).toContain('2 failed depth reads in a row (failureThreshold 2)');
+      expect(w.sink.condition('Ready')).toMatchObject({ status: 'False', reason: 'QueueUnreadable' });
+      expect(w.sink.events).toContainEqual({ type: 'Normal', reason: 'ScaledUp', message: expect.stringContaining('1 → 4 replicas (depth unknown; fallback') });
+      w.depth.next = ready(15);
+      await elapse(POLL_MS);
+      expect(w.sink.condition('Fallback')).toMatchObject({ status: 'False', reason: 'QueueReadable' });
+    });
+
+    it('without spec.fallback, says failed reads keep the current replicas', async () => {
+      const w = world(scaler(), { replicas: 2, depth: new Error('down') });
+      w.loop.start();
+      await elapse(0);
+      expect(w.sink.condition('Fallback')).toMatchObject({ status: 'False', reason: 'NoFallback' });
+    });
+
+    it('pauses at the annotation, at once when it is set, and resumes when it is lifted', async () => {
+      const w = world(scaler(), { replicas: 1, depth: ready(45) });
+      w.loop.start();
+      await elapse(0);
+      expect(w.target.scaled).toEqual([5]);
+      expect(w.sink.condition('Paused')).toMatchObject({ status: 'False', reason: 'NotPaused' });
+      // An annotation is no new generation: the pause still applies at once, not at the next poll.
+      w.loop.update(scaler({}, 1, undefined, { [PAUSED_REPLICAS_ANNOTATION]: '2' }));
+      await elapse(0);
+      expect(w.target.scaled).toEqual([5, 2]);
+      expect(w.sink.condition('Paused')).toMatchObject({ status: 'True', reason: 'PausedByAnnotation' });
+      expect(w.sink.last).toMatchObject({ desiredReplicas: 2, queueDepth: 45 });
+      w.depth.next = new Error('down');
+      await elapse(POLL_MS);
+      expect(w.target.replicas).toBe(2);
+      w.depth.next = ready(45);
+      w.loop.update(scaler({}, 1));
+      await elapse(0);
+      expect(w.target.scaled).toEqual([5, 2, 5]);
+      expect(w.sink.condition('Paused')).toMatchObject({ status: 'False' });
+    });
+
+    it('shows the retry delay queues as retryingMessages without scaling on them', async () => {
+      const w = world(scaler(), { replicas: 1, depth: { ...ready(5), retrying: 300 } });
+      w.loop.start();
+      await elapse(0);
+      expect(w.sink.last).toMatchObject({ queueDepth: 5, retryingMessages: 300, desiredReplicas: 1 });
+      expect(w.target.scaled).toEqual([]);
+    });
+
+    it('holds a scale-up back by spec.behavior and says so in ScalingLimited', async () => {
+      const behavior = { scaleUp: { policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }] } };
+      const w = world(scaler({ behavior }), { replicas: 1, depth: ready(95) });
+      w.loop.start();
+      await elapse(0);
+      expect(w.target.scaled).toEqual([3]);
+      expect(w.sink.condition('ScalingLimited')).toMatchObject({ status: 'True', reason: 'RateLimited' });
+    });
   });
 });
