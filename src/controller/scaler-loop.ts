@@ -24,6 +24,8 @@ import {
   type Scaler,
 } from './queue-scaler.js';
 import { decide, type Decision, type DecisionState } from './decision.js';
+import type { BacklogSignals } from './events/backlog-signals.js';
+import { ReconcileLimiter } from './events/reconcile-limiter.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from './targets/scale-target.js';
 import { errorMessage } from '../shared/errors.js';
 import { PassLoop } from '../shared/pass-loop.js';
@@ -54,8 +56,13 @@ export interface ScalerLoopDependencies {
   metrics: ScalerMetrics;
   logger: Logger;
   tolerance: number;
+  /** Where `job.queued` signals come from; without it the loop only polls. */
+  backlog?: BacklogSignals;
   clock?: () => number;
 }
+
+/** At most one extra (signal-driven) reconcile per scaler in this long. */
+export const BACKLOG_NUDGE_MIN_MS = 500;
 
 /** What a pass decided, before it writes anything. */
 interface Plan {
@@ -88,6 +95,9 @@ export class ScalerLoop {
     () => pollingSeconds(this.observed) * 1000,
   );
   private readonly clock: () => number;
+  private readonly nudges = new ReconcileLimiter(BACKLOG_NUDGE_MIN_MS, () => this.passes.now());
+  /** The queue the backlog signals are followed for, and how to stop following it. */
+  private followed: { key: string; unwatch: () => void } | undefined;
 
   constructor(
     private readonly deps: ScalerLoopDependencies,
@@ -127,6 +137,19 @@ export class ScalerLoop {
 
   async stop(): Promise<void> {
     await this.passes.stop();
+    // After the last pass: none can follow the queue again behind this.
+    this.followed?.unwatch();
+    this.followed = undefined;
+    this.nudges.cancel();
+  }
+
+  /** Follows the backlog signals of the spec's queue (it may change with the spec). */
+  private follow(spec: QueueScalerSpec): void {
+    const { backlog } = this.deps;
+    const key = `${spec.vhost}\u0000${spec.queue}`;
+    if (!backlog || this.followed?.key === key) return;
+    this.followed?.unwatch();
+    this.followed = { key, unwatch: backlog.watch({ vhost: spec.vhost, queue: spec.queue }, () => this.nudges.signal()) };
   }
 
   /** One pass: read the world, compute, write the difference. */
@@ -134,6 +157,7 @@ export class ScalerLoop {
     if (isInvalidSpec(scaler)) return this.report(scaler, { kind: 'invalid-spec', message: scaler.message });
     const { spec } = scaler;
     const { metrics, name } = this.deps;
+    this.follow(spec);
 
     // Read: the target (built from the spec as it is now), its replicas, the queue.
     let target: ScaleTarget;

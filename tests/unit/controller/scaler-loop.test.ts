@@ -15,7 +15,8 @@ import {
   type QueueScalerStatus,
   type Scaler,
 } from '../../../src/controller/queue-scaler.js';
-import { ScalerLoop, type ScalerEvent, type StatusSink } from '../../../src/controller/scaler-loop.js';
+import type { BacklogSignals } from '../../../src/controller/events/backlog-signals.js';
+import { BACKLOG_NUDGE_MIN_MS, ScalerLoop, type ScalerEvent, type StatusSink } from '../../../src/controller/scaler-loop.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from '../../../src/controller/targets/scale-target.js';
 import { createLogger } from '../../../src/shared/logger.js';
 import { scalerMetrics } from '../../../src/shared/metrics.js';
@@ -109,7 +110,26 @@ interface World {
 
 const loops: ScalerLoop[] = [];
 
-function world(first: Scaler | InvalidSpec, options: { replicas?: number; depth?: QueueDepth | Error; makeTargetError?: Error } = {}): World {
+/** Backlog signals the test sends by hand. */
+class FakeBacklog implements BacklogSignals {
+  readonly listeners = new Map<string, () => void>();
+  watch(ref: QueueRef, listener: () => void): () => void {
+    const key = `${ref.vhost}/${ref.queue}`;
+    this.listeners.set(key, listener);
+    return () => this.listeners.delete(key);
+  }
+  queued(key: string): void {
+    this.listeners.get(key)?.();
+  }
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
+
+function world(
+  first: Scaler | InvalidSpec,
+  options: { replicas?: number; depth?: QueueDepth | Error; makeTargetError?: Error; backlog?: BacklogSignals } = {},
+): World {
   const target = new FakeTarget(options.replicas ?? 1);
   const depth = new FakeDepth(options.depth ?? ready(0));
   const sink = new FakeSink();
@@ -119,7 +139,16 @@ function world(first: Scaler | InvalidSpec, options: { replicas?: number; depth?
     return target;
   });
   const loop = new ScalerLoop(
-    { name: 'team-a/workers', depth, makeTarget, sink, metrics: scalerMetrics(registry), logger: createLogger('test', 'silent'), tolerance: 0.1 },
+    {
+      name: 'team-a/workers',
+      depth,
+      makeTarget,
+      sink,
+      metrics: scalerMetrics(registry),
+      logger: createLogger('test', 'silent'),
+      tolerance: 0.1,
+      ...(options.backlog ? { backlog: options.backlog } : {}),
+    },
     first,
   );
   loops.push(loop);
@@ -384,5 +413,26 @@ describe('ScalerLoop', () => {
       expect(w.target.scaled).toEqual([3]);
       expect(w.sink.condition('ScalingLimited')).toMatchObject({ status: 'True', reason: 'RateLimited' });
     });
+  });
+
+  it('reconciles on a backlog signal before the poll, at most once more per interval, and stops following on stop', async () => {
+    const backlog = new FakeBacklog();
+    const w = world(scaler({ queue: 'watermark_retry', pollingIntervalSeconds: 60, minReplicas: 1 }), { replicas: 1, depth: ready(0), backlog });
+    w.loop.start();
+    await elapse(0);
+    expect(w.depth.reads).toHaveLength(1);
+    w.depth.next = ready(45);
+    backlog.queued('v/watermark_retry');
+    await elapse(0);
+    expect(w.depth.reads).toHaveLength(2);
+    expect(w.target.scaled).toEqual([5]);
+    for (let i = 0; i < 10; i += 1) backlog.queued('v/watermark_retry');
+    await elapse(0);
+    expect(w.depth.reads).toHaveLength(2);
+    // The trailing nudge asks for a pass at once; a 0 ms timer set from a fake timer runs 1 ms later.
+    await elapse(BACKLOG_NUDGE_MIN_MS + 1);
+    expect(w.depth.reads).toHaveLength(3);
+    await w.loop.stop();
+    expect(backlog.listeners.size).toBe(0);
   });
 });
