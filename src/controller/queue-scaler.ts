@@ -11,6 +11,8 @@ export const QUEUE_SCALER_GROUP = 'watermark.nws.io';
 export const QUEUE_SCALER_VERSION = 'v1alpha1';
 export const QUEUE_SCALER_PLURAL = 'queuescalers';
 export const QUEUE_SCALER_KIND = 'QueueScaler';
+/** Pauses scaling at its value (KEDA's autoscaling.keda.sh/paused-replicas): scale to N and hold. */
+export const PAUSED_REPLICAS_ANNOTATION = 'watermark.nws.io/paused-replicas';
 
 /** Defaults shared with charts/nws-watermark/crds/queuescaler.yaml (a unit test keeps them equal). */
 export const SPEC_DEFAULTS = {
@@ -30,6 +32,26 @@ const count = (min: number) =>
     .int()
     .min(min);
 
+const ratePolicy = (maxPercent: number | undefined) =>
+  z
+    .strictObject({
+      type: z.enum(['Pods', 'Percent']),
+      value: count(1),
+      periodSeconds: count(1).max(1800),
+    })
+    .refine((p) => maxPercent === undefined || p.type !== 'Percent' || p.value <= maxPercent, {
+      path: ['value'],
+      error: `expected a Percent of at most ${maxPercent} (a scale-down cannot remove more than all replicas)`,
+    });
+
+/** spec.behavior.scaleUp / scaleDown, as the HPA's: a window, rate policies and how to pick among them. */
+const scalingRules = (maxPercent: number | undefined) =>
+  z.strictObject({
+    stabilizationWindowSeconds: count(0).max(3600).optional(),
+    selectPolicy: z.enum(['Max', 'Min', 'Disabled']).default('Max'),
+    policies: z.array(ratePolicy(maxPercent)).max(10).default([]),
+  });
+
 export const queueScalerSpecSchema = z
   .object({
     scaleTargetRef: z.object({
@@ -46,6 +68,9 @@ export const queueScalerSpecSchema = z
     pollingIntervalSeconds: count(1).default(SPEC_DEFAULTS.pollingIntervalSeconds),
     scaleDownStabilizationSeconds: count(0).default(SPEC_DEFAULTS.scaleDownStabilizationSeconds),
     cooldownSeconds: count(0).default(SPEC_DEFAULTS.cooldownSeconds),
+    /** After failureThreshold failed depth reads in a row, scale to replicas (within the bounds). */
+    fallback: z.strictObject({ failureThreshold: count(1), replicas: count(0) }).optional(),
+    behavior: z.strictObject({ scaleUp: scalingRules(undefined).optional(), scaleDown: scalingRules(100).optional() }).optional(),
   })
   .refine((spec) => spec.minReplicas <= spec.maxReplicas, {
     path: ['maxReplicas'],
@@ -81,6 +106,7 @@ function checkSpec(raw: unknown): { spec: QueueScalerSpec } | { problems: string
 
 export interface ScalerMetadata {
   name: string;
+  annotations?: Record<string, string>;
   namespace?: string;
   generation?: number;
   resourceVersion?: string;
@@ -91,6 +117,8 @@ export interface ScalerMetadata {
 export interface Scaler {
   metadata: ScalerMetadata;
   spec: QueueScalerSpec;
+  /** From the paused-replicas annotation: scaling is paused at this many replicas. */
+  pausedReplicas?: number;
   /** The status the resource carried when it was read, so conditions survive a controller restart. */
   status?: QueueScalerStatus;
 }
@@ -113,8 +141,20 @@ export function parseScaler(object: QueueScalerObject): Scaler | InvalidSpec {
   const { metadata, status } = object;
   const known = { metadata, ...(status ? { status } : {}) };
   const checked = checkSpec(object.spec);
-  if ('spec' in checked) return { ...known, spec: checked.spec };
-  return { ...known, problems: checked.problems, message: invalidSpecMessage(checked.problems) };
+  const paused = pausedReplicas(metadata.annotations);
+  const problems = [...('problems' in checked ? checked.problems : []), ...('problem' in paused ? [paused.problem] : [])];
+  if ('spec' in checked && 'replicas' in paused)
+    return { ...known, spec: checked.spec, ...(paused.replicas === undefined ? {} : { pausedReplicas: paused.replicas }) };
+  return { ...known, problems, message: invalidSpecMessage(problems) };
+}
+
+/** The paused-replicas annotation: absent, a replica count, or what is wrong with it. */
+function pausedReplicas(annotations: Record<string, string> | undefined): { replicas: number | undefined } | { problem: string } {
+  const raw = annotations?.[PAUSED_REPLICAS_ANNOTATION];
+  if (raw === undefined) return { replicas: undefined };
+  const replicas = /^\d{1,6}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (Number.isInteger(replicas)) return { replicas };
+  return { problem: `metadata.annotations["${PAUSED_REPLICAS_ANNOTATION}"]: expected a replica count, an integer ≥ 0 (received ${JSON.stringify(raw)})` };
 }
 
 /** Parses a bare spec or throws InvalidSpecError: for checks of the schema itself (the CRD's tests). */
@@ -124,7 +164,7 @@ export function parseSpec(raw: unknown): QueueScalerSpec {
   return checked.spec;
 }
 
-export type ConditionType = 'Ready' | 'Active' | 'ScalingLimited';
+export type ConditionType = 'Ready' | 'Active' | 'Paused' | 'Fallback' | 'ScalingLimited';
 
 export interface Condition {
   type: ConditionType;
@@ -140,6 +180,8 @@ export interface QueueScalerStatus {
   readyMessages?: number;
   /** Absent when only AMQP answered: passive declare cannot see unacked messages. */
   unackedMessages?: number;
+  /** Messages waiting in the queue's retry delay queues: visible, not scaled on (they are not work yet). */
+  retryingMessages?: number;
   currentReplicas?: number;
   desiredReplicas?: number;
   lastScaleTime?: string;

@@ -9,8 +9,12 @@
  *   recommendation to go down is computed with a tolerance band (hysteresis), so a depth that
  *   wobbles around a boundary does not flap;
  * - to zero only after cooldownSeconds with an empty queue and no unacked message; an unknown
- *   unacked count (AMQP fallback) never counts as "no unacked message".
+ *   unacked count (AMQP fallback) never counts as "no unacked message";
+ * - `behavior` (behavior.ts): an optional scale-up window (the lowest recommendation wins), a
+ *   scale-down window that replaces scaleDownStabilizationSeconds, and rate policies per direction;
+ * - the spec's bounds win over everything here: a spec edit that moves them applies at once.
  */
+import { eventHorizonMs, limitRate, type Behavior, type ScaleEvent } from './behavior.js';
 
 export interface ScalingPolicy {
   minReplicas: number;
@@ -21,6 +25,7 @@ export interface ScalingPolicy {
   cooldownSeconds: number;
   /** Fraction in [0, 1): how far depth must fall below a boundary before it counts for scale-down. */
   tolerance: number;
+  behavior?: Behavior | undefined;
 }
 
 export interface Observation {
@@ -36,12 +41,16 @@ export interface Observation {
 export interface WindowEntry {
   at: number;
   replicas: number;
+  /** The current replicas a fresh controller assumed: they hold a scale-down, never a scale-up. */
+  seeded?: true;
 }
 
 export interface ScalingState {
   window: readonly WindowEntry[];
   /** Last time the queue had work (or its unacked count was unknown). */
   lastBusyAt: number;
+  /** The scales this scaler decided, for the rate policies; absent in a state from before them. */
+  events?: readonly ScaleEvent[];
 }
 
 export type Limit = 'max' | 'min' | undefined;
@@ -57,6 +66,8 @@ export interface ScalingDecision {
   active: boolean;
   /** Which bound clipped the raw recommendation. */
   limitedBy: Limit;
+  /** Which direction's rate rules (spec.behavior) held the change back, if any. */
+  rateLimited: 'scaleUp' | 'scaleDown' | undefined;
   /** Why the desired count is what it is, for logs, events and conditions. */
   reason: string;
   state: ScalingState;
@@ -87,7 +98,7 @@ export function decideScale(policy: ScalingPolicy, observation: Observation, pre
   // treats the current replicas as a recommendation already in the window, so a restart never
   // scales down at once.
   const lastBusyAt = busy ? now : (previous?.lastBusyAt ?? now);
-  const seeded = previous?.window ?? [{ at: now, replicas: current }];
+  const seeded: readonly WindowEntry[] = previous?.window ?? [{ at: now, replicas: current, seeded: true }];
 
   const cooledDown = !busy && now - lastBusyAt >= policy.cooldownSeconds * 1000;
   const active = current > 0 ? !cooledDown : depth > policy.activationMessages;
@@ -99,31 +110,48 @@ export function decideScale(policy: ScalingPolicy, observation: Observation, pre
   const recommendation = clamp(candidate, floor, policy.maxReplicas);
   const limitedBy: Limit = rawReplicas > policy.maxReplicas ? 'max' : rawReplicas < policy.minReplicas ? 'min' : undefined;
 
-  const windowMs = policy.scaleDownStabilizationSeconds * 1000;
-  const window = [...seeded.filter((entry) => now - entry.at < windowMs), { at: now, replicas: recommendation }];
-  const state: ScalingState = { window, lastBusyAt };
+  const upWindowMs = (policy.behavior?.scaleUp?.stabilizationWindowSeconds ?? 0) * 1000;
+  const downSeconds = policy.behavior?.scaleDown?.stabilizationWindowSeconds ?? policy.scaleDownStabilizationSeconds;
+  const downWindowMs = downSeconds * 1000;
+  const keepMs = Math.max(upWindowMs, downWindowMs);
+  const fresh: WindowEntry = { at: now, replicas: recommendation };
+  const window = [...seeded.filter((entry) => now - entry.at < keepMs), fresh];
+  const upWindow = [...seeded.filter((e) => !e.seeded && now - e.at < upWindowMs), fresh];
+  const downWindow = [...seeded.filter((e) => now - e.at < downWindowMs), fresh];
 
   let desired: number;
   let reason: string;
   if (recommendation >= current) {
-    desired = recommendation;
-    reason = recommendation > current ? `scale up: ${depth} messages need ${rawReplicas}` : 'steady';
+    // The lowest recommendation of the scale-up window wins (none: this one), never below current.
+    const lowest = Math.min(...upWindow.map((e) => e.replicas));
+    desired = Math.max(current, lowest);
+    reason =
+      recommendation === current
+        ? 'steady'
+        : desired < recommendation
+          ? `scale up to ${recommendation} held at ${desired} by the ${upWindowMs / 1000} s scale-up stabilization window`
+          : `scale up: ${depth} messages need ${rawReplicas}`;
   } else if (recommendation === 0) {
     // The cooldown is the stabilization of the last step: the queue has been empty, with nothing
     // unacked, for cooldownSeconds, so no worker holds work.
     desired = 0;
     reason = `idle for ${policy.cooldownSeconds} s: scale to zero`;
   } else {
-    const highest = Math.max(...window.map((entry) => entry.replicas));
+    const highest = Math.max(...downWindow.map((e) => e.replicas));
     desired = Math.min(current, highest);
     reason =
       desired < current
         ? `scale down: ${depth} messages need ${recommendation}`
-        : `scale down to ${recommendation} held by the ${policy.scaleDownStabilizationSeconds} s stabilization window`;
+        : `scale down to ${recommendation} held by the ${downSeconds} s stabilization window`;
   }
-  // A spec edit that moves the bounds applies at once.
-  desired = clamp(desired, policy.minReplicas, policy.maxReplicas);
+  const horizonMs = eventHorizonMs(policy.behavior);
+  const events = (previous?.events ?? []).filter((e) => now - e.at < horizonMs);
+  const rate = limitRate(policy.behavior, current, desired, events, now);
+  if (rate.limited) reason = `${reason}; ${rate.limited} policies allow ${rate.replicas} now`;
+  desired = clamp(rate.replicas, policy.minReplicas, policy.maxReplicas);
   if (limitedBy === 'max' && desired === policy.maxReplicas) reason = `${reason} (capped at maxReplicas ${policy.maxReplicas})`;
+  // Recorded as decided: a scale that then fails counts against the rate, which errs on the slow side.
+  const state: ScalingState = { window, lastBusyAt, events: desired === current ? events : [...events, { at: now, change: desired - current }] };
 
-  return { desiredReplicas: desired, recommendation, rawReplicas, depth, active, limitedBy, reason, state };
+  return { desiredReplicas: desired, recommendation, rawReplicas, depth, active, limitedBy, rateLimited: rate.limited, reason, state };
 }

@@ -13,6 +13,7 @@ import { AmqpPassiveDepth } from './depth/amqp-passive.js';
 import { CombinedDepth } from './depth/combined.js';
 import { ManagementApiDepth } from './depth/management-api.js';
 import type { ControllerMode } from './controller-mode.js';
+import { QueuedJobEvents } from './events/backlog-signals.js';
 import { kubernetesMode } from './kubernetes/controller.js';
 import { localMode, WORKER_KILL_MARGIN_MS } from './local/local-controller.js';
 
@@ -38,10 +39,13 @@ export async function startController(
     new AmqpPassiveDepth(config.RABBITMQ_URL),
   );
 
+  // job.queued events: a backlog is reconciled when it forms, the poll stays the safety net.
+  const backlog = new QueuedJobEvents(config.RABBITMQ_URL, logger);
+
   const mode: ControllerMode =
     config.CONTROLLER_MODE === 'local'
-      ? localMode(config, { logger, metrics, depth, workerEnv: workerEnvFrom(env) })
-      : await kubernetesMode(config, { logger, metrics, depth });
+      ? localMode(config, { logger, metrics, depth, backlog, workerEnv: workerEnvFrom(env) })
+      : await kubernetesMode(config, { logger, metrics, depth, backlog });
 
   const service = createServiceApp({ service: 'controller', registry, logger, readiness: async () => mode.readiness() });
   service.app.get('/scalers', (_req, res) => {
@@ -49,6 +53,7 @@ export async function startController(
   });
   const running = await service.serve(config.PORT, config.HOST, async (server) => {
     await mode.stop();
+    await backlog.close();
     await depth.close();
     await server.close(config.HTTP_CLOSE_GRACE_MS);
   });

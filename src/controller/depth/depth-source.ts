@@ -8,6 +8,11 @@ export type QueueDepth = {
   consumers: number | undefined;
   /** Which source produced the numbers, for logs and status. */
   source: string;
+  /**
+   * Messages in the queue's retry delay queues (`<queue>.delay.<ms>ms`): jobs that failed and wait
+   * for their next attempt. Shown, not scaled on. Absent when no source could list them.
+   */
+  retrying?: number;
 } & (
   | { unacked: number }
   | {

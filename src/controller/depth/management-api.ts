@@ -3,6 +3,8 @@
  * unacked counts, which AMQP alone cannot give. The numbers are as fresh as the broker's
  * statistics interval (collect_statistics_interval, 5 s by default): a queue declared a moment ago
  * is a 404 until they catch up. Each error says whether the API answered, and what.
+ * Beside the queue it lists the queue's retry delay queues (`<queue>.delay.<ms>ms`, topology.ts):
+ * their messages are the `retrying` count, which only this source can see (AMQP cannot list).
  */
 import { z } from 'zod';
 import { QueueNotFoundError, type DepthSource, type QueueDepth, type QueueRef } from './depth-source.js';
@@ -26,6 +28,14 @@ const QueueInfoSchema = z.object({
   consumers: z.number().int().nonnegative().optional(),
 });
 
+/** The page of queues a name filter returns (the filter applies only to paged requests). */
+const QueuePageSchema = z.object({ items: z.array(z.object({ messages: z.number().int().nonnegative().optional() })) });
+
+/** The delay queues of `queue`, as topology.ts names them, as a management API name regex. */
+export function delayQueuePattern(queue: string): string {
+  return `^${queue.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.delay\\.\\d+ms$`;
+}
+
 export class ManagementApiDepth implements DepthSource {
   private readonly base: string;
   private readonly authorization: string | undefined;
@@ -45,19 +55,48 @@ export class ManagementApiDepth implements DepthSource {
   }
 
   async read(ref: QueueRef): Promise<QueueDepth> {
+    const [depth, retrying] = await Promise.all([this.readQueue(ref), this.readRetrying(ref)]);
+    return retrying === undefined ? depth : { ...depth, retrying };
+  }
+
+  /** Messages waiting in the retry delay queues; undefined when they cannot be listed (never a read failure). */
+  private async readRetrying(ref: QueueRef): Promise<number | undefined> {
+    const query = new URLSearchParams({ page: '1', page_size: '500', use_regex: 'true', name: delayQueuePattern(ref.queue), columns: 'name,messages' });
+    try {
+      const res = await this.fetch(`${this.base}/api/queues/${encodeURIComponent(ref.vhost)}?${query.toString()}`, {
+        headers: this.headers(),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      if (!res.ok) return undefined;
+      const parsed = QueuePageSchema.safeParse(await res.json().catch(() => undefined));
+      return parsed.success ? parsed.data.items.reduce((sum, q) => sum + (q.messages ?? 0), 0) : undefined;
+    } catch {
+      return undefined; // the queue read says what is wrong with the API; this count is only shown
+    }
+  }
+
+  private headers(): Record<string, string> {
+    return { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) };
+  }
+
+  private async readQueue(ref: QueueRef): Promise<QueueDepth> {
     const url = `${this.base}/api/queues/${encodeURIComponent(ref.vhost)}/${encodeURIComponent(ref.queue)}`;
     const where = `queue "${ref.queue}" in vhost "${ref.vhost}"`;
     let res: Response;
     try {
       res = await this.fetch(url, {
-        headers: { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
+        headers: this.headers(),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
       throw new Error(`the management API did not answer for ${where} (${this.failure(err)})`, { cause: err });
     }
     if (res.status === 404) {
-      throw new QueueNotFoundError(ref, 'management API', `the management API answered 404 for ${where}: not known yet or missing`);
+      throw new QueueNotFoundError(
+        ref,
+        'management API',
+        `the management API answered 404 for ${where}: its statistics may not have caught up yet, or the queue does not exist`,
+      );
     }
     if (!res.ok) throw new Error(`the management API answered ${res.status} for ${where}`);
     const parsed = QueueInfoSchema.safeParse(await res.json().catch(() => undefined));

@@ -11,6 +11,7 @@ import type { Logger } from '../../shared/logger.js';
 import { SCALER_ERROR_REASONS, type ScalerMetrics } from '../../shared/metrics.js';
 import type { DepthSource } from '../depth/depth-source.js';
 import type { ControllerMode } from '../controller-mode.js';
+import type { BacklogSignals } from '../events/backlog-signals.js';
 import type { InvalidSpec, Scaler, ScalerMetadata } from '../queue-scaler.js';
 import { ScalerLoop } from '../scaler-loop.js';
 import { KubernetesScaleTarget } from '../targets/kubernetes-scale.js';
@@ -21,7 +22,7 @@ import { KubernetesStatusSink } from './status-sink.js';
 /** Starts the informer and the lease election; the loops run while this replica leads. */
 export async function kubernetesMode(
   config: ControllerConfig,
-  deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; kubeConfig?: KubeConfig },
+  deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; backlog?: BacklogSignals; kubeConfig?: KubeConfig },
 ): Promise<ControllerMode> {
   const { logger, metrics, depth } = deps;
   const kubeConfig = deps.kubeConfig ?? new KubeConfig();
@@ -52,6 +53,7 @@ export async function kubernetesMode(
         metrics,
         logger: logger.child({ scaler: key }),
         tolerance: config.SCALER_TOLERANCE,
+        ...(deps.backlog ? { backlog: deps.backlog } : {}),
       },
       scaler,
     );

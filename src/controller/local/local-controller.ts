@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ScalerMetrics } from '../../shared/metrics.js';
 import type { DepthSource } from '../depth/depth-source.js';
 import type { ControllerMode } from '../controller-mode.js';
+import type { BacklogSignals } from '../events/backlog-signals.js';
 import type { Scaler } from '../queue-scaler.js';
 import { ScalerLoop, type ScalerEvent, type StatusSink } from '../scaler-loop.js';
 import { LocalWorkers } from '../targets/local-workers.js';
@@ -42,7 +43,7 @@ class LogSink implements StatusSink {
 /** Starts the loop of the file's QueueScaler over local worker processes, and watches the file. */
 export function localMode(
   config: ControllerConfig,
-  deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; workerEnv: NodeJS.ProcessEnv },
+  deps: { logger: Logger; metrics: ScalerMetrics; depth: DepthSource; backlog?: BacklogSignals; workerEnv: NodeJS.ProcessEnv },
 ): ControllerMode {
   const file = config.QUEUE_SCALER_FILE;
   const defaults = { vhost: brokerVhost(config.RABBITMQ_URL) };
@@ -65,6 +66,7 @@ export function localMode(
       metrics: deps.metrics,
       logger,
       tolerance: config.SCALER_TOLERANCE,
+      ...(deps.backlog ? { backlog: deps.backlog } : {}),
     },
     withGeneration(first, generation),
   );

@@ -25,6 +25,8 @@ interface Schema {
   required?: string[];
   default?: unknown;
   minimum?: number;
+  maximum?: number;
+  maxItems?: number;
   minLength?: number;
   enum?: unknown[];
   'x-kubernetes-validations'?: { rule: string; message: string }[];
@@ -120,14 +122,14 @@ export class ApiServerStandIn {
   // ---- test controls -------------------------------------------------------------------------
 
   /** Creates a QueueScaler as `kubectl apply` would: CRD defaults applied, validation enforced. */
-  createScaler(namespace: string, name: string, spec: Json): Json {
+  createScaler(namespace: string, name: string, spec: Json, annotations?: Record<string, string>): Json {
     const defaulted = applyDefaults(this.specSchema, structuredClone(spec)) as Json;
     const problems = validate(this.specSchema, defaulted, 'spec');
     if (problems.length) throw new ApiError(422, 'Invalid', problems.join('; '));
     const object: Json = {
       apiVersion: `${this.group}/${this.version}`,
       kind: 'QueueScaler',
-      metadata: { name, namespace, uid: randomUUID(), generation: 1, creationTimestamp: new Date().toISOString() },
+      metadata: { name, namespace, uid: randomUUID(), generation: 1, creationTimestamp: new Date().toISOString(), ...(annotations ? { annotations } : {}) },
       spec: defaulted,
     };
     this.store('ADDED', `qs/${namespace}/${name}`, object);
@@ -142,6 +144,14 @@ export class ApiServerStandIn {
     const meta = current.metadata as Json;
     meta.generation = (meta.generation as number) + 1;
     this.store('MODIFIED', `qs/${namespace}/${name}`, { ...current, spec });
+  }
+
+  /** `kubectl annotate`: metadata only, so the generation stays (null removes an annotation). */
+  annotateScaler(namespace: string, name: string, annotations: Record<string, string | null>): void {
+    const current = structuredClone(this.mustGet(`qs/${namespace}/${name}`));
+    const meta = current.metadata as Json;
+    meta.annotations = mergePatch(meta.annotations ?? {}, annotations);
+    this.store('MODIFIED', `qs/${namespace}/${name}`, current);
   }
 
   scaler(namespace: string, name: string): Json | undefined {
@@ -467,7 +477,19 @@ function applyDefaults(schema: Schema, value: unknown): unknown {
   return out;
 }
 
-/** The subset of OpenAPI the CRD uses, plus its one CEL rule form: `self.a <= self.b`. */
+/**
+ * The CEL rule forms the CRD uses: `self.a <= self.b`, and `self.a != 'X' || self.b <= N`.
+ * Any other rule is refused, so a new rule in the CRD cannot pass here unchecked.
+ */
+function celHolds(rule: string, obj: Json): boolean {
+  const compare = /^self\.(\w+) <= self\.(\w+)$/.exec(rule);
+  if (compare) return (obj[compare[1]!] as number) <= (obj[compare[2]!] as number);
+  const unless = /^self\.(\w+) != '([^']*)' \|\| self\.(\w+) <= (\d+)$/.exec(rule);
+  if (unless) return obj[unless[1]!] !== unless[2] || (obj[unless[3]!] as number) <= Number(unless[4]);
+  throw new Error(`the stand-in cannot evaluate the CEL rule ${rule}`);
+}
+
+/** The subset of OpenAPI the CRD uses, plus the CEL rule forms celHolds evaluates. */
 function validate(schema: Schema, value: unknown, path: string): string[] {
   const problems: string[] = [];
   const t = schema.type;
@@ -477,6 +499,10 @@ function validate(schema: Schema, value: unknown, path: string): string[] {
   if (t === 'object' && (typeof value !== 'object' || value === null || Array.isArray(value))) return [`${path}: Invalid value: must be an object`];
   if (schema.minimum !== undefined && (value as number) < schema.minimum)
     problems.push(`${path}: Invalid value: ${String(value)}: must be ≥ ${schema.minimum}`);
+  if (schema.maximum !== undefined && (value as number) > schema.maximum)
+    problems.push(`${path}: Invalid value: ${String(value)}: must be ≤ ${schema.maximum}`);
+  if (schema.maxItems !== undefined && (value as unknown[]).length > schema.maxItems)
+    problems.push(`${path}: Too many: must have at most ${schema.maxItems} items`);
   if (schema.minLength !== undefined && (value as string).length < schema.minLength) problems.push(`${path}: Invalid value: too short`);
   if (schema.enum && !schema.enum.includes(value)) problems.push(`${path}: Unsupported value: ${JSON.stringify(value)}`);
   if (t === 'string' && (schema as { format?: string }).format === 'date-time' && !TIME.test(value as string))
@@ -486,11 +512,7 @@ function validate(schema: Schema, value: unknown, path: string): string[] {
     for (const r of schema.required ?? []) if (obj[r] === undefined) problems.push(`${path}.${r}: Required value`);
     for (const [k, child] of Object.entries(schema.properties ?? {})) if (obj[k] !== undefined) problems.push(...validate(child, obj[k], `${path}.${k}`));
     for (const k of Object.keys(obj)) if (schema.properties && !(k in schema.properties)) problems.push(`${path}.${k}: unknown field`);
-    for (const rule of schema['x-kubernetes-validations'] ?? []) {
-      const cel = /^self\.(\w+) <= self\.(\w+)$/.exec(rule.rule);
-      if (!cel) throw new Error(`the stand-in cannot evaluate the CEL rule ${rule.rule}`);
-      if (!((obj[cel[1]!] as number) <= (obj[cel[2]!] as number))) problems.push(`${path}: Invalid value: ${rule.message}`);
-    }
+    for (const rule of schema['x-kubernetes-validations'] ?? []) if (!celHolds(rule.rule, obj)) problems.push(`${path}: Invalid value: ${rule.message}`);
   }
   if (t === 'array') (value as unknown[]).forEach((item, i) => problems.push(...validate(schema.items!, item, `${path}[${i}]`)));
   return problems;

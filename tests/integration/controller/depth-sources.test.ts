@@ -22,6 +22,10 @@ beforeAll(async () => {
   await ensureManagementApi();
   vhost = await createVhost('depth');
   await publish(vhost.connection, 'jobs', 30);
+  // Two retry delay queues of `jobs` (topology.ts names them so) and one that only looks alike.
+  await publish(vhost.connection, 'jobs.delay.1000ms', 4);
+  await publish(vhost.connection, 'jobs.delay.30000ms', 2);
+  await publish(vhost.connection, 'jobs.delay.other', 9);
   // A consumer with prefetch 7 that never acks: 7 unacked, 23 ready.
   consumer = await vhost.connection.createChannel();
   await consumer.prefetch(7);
@@ -49,6 +53,19 @@ describe('queue depth sources', () => {
     expect(live.consumers).toBe(1);
     const both = await combined.read(ref);
     expect(both).toMatchObject({ ready: 23, unacked: 7 });
+  });
+
+  it('count the retry delay queues apart, as retrying, from the management API', async () => {
+    const ref = { vhost: vhost.name, queue: 'jobs' };
+    const d = await waitFor(
+      async () => {
+        const read = await management.read(ref);
+        return read.retrying === 6 ? read : undefined;
+      },
+      { timeoutMs: 15_000, what: 'management API lists 6 retrying messages' },
+    );
+    expect(d).toMatchObject({ ready: 23, unacked: 7, retrying: 6 });
+    expect(await combined.read(ref)).toMatchObject({ ready: 23, unacked: 7, retrying: 6 });
   });
 
   it('report a missing queue as an error, not as zero', async () => {

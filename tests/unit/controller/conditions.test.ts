@@ -10,7 +10,7 @@ describe('conditions', () => {
   });
 
   it('says unacked is unknown when only AMQP answered, while staying Ready', () => {
-    const answered = 'the management API answered 404 for queue "jobs" in vhost "/": not known yet or missing';
+    const answered = 'the management API answered 404 for queue "jobs" in vhost "/": its statistics may not have caught up yet, or the queue does not exist';
     const inputs = conditionInputs({
       kind: 'scaled',
       unackedUnknown: answered,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { InvalidSpecError, parseSpec, SPEC_DEFAULTS } from '../../../src/controller/queue-scaler.js';
+import { InvalidSpecError, isInvalidSpec, PAUSED_REPLICAS_ANNOTATION, parseScaler, parseSpec, SPEC_DEFAULTS } from '../../../src/controller/queue-scaler.js';
 
 const crd = parse(readFileSync('charts/nws-watermark/crds/queuescaler.yaml', 'utf8'));
 const version = crd.spec.versions[0];
@@ -46,9 +46,16 @@ describe('QueueScaler CRD', () => {
     expect(() => parseSpec({ scaleTargetRef: { name: 'w' }, queue: 'q', messagesPerReplica: 0 })).toThrow(/spec\.messagesPerReplica.*received 0/);
   });
 
-  it('prints queue, depth, desired, current and age', () => {
-    const columns = Object.fromEntries(version.additionalPrinterColumns.map((c: { name: string; jsonPath: string }) => [c.name, c.jsonPath]));
+  it('prints ready, active, paused, desired and current, then depth and age', () => {
+    const printed: { name: string; jsonPath: string; priority?: number }[] = version.additionalPrinterColumns;
+    const columns = Object.fromEntries(printed.map((c) => [c.name, c.jsonPath]));
+    const wide = printed.filter((c) => !c.priority).map((c) => c.name);
+    expect(wide).toEqual(['Queue', 'Ready', 'Active', 'Paused', 'Desired', 'Current', 'Depth', 'Age']);
     expect(columns).toMatchObject({
+      Ready: '.status.conditions[?(@.type=="Ready")].status',
+      Active: '.status.conditions[?(@.type=="Active")].status',
+      Paused: '.status.conditions[?(@.type=="Paused")].status',
+      Retrying: '.status.retryingMessages',
       Queue: '.spec.queue',
       Depth: '.status.queueDepth',
       Desired: '.status.desiredReplicas',
@@ -60,8 +67,52 @@ describe('QueueScaler CRD', () => {
   it('declares every status field the controller writes', () => {
     const status = Object.keys(version.schema.openAPIV3Schema.properties.status.properties).sort();
     expect(status).toEqual(
-      ['conditions', 'currentReplicas', 'desiredReplicas', 'lastScaleTime', 'observedGeneration', 'queueDepth', 'readyMessages', 'unackedMessages'].sort(),
+      [
+        'conditions',
+        'currentReplicas',
+        'desiredReplicas',
+        'lastScaleTime',
+        'observedGeneration',
+        'queueDepth',
+        'readyMessages',
+        'retryingMessages',
+        'unackedMessages',
+      ].sort(),
     );
+    const types = version.schema.openAPIV3Schema.properties.status.properties.conditions.items.properties.type.enum;
+    expect(types).toEqual(['Ready', 'Active', 'Paused', 'Fallback', 'ScalingLimited']);
+  });
+
+  it('checks fallback and behavior as the controller does', () => {
+    const { fallback, behavior } = specSchema.properties;
+    expect(fallback.required).toEqual(['failureThreshold', 'replicas']);
+    expect(fallback.properties.failureThreshold.minimum).toBe(1);
+    expect(fallback.properties.replicas.minimum).toBe(0);
+    const down = behavior.properties.scaleDown.properties;
+    expect(down.selectPolicy).toMatchObject({ enum: ['Max', 'Min', 'Disabled'], default: 'Max' });
+    expect(down.policies.items.properties.periodSeconds).toMatchObject({ minimum: 1, maximum: 1800 });
+    expect(down.policies.items['x-kubernetes-validations'][0].rule).toBe("self.type != 'Percent' || self.value <= 100");
+    const spec = (extra: Record<string, unknown>) => ({ scaleTargetRef: { name: 'w' }, queue: 'q', ...extra });
+    expect(() => parseSpec(spec({ fallback: { failureThreshold: 0, replicas: 2 } }))).toThrow(/spec\.fallback\.failureThreshold.*received 0/);
+    expect(() => parseSpec(spec({ fallback: { failureTreshold: 3, replicas: 2 } }))).toThrow(/failureTreshold/);
+    const percent = (value: number) => ({ behavior: { scaleDown: { policies: [{ type: 'Percent', value, periodSeconds: 60 }] } } });
+    expect(() => parseSpec(spec(percent(150)))).toThrow(/at most 100/);
+    expect(parseSpec(spec(percent(50))).behavior?.scaleDown).toEqual({ selectPolicy: 'Max', policies: [{ type: 'Percent', value: 50, periodSeconds: 60 }] });
+    expect(() => parseSpec(spec({ behavior: { scaleUp: { selectPolicy: 'Fastest' } } }))).toThrow(/selectPolicy/);
+  });
+
+  it('reads the paused-replicas annotation, and names it when it is not a replica count', () => {
+    const object = (value: string) => ({
+      metadata: { name: 'w', annotations: { [PAUSED_REPLICAS_ANNOTATION]: value } },
+      spec: { scaleTargetRef: { name: 'w' }, queue: 'q' },
+    });
+    expect(parseScaler(object('3'))).toMatchObject({ pausedReplicas: 3 });
+    expect(parseScaler(object('0'))).toMatchObject({ pausedReplicas: 0 });
+    const bad = parseScaler(object('three'));
+    expect(isInvalidSpec(bad) && bad.message).toContain(
+      `metadata.annotations["${PAUSED_REPLICAS_ANNOTATION}"]: expected a replica count, an integer ≥ 0 (received "three")`,
+    );
+    expect(parseScaler({ metadata: { name: 'w' }, spec: object('1').spec })).not.toHaveProperty('pausedReplicas');
   });
 
   it.each(['k8s/examples/queuescaler.yaml', 'config/local-queuescaler.yaml'])('%s is a valid QueueScaler', (file) => {

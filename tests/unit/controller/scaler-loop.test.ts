@@ -7,8 +7,16 @@
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DepthSource, QueueDepth, QueueRef } from '../../../src/controller/depth/depth-source.js';
-import { isInvalidSpec, parseScaler, type InvalidSpec, type QueueScalerStatus, type Scaler } from '../../../src/controller/queue-scaler.js';
-import { ScalerLoop, type ScalerEvent, type StatusSink } from '../../../src/controller/scaler-loop.js';
+import {
+  isInvalidSpec,
+  PAUSED_REPLICAS_ANNOTATION,
+  parseScaler,
+  type InvalidSpec,
+  type QueueScalerStatus,
+  type Scaler,
+} from '../../../src/controller/queue-scaler.js';
+import type { BacklogSignals } from '../../../src/controller/events/backlog-signals.js';
+import { BACKLOG_NUDGE_MIN_MS, ScalerLoop, type ScalerEvent, type StatusSink } from '../../../src/controller/scaler-loop.js';
 import { TargetForbiddenError, TargetNotFoundError, type ScaleReading, type ScaleTarget } from '../../../src/controller/targets/scale-target.js';
 import { createLogger } from '../../../src/shared/logger.js';
 import { scalerMetrics } from '../../../src/shared/metrics.js';
@@ -73,9 +81,9 @@ class FakeSink implements StatusSink {
 
 const ready = (count: number, unacked = 0): QueueDepth => ({ ready: count, unacked, consumers: 1, source: 'fake' });
 
-function scaler(spec: Record<string, unknown> = {}, generation = 1, status?: QueueScalerStatus): Scaler {
+function scaler(spec: Record<string, unknown> = {}, generation = 1, status?: QueueScalerStatus, annotations?: Record<string, string>): Scaler {
   const parsed = parseScaler({
-    metadata: { name: 'workers', namespace: 'team-a', generation },
+    metadata: { name: 'workers', namespace: 'team-a', generation, ...(annotations ? { annotations } : {}) },
     spec: {
       scaleTargetRef: { name: 'worker' },
       queue: 'jobs',
@@ -102,7 +110,26 @@ interface World {
 
 const loops: ScalerLoop[] = [];
 
-function world(first: Scaler | InvalidSpec, options: { replicas?: number; depth?: QueueDepth | Error; makeTargetError?: Error } = {}): World {
+/** Backlog signals the test sends by hand. */
+class FakeBacklog implements BacklogSignals {
+  readonly listeners = new Map<string, () => void>();
+  watch(ref: QueueRef, listener: () => void): () => void {
+    const key = `${ref.vhost}/${ref.queue}`;
+    this.listeners.set(key, listener);
+    return () => this.listeners.delete(key);
+  }
+  queued(key: string): void {
+    this.listeners.get(key)?.();
+  }
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
+
+function world(
+  first: Scaler | InvalidSpec,
+  options: { replicas?: number; depth?: QueueDepth | Error; makeTargetError?: Error; backlog?: BacklogSignals } = {},
+): World {
   const target = new FakeTarget(options.replicas ?? 1);
   const depth = new FakeDepth(options.depth ?? ready(0));
   const sink = new FakeSink();
@@ -112,7 +139,16 @@ function world(first: Scaler | InvalidSpec, options: { replicas?: number; depth?
     return target;
   });
   const loop = new ScalerLoop(
-    { name: 'team-a/workers', depth, makeTarget, sink, metrics: scalerMetrics(registry), logger: createLogger('test', 'silent'), tolerance: 0.1 },
+    {
+      name: 'team-a/workers',
+      depth,
+      makeTarget,
+      sink,
+      metrics: scalerMetrics(registry),
+      logger: createLogger('test', 'silent'),
+      tolerance: 0.1,
+      ...(options.backlog ? { backlog: options.backlog } : {}),
+    },
     first,
   );
   loops.push(loop);
@@ -195,7 +231,7 @@ describe('ScalerLoop', () => {
   });
 
   it('says why unacked is unknown, and does not scale to zero on an unknown count', async () => {
-    const answered = 'the management API answered 404 for queue "jobs" in vhost "v": not known yet or missing';
+    const answered = 'the management API answered 404 for queue "jobs" in vhost "v": its statistics may not have caught up yet, or the queue does not exist';
     const depth: QueueDepth = { ready: 0, unacked: undefined, unackedUnknown: answered, consumers: 1, source: 'AMQP passive declare' };
     const w = world(scaler({ minReplicas: 0 }), { replicas: 2, depth });
     w.loop.start();
@@ -312,5 +348,91 @@ describe('ScalerLoop', () => {
     w.loop.update(scaler({}, 2));
     await elapse(POLL_MS * 3);
     expect(w.depth.reads).toHaveLength(1);
+  });
+
+  describe('safety catches', () => {
+    it('scales to the fallback replicas after failureThreshold failed reads in a row, and says so', async () => {
+      const w = world(scaler({ fallback: { failureThreshold: 2, replicas: 4 } }), { replicas: 1, depth: new Error('management API: down; AMQP: down') });
+      w.loop.start();
+      await elapse(0);
+      expect(w.target.scaled).toEqual([]);
+      expect(w.sink.condition('Fallback')).toMatchObject({ status: 'False', reason: 'BelowThreshold' });
+      await elapse(POLL_MS);
+      expect(w.target.scaled).toEqual([4]);
+      expect(w.sink.condition('Fallback')).toMatchObject({ status: 'True', reason: 'FallbackActive' });
+      expect(w.sink.condition('Fallback')?.message).toContain('2 failed depth reads in a row (failureThreshold 2)');
+      expect(w.sink.condition('Ready')).toMatchObject({ status: 'False', reason: 'QueueUnreadable' });
+      expect(w.sink.events).toContainEqual({ type: 'Normal', reason: 'ScaledUp', message: expect.stringContaining('1 → 4 replicas (depth unknown; fallback') });
+      w.depth.next = ready(15);
+      await elapse(POLL_MS);
+      expect(w.sink.condition('Fallback')).toMatchObject({ status: 'False', reason: 'QueueReadable' });
+    });
+
+    it('without spec.fallback, says failed reads keep the current replicas', async () => {
+      const w = world(scaler(), { replicas: 2, depth: new Error('down') });
+      w.loop.start();
+      await elapse(0);
+      expect(w.sink.condition('Fallback')).toMatchObject({ status: 'False', reason: 'NoFallback' });
+    });
+
+    it('pauses at the annotation, at once when it is set, and resumes when it is lifted', async () => {
+      const w = world(scaler(), { replicas: 1, depth: ready(45) });
+      w.loop.start();
+      await elapse(0);
+      expect(w.target.scaled).toEqual([5]);
+      expect(w.sink.condition('Paused')).toMatchObject({ status: 'False', reason: 'NotPaused' });
+      // An annotation is no new generation: the pause still applies at once, not at the next poll.
+      w.loop.update(scaler({}, 1, undefined, { [PAUSED_REPLICAS_ANNOTATION]: '2' }));
+      await elapse(0);
+      expect(w.target.scaled).toEqual([5, 2]);
+      expect(w.sink.condition('Paused')).toMatchObject({ status: 'True', reason: 'PausedByAnnotation' });
+      expect(w.sink.last).toMatchObject({ desiredReplicas: 2, queueDepth: 45 });
+      w.depth.next = new Error('down');
+      await elapse(POLL_MS);
+      expect(w.target.replicas).toBe(2);
+      w.depth.next = ready(45);
+      w.loop.update(scaler({}, 1));
+      await elapse(0);
+      expect(w.target.scaled).toEqual([5, 2, 5]);
+      expect(w.sink.condition('Paused')).toMatchObject({ status: 'False' });
+    });
+
+    it('shows the retry delay queues as retryingMessages without scaling on them', async () => {
+      const w = world(scaler(), { replicas: 1, depth: { ...ready(5), retrying: 300 } });
+      w.loop.start();
+      await elapse(0);
+      expect(w.sink.last).toMatchObject({ queueDepth: 5, retryingMessages: 300, desiredReplicas: 1 });
+      expect(w.target.scaled).toEqual([]);
+    });
+
+    it('holds a scale-up back by spec.behavior and says so in ScalingLimited', async () => {
+      const behavior = { scaleUp: { policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }] } };
+      const w = world(scaler({ behavior }), { replicas: 1, depth: ready(95) });
+      w.loop.start();
+      await elapse(0);
+      expect(w.target.scaled).toEqual([3]);
+      expect(w.sink.condition('ScalingLimited')).toMatchObject({ status: 'True', reason: 'RateLimited' });
+    });
+  });
+
+  it('reconciles on a backlog signal before the poll, at most once more per interval, and stops following on stop', async () => {
+    const backlog = new FakeBacklog();
+    const w = world(scaler({ queue: 'watermark_retry', pollingIntervalSeconds: 60, minReplicas: 1 }), { replicas: 1, depth: ready(0), backlog });
+    w.loop.start();
+    await elapse(0);
+    expect(w.depth.reads).toHaveLength(1);
+    w.depth.next = ready(45);
+    backlog.queued('v/watermark_retry');
+    await elapse(0);
+    expect(w.depth.reads).toHaveLength(2);
+    expect(w.target.scaled).toEqual([5]);
+    for (let i = 0; i < 10; i += 1) backlog.queued('v/watermark_retry');
+    await elapse(0);
+    expect(w.depth.reads).toHaveLength(2);
+    // The trailing nudge asks for a pass at once; a 0 ms timer set from a fake timer runs 1 ms later.
+    await elapse(BACKLOG_NUDGE_MIN_MS + 1);
+    expect(w.depth.reads).toHaveLength(3);
+    await w.loop.stop();
+    expect(backlog.listeners.size).toBe(0);
   });
 });

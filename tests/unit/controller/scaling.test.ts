@@ -5,18 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideScale, replicasFor, type ScalingPolicy, type ScalingState } from '../../../src/controller/scaling.js';
+import { scalingPolicyArb } from './arbitraries.js';
 
-const policyArb = fc
-  .record({
-    minReplicas: fc.integer({ min: 0, max: 5 }),
-    span: fc.integer({ min: 0, max: 20 }),
-    messagesPerReplica: fc.integer({ min: 1, max: 100 }),
-    activationMessages: fc.integer({ min: 0, max: 50 }),
-    scaleDownStabilizationSeconds: fc.integer({ min: 0, max: 300 }),
-    cooldownSeconds: fc.integer({ min: 0, max: 300 }),
-    tolerance: fc.double({ min: 0, max: 0.5, noNaN: true, maxExcluded: true }),
-  })
-  .map(({ span, ...p }): ScalingPolicy => ({ ...p, maxReplicas: Math.max(1, p.minReplicas + span) }));
+const policyArb = scalingPolicyArb();
 
 const base: ScalingPolicy = {
   minReplicas: 0,

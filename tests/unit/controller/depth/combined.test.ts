@@ -18,7 +18,7 @@ const amqp = source(async () => ({
   consumers: 2,
   source: 'AMQP passive declare',
 }));
-const answered404 = 'the management API answered 404 for queue "jobs" in vhost "/": not known yet or missing';
+const answered404 = 'the management API answered 404 for queue "jobs" in vhost "/": its statistics may not have caught up yet, or the queue does not exist';
 
 describe('CombinedDepth', () => {
   it('takes ready from AMQP (live) and unacked from the management API', async () => {

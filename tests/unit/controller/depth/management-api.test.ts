@@ -25,15 +25,33 @@ describe('ManagementApiDepth', () => {
     const api = answering(200, { messages_ready: 4, messages_unacknowledged: 2, consumers: 1 });
     const depth = new ManagementApiDepth({ url: 'http://user:p%40ss@rabbit:15672/', fetch: api.fetch });
     expect(await depth.read(ref)).toEqual({ ready: 4, unacked: 2, consumers: 1, source: 'management API' });
-    expect(api.urls).toEqual(['http://rabbit:15672/api/queues/team-a/jobs']);
-    expect(api.headers[0]?.get('authorization')).toBe(`Basic ${Buffer.from('user:p@ss').toString('base64')}`);
+    expect(api.urls[0]).toBe('http://rabbit:15672/api/queues/team-a/jobs');
+    expect(api.headers.every((h) => h.get('authorization') === `Basic ${Buffer.from('user:p@ss').toString('base64')}`)).toBe(true);
+  });
+
+  it("counts the messages of the queue's retry delay queues, listed by name, as retrying", async () => {
+    const urls: string[] = [];
+    const fake: typeof fetch = async (input) => {
+      const url = new URL(input instanceof Request ? input.url : input.toString());
+      urls.push(url.toString());
+      const body = url.pathname.endsWith('/jobs') ? { messages_ready: 4, messages_unacknowledged: 0 } : { items: [{ messages: 7 }, { messages: 5 }] };
+      return new Response(JSON.stringify(body), { status: 200 });
+    };
+    const depth = new ManagementApiDepth({ url: 'http://rabbit:15672', fetch: fake });
+    expect(await depth.read(ref)).toMatchObject({ ready: 4, unacked: 0, retrying: 12 });
+    const list = new URL(urls.find((u) => !u.includes('/jobs'))!);
+    expect(list.pathname).toBe('/api/queues/team-a');
+    expect(list.searchParams.get('name')).toBe('^jobs\\.delay\\.\\d+ms$');
+    expect(list.searchParams.get('use_regex')).toBe('true');
   });
 
   it('says it answered 404 for a queue its statistics do not know yet', async () => {
     const depth = new ManagementApiDepth({ url: 'http://rabbit:15672', fetch: answering(404, { error: 'Object Not Found' }).fetch });
     const read = depth.read(ref);
     await expect(read).rejects.toBeInstanceOf(QueueNotFoundError);
-    await expect(read).rejects.toThrow('the management API answered 404 for queue "jobs" in vhost "team-a": not known yet or missing');
+    await expect(read).rejects.toThrow(
+      'the management API answered 404 for queue "jobs" in vhost "team-a": its statistics may not have caught up yet, or the queue does not exist',
+    );
   });
 
   it('says what status it answered otherwise', async () => {
