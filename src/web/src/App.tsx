@@ -32,8 +32,8 @@ import { ResultView } from './components/ResultView.js';
 import { followDepsWithKey, forgetApiKey, rememberApiKey, sessionKeyStorage, storedApiKey, withApiKey } from './api-key.js';
 import { StatusPanel, type Original } from './components/StatusPanel.js';
 import { browserFollowDeps, followJob } from './follow-job.js';
-import { pushRecent } from './history.js';
-import type { ResultEntry } from './result-entry.js';
+import { HISTORY_LIMIT, pushRecent } from './history.js';
+import { sameResult, type ResultEntry } from './result-entry.js';
 import { runUpload, type UploadPhase } from './run-upload.js';
 import { errorMessage, isAbortError } from './upload-client.js';
 import { isBusy, type View } from './view-state.js';
@@ -87,18 +87,18 @@ export function App() {
           setView({
             state: 'queued',
             fileName,
-            hash: phase.hash,
+            jobId: phase.jobId,
             mode: phase.mode,
             ...(phase.attempts === undefined ? {} : { attempts: phase.attempts }),
           });
-        } else setView({ state: 'fetching', fileName, hash: phase.hash });
+        } else setView({ state: 'fetching', fileName, jobId: phase.jobId });
       };
 
       const key = keyRef.current;
       const fetchWithKey = withApiKey((input, init) => fetch(input, init), key);
       runUpload(file, fileName, at, {
         fetch: fetchWithKey,
-        follow: (hash, handlers) => followJob(hash, { ...followDepsWithKey(browserFollowDeps(), key), ...handlers }),
+        follow: (jobId, handlers) => followJob(jobId, { ...followDepsWithKey(browserFollowDeps(), key), ...handlers }),
         now: () => performance.now(),
         prepare: async (blob) => {
           const url = URL.createObjectURL(blob);
@@ -119,7 +119,7 @@ export function App() {
               url: decoded.get(result.blob) ?? URL.createObjectURL(result.blob),
               finishedAt: Date.now(),
             };
-            const { list, dropped } = pushRecent(historyRef.current, entry);
+            const { list, dropped } = pushRecent(historyRef.current, entry, HISTORY_LIMIT, sameResult);
             historyRef.current = list;
             for (const old of dropped) URL.revokeObjectURL(old.url);
             setHistory(list);
@@ -144,7 +144,7 @@ export function App() {
             });
           } else {
             const attempts = outcome.attempts === undefined ? '' : ` (after ${outcome.attempts} attempts)`;
-            setView({ state: 'error', title: 'The job failed', detail: `${outcome.error}${attempts}`, hash: outcome.hash });
+            setView({ state: 'error', title: 'The job failed', detail: `${outcome.error}${attempts}`, jobId: outcome.jobId });
           }
         })
         .catch((error: unknown) => {

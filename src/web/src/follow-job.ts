@@ -1,8 +1,8 @@
 /**
- * Follows a queued job until it is done or failed. Server-Sent Events (`/events/{hash}`) carry the
- * changes; when EventSource is missing or errors, `/status/{hash}` is polled instead. While events
- * flow, a slow safety poll still runs, so a missed event or a stream stuck behind a proxy cannot
- * leave the page waiting forever. Every browser API is injected, so this runs under plain Node.
+ * Follows a queued job until it is done or failed. Server-Sent Events (`/events/{id}`) carry the
+ * changes; when EventSource is missing or errors, `/status/{id}` is polled instead (`id`: the
+ * result id, the 202's jobId). While events flow, a slow safety poll still runs, so a missed event
+ * or a stream stuck behind a proxy cannot leave the page waiting forever. Every browser API is injected, so this runs under plain Node.
  */
 // Types only: the contract's zod schemas stay out of the browser bundle.
 import type { JobState, JobStatus } from '../../shared/contracts/index.js';
@@ -70,9 +70,9 @@ export function asJobStatus(value: unknown): JobStatus | null {
   return typeof state === 'string' && Object.hasOwn(JOB_STATES, state) ? (value as JobStatus) : null;
 }
 
-function finished(hash: string, status: JobStatus): FinishedJob | null {
+function finished(jobId: string, status: JobStatus): FinishedJob | null {
   const attempts = status.attempts === undefined ? {} : { attempts: status.attempts };
-  if (status.status === 'done') return { status: 'done', url: status.url ?? `/image/${hash}`, ...attempts };
+  if (status.status === 'done') return { status: 'done', url: status.url ?? `/image/${jobId}`, ...attempts };
   if (status.status === 'failed') return { status: 'failed', error: status.error ?? 'The job failed.', ...attempts };
   return null;
 }
@@ -81,7 +81,7 @@ function finished(hash: string, status: JobStatus): FinishedJob | null {
  * Resolves with the job's final state. Rejects only when `signal` aborts (with an AbortError);
  * transient failures (network, 5xx) keep it polling, because a queued job may wait for minutes.
  */
-export function followJob(hash: string, options: FollowOptions): Promise<FinishedJob> {
+export function followJob(jobId: string, options: FollowOptions): Promise<FinishedJob> {
   const {
     createEventSource,
     fetch,
@@ -94,8 +94,8 @@ export function followJob(hash: string, options: FollowOptions): Promise<Finishe
     safetyPollIntervalMs = SAFETY_POLL_INTERVAL_MS,
     maxNotFound = MAX_NOT_FOUND,
   } = options;
-  const statusUrl = `/status/${encodeURIComponent(hash)}`;
-  const eventsUrl = `/events/${encodeURIComponent(hash)}`;
+  const statusUrl = `/status/${encodeURIComponent(jobId)}`;
+  const eventsUrl = `/events/${encodeURIComponent(jobId)}`;
 
   return new Promise<FinishedJob>((resolve, reject) => {
     let settled = false;
@@ -130,7 +130,7 @@ export function followJob(hash: string, options: FollowOptions): Promise<Finishe
       if (settled) return;
       notFound = 0;
       onStatus?.(status, via);
-      const done = finished(hash, status);
+      const done = finished(jobId, status);
       if (done) finish(done);
     };
 
@@ -167,7 +167,7 @@ export function followJob(hash: string, options: FollowOptions): Promise<Finishe
           const status = asJobStatus(await response.json().catch(() => null));
           if (status) accept(status, 'polling');
         } else if (response.status === 404 || response.status === 400) {
-          // 400: not a hash at all; 404: the api does not know it (tolerated briefly, it may lag).
+          // 400: not a result id at all; 404: the api does not know it (tolerated briefly, it may lag).
           notFound += 1;
           if (response.status === 400 || notFound >= maxNotFound) {
             finish({ status: 'failed', error: `The server does not know this job (HTTP ${response.status}).` });

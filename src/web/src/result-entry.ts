@@ -8,3 +8,11 @@ export interface ResultEntry extends UploadResult {
   /** Wall-clock time it finished, for the history list. */
   finishedAt: number;
 }
+
+/**
+ * Two entries show one result: the same result id (the same image with the same settings, e.g.
+ * after switching an option back). The newer replaces the older in the history.
+ */
+export function sameResult(a: ResultEntry, b: ResultEntry): boolean {
+  return a.id === b.id || (a.resultId !== null && a.resultId === b.resultId);
+}

@@ -2,7 +2,8 @@
  * The api's upload and image endpoints, seen from the page. HTTP outcomes become a discriminated
  * union the UI switches on (image now, queued job, or an RFC 9457 problem); only an abort rejects.
  */
-import type { AcceptedJob } from '../../shared/contracts/index.js';
+import type { AcceptedJob, WatermarkSettings } from '../../shared/contracts/index.js';
+import { asWatermarkSettings, parseSettingsHeader } from './settings-header.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -14,6 +15,14 @@ export interface ProblemDetails {
   detail: string;
   /** From `Retry-After` (503): how long to wait before trying again. */
   retryAfterSeconds?: number;
+  /** The `invalidOptions` extension of a 400 invalid-options: each option at fault. */
+  invalidOptions?: InvalidOption[];
+}
+
+export interface InvalidOption {
+  field: string;
+  expected: string;
+  received: string;
 }
 
 export type CacheOutcome = 'HIT' | 'MISS';
@@ -22,15 +31,23 @@ export interface ImageResponse {
   kind: 'image';
   blob: Blob;
   contentType: string;
-  /** `X-Image-Hash`, when the server sent a well-formed one. */
+  /** `X-Image-Hash`: the SHA-256 of the uploaded bytes, when the server sent a well-formed one. */
   hash: string | null;
+  /** `X-Result-Id`: the result's id, which `/status`, `/image` and `/events` take. */
+  resultId: string | null;
+  /** `X-Watermark-Settings`: the effective settings that made it (only the upload's 200 carries them). */
+  settings: WatermarkSettings | null;
   /** `X-Cache`, when present. */
   cache: CacheOutcome | null;
 }
 
-/** The 202's job (the api's `AcceptedJob`): which job to follow, and where. */
+/** The 202's job (the api's `AcceptedJob`): which job to follow (`jobId`, the result id), and where. */
 export interface QueuedResponse extends Pick<AcceptedJob, 'jobId' | 'statusUrl'> {
   kind: 'queued';
+  /** The SHA-256 of the uploaded bytes, when the body carried a well-formed one. */
+  imageHash: string | null;
+  /** The effective settings the job applies, when the body carried them. */
+  settings: WatermarkSettings | null;
 }
 
 export interface ProblemResponse {
@@ -45,15 +62,27 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** An upload option as a multipart text field: `[name, value]`, e.g. `['position', 'northwest']`. */
+export type UploadField = readonly [name: string, value: string];
+
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
 export function isImageHash(value: unknown): value is string {
   return typeof value === 'string' && HASH_PATTERN.test(value);
 }
 
-/** `POST /upload` with the file in the multipart field `image`. */
-export async function uploadImage(file: Blob, fileName: string, options: RequestOptions = {}): Promise<ImageResponse | QueuedResponse | ProblemResponse> {
+/**
+ * `POST /upload` with the options as text fields, then the file in the multipart field `image`.
+ * The fields come first: the api reads the body as it streams, and options after the file would
+ * arrive only once the whole file has.
+ */
+export async function uploadImage(
+  file: Blob,
+  fileName: string,
+  options: RequestOptions & { fields?: readonly UploadField[] } = {},
+): Promise<ImageResponse | QueuedResponse | ProblemResponse> {
   const form = new FormData();
+  for (const [name, value] of options.fields ?? []) form.append(name, value);
   form.append('image', file, fileName || 'upload');
   const response = await send(options, '/upload', {
     method: 'POST',
@@ -67,7 +96,7 @@ export async function uploadImage(file: Blob, fileName: string, options: Request
   return { kind: 'problem', problem: await readProblem(response) };
 }
 
-/** `GET /image/{hash}` (or the `url` a finished job reports). */
+/** `GET /image/{id}` (or the `url` a finished job reports). */
 export async function fetchImage(url: string, options: RequestOptions = {}): Promise<ImageResponse | ProblemResponse> {
   const response = await send(options, url, { headers: { Accept: 'image/*' } });
   if ('kind' in response) return response;
@@ -95,20 +124,27 @@ async function send(options: RequestOptions, url: string, init: RequestInit): Pr
 
 async function readImage(response: Response): Promise<ImageResponse> {
   const blob = await response.blob();
-  const hash = response.headers.get('X-Image-Hash')?.trim().toLowerCase() ?? null;
   const cache = response.headers.get('X-Cache')?.trim().toUpperCase() ?? null;
   return {
     kind: 'image',
     blob,
     contentType: response.headers.get('Content-Type') ?? (blob.type || 'application/octet-stream'),
-    hash: isImageHash(hash) ? hash : null,
+    hash: hashHeader(response, 'X-Image-Hash'),
+    resultId: hashHeader(response, 'X-Result-Id'),
+    settings: parseSettingsHeader(response.headers.get('X-Watermark-Settings')),
     cache: cache === 'HIT' || cache === 'MISS' ? cache : null,
   };
 }
 
+function hashHeader(response: Response, name: string): string | null {
+  const value = response.headers.get(name)?.trim().toLowerCase() ?? null;
+  return isImageHash(value) ? value : null;
+}
+
 async function readQueued(response: Response): Promise<QueuedResponse | ProblemResponse> {
   const body = await readJson(response);
-  const jobId = isRecord(body) ? body.jobId : undefined;
+  const record = isRecord(body) ? body : {};
+  const jobId = record.jobId;
   if (!isImageHash(jobId)) {
     return {
       kind: 'problem',
@@ -120,8 +156,14 @@ async function readQueued(response: Response): Promise<QueuedResponse | ProblemR
       },
     };
   }
-  const statusUrl = isRecord(body) && typeof body.statusUrl === 'string' ? body.statusUrl : `/status/${jobId}`;
-  return { kind: 'queued', jobId, statusUrl };
+  const statusUrl = typeof record.statusUrl === 'string' ? record.statusUrl : `/status/${jobId}`;
+  return {
+    kind: 'queued',
+    jobId,
+    statusUrl,
+    imageHash: isImageHash(record.imageHash) ? record.imageHash : null,
+    settings: asWatermarkSettings(record.settings),
+  };
 }
 
 /**
@@ -141,6 +183,8 @@ export async function readProblem(response: Response, now: number = Date.now()):
   };
   const retryAfter = parseRetryAfter(response.headers.get('Retry-After'), now);
   if (retryAfter !== undefined) problem.retryAfterSeconds = retryAfter;
+  const invalidOptions = Array.isArray(record.invalidOptions) ? record.invalidOptions.filter(isInvalidOption) : [];
+  if (invalidOptions.length > 0) problem.invalidOptions = invalidOptions;
   return problem;
 }
 
@@ -172,6 +216,10 @@ function defaultTitle(status: number): string {
 
 function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+function isInvalidOption(value: unknown): value is InvalidOption {
+  return isRecord(value) && typeof value.field === 'string' && typeof value.expected === 'string' && typeof value.received === 'string';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

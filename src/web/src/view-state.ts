@@ -1,13 +1,16 @@
 /** What the page is doing right now, and the sentence the status line says about it. */
 import type { FollowMode } from './follow-job.js';
+import type { InvalidOption } from './upload-client.js';
 
 export type View =
   | { state: 'idle' }
   | { state: 'uploading'; fileName: string }
-  | { state: 'queued'; fileName: string; hash: string; mode: FollowMode | null; attempts?: number }
-  | { state: 'fetching'; fileName: string; hash: string }
+  /** `jobId`: the result id the 202 named. */
+  | { state: 'queued'; fileName: string; jobId: string; mode: FollowMode | null; attempts?: number }
+  | { state: 'fetching'; fileName: string; jobId: string }
   | { state: 'done'; entryId: number; cacheHit: boolean; viaRabbit: boolean; elapsedMs: number }
-  | { state: 'error'; title: string; detail: string; retryAfterSeconds?: number; hash?: string }
+  /** `jobId` when a queued job failed; `invalidOptions` when the api refused the options. */
+  | { state: 'error'; title: string; detail: string; retryAfterSeconds?: number; jobId?: string; invalidOptions?: InvalidOption[] }
   /** The api answered 401: it wants a key (`refused`: the one sent was not accepted). */
   | { state: 'key-needed'; refused: boolean };
 
@@ -32,7 +35,8 @@ export function statusMessage(view: View): string {
       return `Done${how} in ${Math.round(view.elapsedMs)} ms.`;
     }
     case 'error':
-      return view.hash ? 'The job failed.' : `Upload failed: ${view.title}.`;
+      if (view.jobId) return 'The job failed.';
+      return view.invalidOptions ? 'Upload refused: the options do not fit the preset.' : `Upload failed: ${view.title}.`;
     case 'key-needed':
       return view.refused ? 'Upload refused: the API key was not accepted.' : 'Upload refused: this service needs an API key.';
   }

@@ -1,5 +1,7 @@
 /** Stand-ins for the browser APIs the web page's logic takes as parameters. */
+import type { WatermarkSettings } from '../../../src/shared/contracts/watermark-settings.js';
 import type { EventSourceLike } from '../../../src/web/src/follow-job.js';
+import { DEFAULT_SETTINGS } from '../../helpers/watermark.js';
 
 export interface FetchCall {
   url: string;
@@ -111,4 +113,9 @@ export class FakeClock {
 /** Lets pending promise chains (fetch → json → …) run to completion. */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Effective settings as the api reports them: `default`'s, with `overrides`. */
+export function watermarkSettings(overrides: Partial<WatermarkSettings> = {}): WatermarkSettings {
+  return { ...DEFAULT_SETTINGS, ...overrides };
 }

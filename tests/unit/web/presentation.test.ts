@@ -42,11 +42,20 @@ describe('pushRecent', () => {
     expect(dropped.map((e) => e.id)).toEqual([1]);
     expect(list.map((e) => e.id)).toEqual([3, 2, 1]);
   });
+
+  it('replaces an older entry of the same result, and returns it to be released', () => {
+    const entry = (id: number, resultId: string | null) => ({ id, resultId });
+    const same = (a: { id: number; resultId: string | null }, b: { id: number; resultId: string | null }) => a.resultId !== null && a.resultId === b.resultId;
+    const { list, dropped } = pushRecent([entry(2, 'r2'), entry(1, 'r1'), entry(0, null)], entry(3, 'r1'), 8, same);
+
+    expect(list.map((e) => e.id)).toEqual([3, 2, 0]);
+    expect(dropped.map((e) => e.id)).toEqual([1]);
+  });
 });
 
 describe('view state', () => {
   it('says the job is queued in RabbitMQ while pending', () => {
-    expect(statusMessage({ state: 'queued', fileName: 'a.jpg', hash: 'h', mode: 'events' })).toBe(QUEUED_MESSAGE);
+    expect(statusMessage({ state: 'queued', fileName: 'a.jpg', jobId: 'h', mode: 'events' })).toBe(QUEUED_MESSAGE);
     expect(QUEUED_MESSAGE).toBe('Optimizer unavailable — queued in RabbitMQ, waiting for a worker…');
   });
 
@@ -59,12 +68,12 @@ describe('view state', () => {
 
   it('names the problem or the failed job', () => {
     expect(statusMessage({ state: 'error', title: 'Content Too Large', detail: 'x' })).toBe('Upload failed: Content Too Large.');
-    expect(statusMessage({ state: 'error', title: 'The job failed', detail: 'x', hash: 'h' })).toBe('The job failed.');
+    expect(statusMessage({ state: 'error', title: 'The job failed', detail: 'x', jobId: 'h' })).toBe('The job failed.');
   });
 
   it('is busy only while uploading or following', () => {
     expect(isBusy({ state: 'uploading', fileName: 'a' })).toBe(true);
-    expect(isBusy({ state: 'fetching', fileName: 'a', hash: 'h' })).toBe(true);
+    expect(isBusy({ state: 'fetching', fileName: 'a', jobId: 'h' })).toBe(true);
     expect(isBusy({ state: 'idle' })).toBe(false);
   });
 

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { followJob, type FinishedJob } from '../../../src/web/src/follow-job.js';
 import { runUpload, type FollowFn, type RunUploadDeps, type UploadPhase } from '../../../src/web/src/run-upload.js';
-import { FakeClock, fakeEventSources, fakeFetch, image, json, problem, settle, type Route } from './fakes.js';
+import { FakeClock, fakeEventSources, fakeFetch, image, json, problem, settle, watermarkSettings, type Route } from './fakes.js';
 
 const HASH = 'c'.repeat(64);
+/** The SHA-256 of the uploaded bytes, apart from the result id (HASH) the api names the result by. */
+const IMAGE_HASH = 'd'.repeat(64);
+const SETTINGS = watermarkSettings({ text: 'ACME', position: 'northwest', format: 'webp' });
 const FILE = new Blob([new Uint8Array(2048)], { type: 'image/jpeg' });
 
 function deps(route: Route, follow: FollowFn, extra: Partial<RunUploadDeps> = {}) {
@@ -82,14 +85,14 @@ describe('runUpload', () => {
     expect(t.calls.map((call) => call.url)).toEqual(['/upload', `/image/${HASH}`]);
     expect(outcome).toMatchObject({
       kind: 'result',
-      result: { hash: HASH, viaRabbit: true, cacheHit: false, attempts: 2, sizeBytes: 4 },
+      result: { hash: null, resultId: HASH, viaRabbit: true, cacheHit: false, attempts: 2, sizeBytes: 4 },
     });
     expect(t.phases).toEqual([
       { phase: 'uploading' },
-      { phase: 'queued', hash: HASH, mode: null },
-      { phase: 'queued', hash: HASH, mode: 'events' },
-      { phase: 'queued', hash: HASH, mode: 'events', attempts: 2 },
-      { phase: 'fetching', hash: HASH },
+      { phase: 'queued', jobId: HASH, mode: null },
+      { phase: 'queued', jobId: HASH, mode: 'events' },
+      { phase: 'queued', jobId: HASH, mode: 'events', attempts: 2 },
+      { phase: 'fetching', jobId: HASH },
     ]);
   });
 
@@ -97,7 +100,7 @@ describe('runUpload', () => {
     const t = deps(() => json({ jobId: HASH, status: 'pending' }, 202), scriptedFollow({ status: 'failed', error: 'too many pixels', attempts: 5 }));
     const outcome = await runUpload(FILE, 'photo.jpg', 1000, t.deps);
 
-    expect(outcome).toEqual({ kind: 'failed', hash: HASH, error: 'too many pixels', attempts: 5 });
+    expect(outcome).toEqual({ kind: 'failed', jobId: HASH, error: 'too many pixels', attempts: 5 });
   });
 
   it('passes problems through', async () => {
@@ -134,12 +137,45 @@ describe('runUpload', () => {
     const pending = runUpload(FILE, 'photo.jpg', 1000, t.deps);
     await settle();
 
-    expect(t.phases.at(-1)).toEqual({ phase: 'queued', hash: HASH, mode: 'events' });
+    expect(t.phases.at(-1)).toEqual({ phase: 'queued', jobId: HASH, mode: 'events' });
     sources.opened[0]!.emit(JSON.stringify({ status: 'done', url: `/image/${HASH}`, attempts: 1 }));
     const outcome = await pending;
 
-    expect(outcome).toMatchObject({ kind: 'result', result: { viaRabbit: true, attempts: 1, hash: HASH } });
+    expect(outcome).toMatchObject({ kind: 'result', result: { viaRabbit: true, attempts: 1, resultId: HASH } });
     expect(sources.opened[0]!.closed).toBe(true);
+  });
+
+  it('keeps the result id apart from the hash of the uploaded bytes, with the settings that made it', async () => {
+    const t = deps(() => image([1], { 'X-Image-Hash': IMAGE_HASH, 'X-Result-Id': HASH, 'X-Watermark-Settings': JSON.stringify(SETTINGS) }), neverFollow);
+    const outcome = await runUpload(FILE, 'photo.jpg', 1000, t.deps, [
+      ['preset', 'web'],
+      ['text', 'ACME'],
+    ]);
+
+    expect(outcome).toMatchObject({ kind: 'result', result: { hash: IMAGE_HASH, resultId: HASH, preset: 'web', settings: SETTINGS } });
+    const form = t.calls[0]?.init?.body as FormData;
+    expect([...form.keys()]).toEqual(['preset', 'text', 'image']);
+  });
+
+  it('names no preset when the upload sent none', async () => {
+    const t = deps(() => image([1], { 'X-Result-Id': HASH }), neverFollow);
+    const outcome = await runUpload(FILE, 'photo.jpg', 1000, t.deps);
+
+    expect(outcome).toMatchObject({ kind: 'result', result: { preset: null, settings: null, resultId: HASH } });
+  });
+
+  it('follows a queued job by its result id and keeps the image hash and the settings of the 202', async () => {
+    const followed: string[] = [];
+    const accepted = { jobId: HASH, imageHash: IMAGE_HASH, status: 'pending', statusUrl: `/status/${HASH}`, settings: SETTINGS };
+    const t = deps(
+      (url) => (url === '/upload' ? json(accepted, 202) : image([1, 2], { 'X-Result-Id': HASH })),
+      (jobId, handlers) => (followed.push(jobId), scriptedFollow({ status: 'done', url: `/image/${HASH}` })(jobId, handlers)),
+    );
+    const outcome = await runUpload(FILE, 'photo.jpg', 1000, t.deps);
+
+    expect(followed).toEqual([HASH]);
+    expect(t.calls.map((call) => call.url)).toEqual(['/upload', `/image/${HASH}`]);
+    expect(outcome).toMatchObject({ kind: 'result', result: { hash: IMAGE_HASH, resultId: HASH, settings: SETTINGS, viaRabbit: true } });
   });
 
   it('rejects when cancelled while following', async () => {

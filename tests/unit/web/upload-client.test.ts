@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fetchImage, parseRetryAfter, readProblem, uploadImage } from '../../../src/web/src/upload-client.js';
-import { fakeFetch, image, json, problem } from './fakes.js';
+import { fakeFetch, image, json, problem, watermarkSettings } from './fakes.js';
 
 const HASH = 'a'.repeat(64);
+const RESULT_ID = 'e'.repeat(64);
 
 describe('uploadImage', () => {
   it('posts the file as the multipart field "image" with its name', async () => {
@@ -39,18 +40,66 @@ describe('uploadImage', () => {
     expect(outcome).toMatchObject({ kind: 'image', hash: null, cache: null });
   });
 
-  it('returns the job to follow on 202', async () => {
-    const { fetch } = fakeFetch(() => json({ jobId: HASH, status: 'pending', statusUrl: `/status/${HASH}` }, 202));
+  it('sends the options as text fields before the file', async () => {
+    const { fetch, calls } = fakeFetch(() => image([1]));
+    await uploadImage(new Blob(['x']), 'a.jpg', {
+      fetch,
+      fields: [
+        ['preset', 'web'],
+        ['text', 'Café'],
+      ],
+    });
+
+    const form = calls[0]?.init?.body as FormData;
+    expect([...form.entries()].map(([name, value]) => [name, typeof value === 'string' ? value : 'file'])).toEqual([
+      ['preset', 'web'],
+      ['text', 'Café'],
+      ['image', 'file'],
+    ]);
+  });
+
+  it('reads the result id and the effective settings of a 200, apart from the hash of the bytes', async () => {
+    const settings = watermarkSettings({ text: 'Café ☕', position: 'northwest' });
+    const header = JSON.stringify(settings).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const { fetch } = fakeFetch(() => image([1], { 'X-Image-Hash': HASH, 'X-Result-Id': RESULT_ID, 'X-Watermark-Settings': header }));
     const outcome = await uploadImage(new Blob(['x']), 'a.jpg', { fetch });
 
-    expect(outcome).toEqual({ kind: 'queued', jobId: HASH, statusUrl: `/status/${HASH}` });
+    expect(outcome).toMatchObject({ kind: 'image', hash: HASH, resultId: RESULT_ID, settings });
+  });
+
+  it('returns the job to follow on 202, with the hash of the bytes and the settings it applies', async () => {
+    const settings = watermarkSettings({ format: 'webp' });
+    const { fetch } = fakeFetch(() => json({ jobId: RESULT_ID, imageHash: HASH, status: 'pending', statusUrl: `/status/${RESULT_ID}`, settings }, 202));
+    const outcome = await uploadImage(new Blob(['x']), 'a.jpg', { fetch });
+
+    expect(outcome).toEqual({ kind: 'queued', jobId: RESULT_ID, imageHash: HASH, statusUrl: `/status/${RESULT_ID}`, settings });
   });
 
   it('derives the status url when a 202 omits it', async () => {
     const { fetch } = fakeFetch(() => json({ jobId: HASH, status: 'pending' }, 202));
     const outcome = await uploadImage(new Blob(['x']), 'a.jpg', { fetch });
 
-    expect(outcome).toEqual({ kind: 'queued', jobId: HASH, statusUrl: `/status/${HASH}` });
+    expect(outcome).toEqual({ kind: 'queued', jobId: HASH, imageHash: null, statusUrl: `/status/${HASH}`, settings: null });
+  });
+
+  it('keeps the invalid options a 400 lists', async () => {
+    const invalidOptions = [{ field: 'text', expected: 'a text of at most 64 characters (got 70)', received: '"xxxx…"' }];
+    const { fetch } = fakeFetch(() =>
+      json(
+        {
+          type: 'https://nws-watermark.dev/problems/invalid-options',
+          title: 'Bad Request',
+          status: 400,
+          detail: 'Invalid options: text: expected a text of at most 64 characters (got 70), received "xxxx…"',
+          invalidOptions: [...invalidOptions, { field: 42 }],
+        },
+        400,
+        { 'Content-Type': 'application/problem+json' },
+      ),
+    );
+    const outcome = await uploadImage(new Blob(['x']), 'a.jpg', { fetch });
+
+    expect(outcome).toMatchObject({ kind: 'problem', problem: { status: 400, invalidOptions } });
   });
 
   it('reports a 202 without a job id as a problem instead of following nothing', async () => {

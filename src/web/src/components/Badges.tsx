@@ -44,8 +44,8 @@ export function Badges({ result, withTestIds = false }: BadgesProps) {
         <span {...id('result-size')}>{formatKilobytes(result.sizeBytes)}</span>
       </li>
       {result.hash && (
-        <li className="badge badge-hash" title={`SHA-256 ${result.hash}`}>
-          <span className="visually-hidden">Hash: </span>
+        <li className="badge badge-hash" title={`SHA-256 of the uploaded image ${result.hash}`}>
+          <span className="visually-hidden">Image hash: </span>
           <code {...id('result-hash')}>{shortHash(result.hash)}</code>
         </li>
       )}
