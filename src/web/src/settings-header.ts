@@ -1,6 +1,6 @@
 /**
  * The effective settings a result was made with, as the api reports them: `X-Watermark-Settings`
- * on a 200 (JSON, non-ASCII escaped as \uXXXX, which JSON.parse reads back) or `settings` in a 202.
+ * on a 200 (JSON, every non-ASCII character as a JSON \u escape, which JSON.parse reads back) or `settings` in a 202.
  */
 import type { WatermarkSettings } from '../../shared/contracts/index.js';
 
