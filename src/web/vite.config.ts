@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const outDir = fileURLToPath(new URL('../../dist/web', import.meta.url));
 const api = process.env.NWS_API_URL ?? 'http://127.0.0.1:3000';
 
-const proxied = ['/upload', '/status', '/image', '/events', '/healthz'];
+const proxied = ['/upload', '/presets', '/status', '/image', '/events', '/healthz'];
 
 export default defineConfig({
   root,

@@ -2,7 +2,8 @@
  * The web page in Debian's Chromium (playwright-core), served by the real api: a nominal upload
  * shows the watermarked image; with the optimizer down the page shows the job pending, then the
  * image with the rabbit badge (an inline SVG, not an emoji) once the optimizer is back and the
- * worker has finished it.
+ * worker has finished it. The api has presets (PRESETS_FILE): the options panel re-uploads with
+ * the chosen text, position and format, offers only what a preset allows, and shows a refused option.
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,9 +26,29 @@ let browser: Browser;
 let page: Page;
 const files = mkdtempSync(join(tmpdir(), 'nws-e2e-'));
 
+/** `web` lets the page change text, position, opacity (≥ 0.2) and format; `strict` two positions and two formats. */
+const PRESETS_YAML = `
+presets:
+  web:
+    description: Your own mark
+    allow:
+      text: { maxLength: 64 }
+      position: true
+      opacity: { min: 0.2 }
+      format: true
+  strict:
+    format: jpeg
+    allow:
+      position: [southwest, southeast]
+      format: [jpeg, webp]
+`;
+
 beforeAll(async () => {
   if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('dist/web is missing: run `npm run build:web` (npm test does)');
   h = await createHarness('e2e');
+  // In the harness's env, so every service of this world reads it, the optimizer restarted by a test too.
+  h.env.PRESETS_FILE = join(files, 'presets.yaml');
+  writeFileSync(h.env.PRESETS_FILE, PRESETS_YAML);
   await h.startOptimizer();
   await h.startWorker();
   api = (await h.startApi({ WEB_ROOT })).url;
@@ -42,6 +63,20 @@ afterAll(async () => {
   await browser?.close();
   await h?.cleanup();
 });
+
+/** Collects the page's Content-Security-Policy violations, from the DOM event and from the console. */
+async function watchViolations(target: Page): Promise<string[]> {
+  const violations: string[] = [];
+  await target.exposeFunction('reportViolation', (text: string) => violations.push(text));
+  await target.addInitScript(() => {
+    const report = (window as unknown as { reportViolation: (text: string) => void }).reportViolation;
+    document.addEventListener('securitypolicyviolation', (e) => report(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  target.on('console', (msg) => {
+    if (msg.type() === 'error' && msg.text().includes('Content Security Policy')) violations.push(msg.text());
+  });
+  return violations;
+}
 
 async function imageFile(seed: number): Promise<string> {
   const path = join(files, `photo-${seed}.jpg`);
@@ -87,15 +122,7 @@ describe('web page', () => {
 
   it('works under its strict Content-Security-Policy: an upload and its result, and not one violation', async () => {
     const strict = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const violations: string[] = [];
-    await strict.exposeFunction('reportViolation', (text: string) => violations.push(text));
-    await strict.addInitScript(() => {
-      const report = (window as unknown as { reportViolation: (text: string) => void }).reportViolation;
-      document.addEventListener('securitypolicyviolation', (e) => report(`${e.violatedDirective} ${e.blockedURI}`));
-    });
-    strict.on('console', (msg) => {
-      if (msg.type() === 'error' && msg.text().includes('Content Security Policy')) violations.push(msg.text());
-    });
+    const violations = await watchViolations(strict);
     const answer = await strict.goto(api);
     expect(answer?.headers()['content-security-policy']).toContain("default-src 'self'");
     await strict.getByTestId('file-input').setInputFiles(await imageFile(302));
@@ -132,6 +159,69 @@ describe('web page', () => {
     });
     expect(answer).toMatchObject({ status: 413, type: expect.stringContaining('application/problem+json') as unknown });
     expect(JSON.parse(answer.body)).toMatchObject({ status: 413, maxBytes: 25 * 1024 * 1024 });
+  });
+});
+
+describe('web page options', () => {
+  let opts: Page;
+  let violations: string[];
+  beforeAll(async () => {
+    opts = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    violations = await watchViolations(opts);
+    await opts.goto(api);
+  });
+
+  const settingsShown = async () => (await opts.getByTestId('result-settings').textContent()) ?? '';
+
+  it('uploads again with the chosen text, position and format, and says which settings made the result', async () => {
+    await opts.getByTestId('file-input').setInputFiles(await imageFile(320));
+    await opts.getByTestId('result-image').waitFor({ state: 'visible', timeout: 20_000 });
+    await opts.getByLabel('Preset').selectOption('web');
+    await opts.getByLabel('Watermark text').fill('Hello from e2e');
+    await opts.getByRole('button', { name: 'northwest', exact: true }).click();
+    await opts.getByLabel('Format').selectOption('webp');
+
+    await expect.poll(settingsShown, { timeout: 30_000 }).toMatch(/Presetweb.*TextHello from e2e.*Positionnorthwest.*Formatwebp/);
+    const result = opts.getByTestId('result-image');
+    expect(await result.getAttribute('data-content-type')).toBe('image/webp');
+    expect(await result.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1600);
+    expect(await opts.getByTestId('download-link').getAttribute('download')).toBe('photo-320-watermarked.webp');
+    await opts.screenshot({ path: join(files, 'options.png') });
+    expect(violations).toEqual([]);
+  });
+
+  it('offers only the positions and formats the preset allows, and no text where it allows none', async () => {
+    await opts.getByLabel('Preset').selectOption('strict');
+    const grid = opts.getByRole('group', { name: 'Position' });
+    const enabled = await grid
+      .getByRole('button')
+      .evaluateAll((buttons) => buttons.filter((b) => !(b as HTMLButtonElement).disabled).map((b) => b.getAttribute('aria-label')));
+    expect(enabled).toEqual(['southwest', 'southeast']);
+    expect(await grid.getByRole('button').count()).toBe(9);
+    const formats = await opts
+      .getByLabel('Format')
+      .locator('option')
+      .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    expect(formats).toEqual(['jpeg', 'webp']);
+    expect(await opts.getByLabel('Watermark text').count()).toBe(0);
+    expect(await opts.getByLabel('Opacity').count()).toBe(0);
+    await expect.poll(settingsShown, { timeout: 30_000 }).toMatch(/Presetstrict.*Formatjpeg/);
+  });
+
+  it('shows the options the api refused, and uploads again once they are fixed', async () => {
+    await opts.getByLabel('Preset').selectOption('web');
+    // Past the input's maxLength, as a script could: the api holds the bound too.
+    const text = opts.getByLabel('Watermark text');
+    await text.evaluate((input: HTMLInputElement) => input.removeAttribute('maxlength'));
+    await text.fill('x'.repeat(70));
+    await expect
+      .poll(async () => (await opts.getByTestId('invalid-options').textContent()) ?? '', { timeout: 30_000 })
+      .toMatch(/text: expected a text of at most 64 characters/);
+    expect(await opts.getByTestId('status').getAttribute('data-state')).toBe('error');
+
+    await text.fill('Fixed');
+    await expect.poll(settingsShown, { timeout: 30_000 }).toMatch(/TextFixed/);
+    expect(violations).toEqual([]);
   });
 });
 

@@ -20,12 +20,21 @@
  *   api-key-form     shown when the api answered 401; api-key-input, api-key-submit inside it,
  *                    api-key-why says whether a key is needed or the one sent was refused
  *   api-key-forget   in the header while a key is kept: forgets it
+ *   options-panel    the watermark options, when the presets allow any: preset-select (or
+ *                    preset-label for a lone preset), then the controls found by their labels
+ *                    ("Watermark text", "Opacity", "Format") and the Position grid's buttons (named
+ *                    by gravity, e.g. "northwest"; only allowed ones enabled). A change uploads the
+ *                    last file again (text and opacity after a pause)
+ *   result-settings  the settings that made the current result (from X-Watermark-Settings or the
+ *                    202's settings); result-image carries `data-content-type` and `data-result-id`
+ *   invalid-options  inside error, each option the api refused (400 invalid-options)
  * Also: follow-mode (while queued; `data-mode` = connecting | events | polling), original-preview,
  * result-size, result-hash, download-link, history (the <ol>) and history-item (its entries,
  * newest first). Only the current result carries the badge/elapsed ids; history entries do not.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { DropZone } from './components/DropZone.js';
+import { OptionsPanel } from './components/OptionsPanel.js';
 import { HistoryList } from './components/HistoryList.js';
 import { RabbitIcon } from './components/RabbitIcon.js';
 import { ResultView } from './components/ResultView.js';
@@ -36,6 +45,7 @@ import { HISTORY_LIMIT, pushRecent } from './history.js';
 import { sameResult, type ResultEntry } from './result-entry.js';
 import { runUpload, type UploadPhase } from './run-upload.js';
 import { errorMessage, isAbortError } from './upload-client.js';
+import { useUploadOptions } from './use-upload-options.js';
 import { isBusy, type View } from './view-state.js';
 
 export function App() {
@@ -50,6 +60,10 @@ export function App() {
   const storage = useRef(sessionKeyStorage()).current;
   const keyRef = useRef<string | null>(storedApiKey(storage));
   const [hasKey, setHasKey] = useState(keyRef.current !== null);
+  // A changed option uploads the last file again; `retry` is defined below, so it is reached through a ref.
+  const rerunRef = useRef<() => void>(() => undefined);
+  const options = useUploadOptions(useCallback(() => rerunRef.current(), []));
+  const { fields } = options;
 
   const setApiKey = useCallback(
     (key: string | null) => {
@@ -96,18 +110,24 @@ export function App() {
 
       const key = keyRef.current;
       const fetchWithKey = withApiKey((input, init) => fetch(input, init), key);
-      runUpload(file, fileName, at, {
-        fetch: fetchWithKey,
-        follow: (jobId, handlers) => followJob(jobId, { ...followDepsWithKey(browserFollowDeps(), key), ...handlers }),
-        now: () => performance.now(),
-        prepare: async (blob) => {
-          const url = URL.createObjectURL(blob);
-          decoded.set(blob, url);
-          await decodeImage(url);
+      runUpload(
+        file,
+        fileName,
+        at,
+        {
+          fetch: fetchWithKey,
+          follow: (jobId, handlers) => followJob(jobId, { ...followDepsWithKey(browserFollowDeps(), key), ...handlers }),
+          now: () => performance.now(),
+          prepare: async (blob) => {
+            const url = URL.createObjectURL(blob);
+            decoded.set(blob, url);
+            await decodeImage(url);
+          },
+          onPhase,
+          signal,
         },
-        onPhase,
-        signal,
-      })
+        fields(),
+      )
         .then((outcome) => {
           if (signal.aborted) return;
           setStartedAt(null);
@@ -141,6 +161,7 @@ export function App() {
               title: problem.title,
               detail: problem.detail,
               ...(problem.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: problem.retryAfterSeconds }),
+              ...(problem.invalidOptions === undefined ? {} : { invalidOptions: problem.invalidOptions }),
             });
           } else {
             const attempts = outcome.attempts === undefined ? '' : ` (after ${outcome.attempts} attempts)`;
@@ -158,12 +179,15 @@ export function App() {
           });
         });
     },
-    [setApiKey],
+    [setApiKey, fields],
   );
 
   const retry = useCallback(() => {
     if (originalRef.current) start(originalRef.current.file, performance.now());
   }, [start]);
+  useEffect(() => {
+    rerunRef.current = retry;
+  }, [retry]);
 
   const giveKey = useCallback(
     (key: string) => {
@@ -226,6 +250,7 @@ export function App() {
             Upload an image
           </h2>
           <DropZone busy={isBusy(view)} onFile={start} />
+          {options.presets && options.choice && <OptionsPanel presets={options.presets} choice={options.choice} onChange={options.onChange} />}
           <StatusPanel view={view} original={original} startedAt={startedAt} onRetry={retry} onKey={giveKey} />
         </section>
 

@@ -6,6 +6,7 @@
  */
 // Types only: the contract's zod schemas stay out of the browser bundle.
 import type { JobState, JobStatus } from '../../shared/contracts/index.js';
+import { browserTimers, type Timers } from './timers.js';
 import { isAbortError, type FetchLike } from './upload-client.js';
 
 export type FinishedJob = { status: 'done'; url: string; attempts?: number } | { status: 'failed'; error: string; attempts?: number };
@@ -21,12 +22,10 @@ export interface EventSourceLike {
 
 export type EventSourceFactory = (url: string) => EventSourceLike;
 
-export interface FollowDeps {
+export interface FollowDeps extends Timers {
   /** Opens an event stream; `null` when the environment has no EventSource. */
   createEventSource: EventSourceFactory | null;
   fetch: FetchLike;
-  setTimeout: (callback: () => void, ms: number) => unknown;
-  clearTimeout: (handle: unknown) => void;
 }
 
 export interface FollowOptions extends FollowDeps {
@@ -50,8 +49,7 @@ export function browserFollowDeps(): FollowDeps {
   return {
     createEventSource: typeof EventSource === 'function' ? (url) => new EventSource(url) : null,
     fetch: (input, init) => fetch(input, init),
-    setTimeout: (callback, ms) => setTimeout(callback, ms),
-    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    ...browserTimers(),
   };
 }
 

@@ -3,14 +3,15 @@
  * on a 200 (JSON, every non-ASCII character as a JSON \u escape, which JSON.parse reads back) or `settings` in a 202.
  */
 import type { WatermarkSettings } from '../../shared/contracts/index.js';
+import { isRecord } from './json-shape.js';
 
 /**
  * The settings, or `null` when `value` is not them. Only the fields the page shows are checked: the
  * api builds them from the contract's type, so the rest is trusted as typed (as in asJobStatus).
  */
 export function asWatermarkSettings(value: unknown): WatermarkSettings | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const { text, position, opacity, format, tile } = value as Partial<Record<keyof WatermarkSettings, unknown>>;
+  if (!isRecord(value)) return null;
+  const { text, position, opacity, format, tile } = value;
   const shaped =
     typeof text === 'string' && typeof position === 'string' && typeof opacity === 'number' && typeof format === 'string' && typeof tile === 'boolean';
   return shaped ? (value as WatermarkSettings) : null;

@@ -3,6 +3,7 @@
  * union the UI switches on (image now, queued job, or an RFC 9457 problem); only an abort rejects.
  */
 import type { AcceptedJob, WatermarkSettings } from '../../shared/contracts/index.js';
+import { isRecord } from './json-shape.js';
 import { asWatermarkSettings, parseSettingsHeader } from './settings-header.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -220,10 +221,6 @@ function nonEmptyString(value: unknown): string | undefined {
 
 function isInvalidOption(value: unknown): value is InvalidOption {
   return isRecord(value) && typeof value.field === 'string' && typeof value.expected === 'string' && typeof value.received === 'string';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function isAbortError(error: unknown): boolean {

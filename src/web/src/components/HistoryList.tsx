@@ -2,6 +2,7 @@
 import { downloadName } from '../format.js';
 import type { ResultEntry } from '../result-entry.js';
 import { Badges } from './Badges.js';
+import { SettingsLine } from './SettingsLine.js';
 
 const TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
@@ -24,6 +25,7 @@ export function HistoryList({ entries, currentId }: { entries: readonly ResultEn
                 <time dateTime={new Date(entry.finishedAt).toISOString()}>{TIME.format(entry.finishedAt)}</time>
               </p>
               <Badges result={entry} />
+              {entry.settings && <SettingsLine preset={entry.preset} settings={entry.settings} />}
             </div>
             <a className="button ghost" href={entry.url} download={downloadName(entry.fileName, entry.contentType)} aria-label={`Download ${entry.fileName}`}>
               Download

@@ -2,6 +2,7 @@
 import { downloadName } from '../format.js';
 import type { ResultEntry } from '../result-entry.js';
 import { Badges } from './Badges.js';
+import { SettingsLine } from './SettingsLine.js';
 
 export function ResultView({ entry }: { entry: ResultEntry }) {
   return (
@@ -22,9 +23,16 @@ export function ResultView({ entry }: { entry: ResultEntry }) {
         </a>
       </div>
       <Badges result={entry} withTestIds />
+      {entry.settings && <SettingsLine preset={entry.preset} settings={entry.settings} testId="result-settings" />}
       <figure className="result-figure">
         <div className="checker">
-          <img data-testid="result-image" src={entry.url} alt={`Watermarked version of ${entry.fileName}`} />
+          <img
+            data-testid="result-image"
+            data-content-type={entry.contentType}
+            data-result-id={entry.resultId ?? undefined}
+            src={entry.url}
+            alt={`Watermarked version of ${entry.fileName}`}
+          />
         </div>
         <figcaption>{entry.fileName}</figcaption>
       </figure>

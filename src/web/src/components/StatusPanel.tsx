@@ -71,7 +71,17 @@ export function StatusPanel({ view, original, startedAt, onRetry, onKey }: Statu
       {view.state === 'error' && (
         <div className="error" data-testid="error" role="alert">
           <p className="error-title">{view.title}</p>
-          <p className="error-detail">{view.detail}</p>
+          {view.invalidOptions ? (
+            <ul className="error-detail invalid-options" data-testid="invalid-options">
+              {view.invalidOptions.map(({ field, expected, received }) => (
+                <li key={field}>
+                  <strong>{field}</strong>: expected {expected}, received {received}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="error-detail">{view.detail}</p>
+          )}
           {view.retryAfterSeconds !== undefined && (
             <p className="error-detail">The server asks to try again in {view.retryAfterSeconds} s — nothing was kept, so just upload again.</p>
           )}
