@@ -38,7 +38,21 @@ export function securityHeaders(): RequestHandler {
 }
 
 /** What a browser script on an allowed origin may read of an answer besides the CORS-safelisted headers. */
-const EXPOSED_HEADERS = ['X-Image-Hash', 'X-Cache', 'X-Correlation-Id', 'Location', 'Retry-After', 'WWW-Authenticate', 'ETag', 'RateLimit', 'RateLimit-Policy'];
+const EXPOSED_HEADERS = [
+  'X-Image-Hash',
+  'X-Result-Id',
+  'X-Watermark-Settings',
+  'X-Cache',
+  'X-Correlation-Id',
+  'Location',
+  'Content-Location',
+  'Retry-After',
+  'WWW-Authenticate',
+  'ETag',
+  'RateLimit',
+  'RateLimit-Policy',
+  'Vary',
+];
 
 /** CORS for the named origins only (`*` for any); undefined when none is named: CORS stays off. */
 export function corsFor(origins: readonly string[]): RequestHandler | undefined {

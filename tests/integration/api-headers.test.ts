@@ -90,6 +90,9 @@ describe('CORS', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(allowed.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
     expect(allowed.headers.get('access-control-expose-headers')).toContain('X-Image-Hash');
+    // A page on another origin reads which result it got, and with which settings.
+    expect(allowed.headers.get('access-control-expose-headers')).toContain('X-Result-Id');
+    expect(allowed.headers.get('access-control-expose-headers')).toContain('X-Watermark-Settings');
     const other = await fetch(`${withCors.url}/status/${'0'.repeat(64)}`, { headers: { Origin: 'http://evil.example.test' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
