@@ -4,8 +4,8 @@
  */
 import type { ChannelModel } from 'amqplib';
 import type { BrokerConnection } from '../shared/broker/connection.js';
-import { EVENTS_EXCHANGE } from '../shared/broker/topology.js';
-import { decodeJobEvent, type JobEvent } from '../shared/contracts/index.js';
+import { followJobEvents } from '../shared/broker/job-events.js';
+import type { JobEvent } from '../shared/contracts/index.js';
 import type { Logger } from '../shared/logger.js';
 
 export type JobEventListener = (event: JobEvent) => void;
@@ -36,26 +36,14 @@ export class EventsHub {
   }
 
   private async bind(connection: ChannelModel): Promise<void> {
-    const channel = await connection.createChannel();
-    channel.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'events channel error'));
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'job.*');
-    await channel.consume(
-      queue,
-      (message) => {
-        if (!message) return;
-        const decoded = decodeJobEvent(message.content);
-        if (!decoded.ok) {
-          // Only our services publish here: a bad event is a bug to see, not a reason to stop listening.
-          this.logger.warn({ reason: decoded.reason, routingKey: message.fields.routingKey }, 'job event ignored: not a job event');
-          return;
-        }
-        const event = decoded.value;
+    await followJobEvents(
+      connection,
+      'job.*',
+      (event) => {
         this.logger.debug({ hash: event.hash, correlationId: event.correlationId, event: event.type }, 'job event');
         for (const listener of this.listeners.get(event.hash) ?? []) listener(event);
       },
-      { noAck: true },
+      this.logger,
     );
   }
 }

@@ -9,8 +9,8 @@
  */
 import type { ChannelModel } from 'amqplib';
 import { BrokerConnection } from '../../shared/broker/connection.js';
-import { EVENTS_EXCHANGE, RETRY_QUEUE } from '../../shared/broker/topology.js';
-import { decodeJobEvent } from '../../shared/contracts/index.js';
+import { followJobEvents } from '../../shared/broker/job-events.js';
+import { RETRY_QUEUE } from '../../shared/broker/topology.js';
 import type { Logger } from '../../shared/logger.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { QueueRef } from '../depth/depth-source.js';
@@ -71,23 +71,14 @@ export class QueuedJobEvents implements BacklogSignals {
   }
 
   private async bind(connection: ChannelModel, feed: VhostFeed, logger: Logger): Promise<void> {
-    const channel = await connection.createChannel();
-    channel.on('error', (err: Error) => logger.warn({ err: err.message }, 'job events channel error'));
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'job.queued');
-    await channel.consume(
-      queue,
-      (message) => {
-        if (!message) return;
-        const decoded = decodeJobEvent(message.content);
-        if (!decoded.ok || decoded.value.type !== 'job.queued') {
-          logger.warn({ reason: decoded.ok ? `type ${decoded.value.type}` : decoded.reason }, 'job event ignored: not a job.queued event');
-          return;
-        }
+    // Bound to job.queued alone: no other event says a backlog formed.
+    await followJobEvents(
+      connection,
+      'job.queued',
+      () => {
         for (const listener of feed.listeners) listener();
       },
-      { noAck: true },
+      logger,
     );
   }
 }

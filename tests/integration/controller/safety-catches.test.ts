@@ -105,7 +105,9 @@ describe('QueueScaler safety catches and event-driven reaction', () => {
     // and the test ended long before a poll (its timeout is a third of the interval).
     expect(depthPasses('ev')).toBeGreaterThan(passesBefore);
     expect(scalePatches('ev').at(-1)?.body).toMatchObject({ spec: { replicas: 4 } });
-    expect(api.events('ev').find((e) => e.reason === 'ScaledUp')?.message).toContain('1 → 4');
+    // The Event is written after the scale: waited for, not read at once.
+    const scaledUp = await waitFor(() => api.events('ev').find((e) => e.reason === 'ScaledUp'), { what: 'the ScaledUp Event' });
+    expect(scaledUp.message).toContain('1 → 4');
   });
 
   it('pauses at the annotation (scale to N and hold), with Paused True, and resumes when it goes', async () => {
@@ -125,7 +127,10 @@ describe('QueueScaler safety catches and event-driven reaction', () => {
     await waitFor(() => depthPasses('pause') >= before + 2, { what: 'two more passes while paused' });
     expect(api.replicas('pause', 'worker')).toBe(2);
     api.annotateScaler('pause', 'workers', { 'watermark.nws.io/paused-replicas': null });
-    await waitFor(() => api.replicas('pause', 'worker') === 6, { what: '6 replicas once resumed (55 messages)' });
+    // The scale and the status are two writes, the scale first: wait for both, as for the pause above.
+    await waitFor(() => api.replicas('pause', 'worker') === 6 && condition('pause', 'workers', 'Paused')?.status === 'False', {
+      what: '6 replicas once resumed (55 messages), and Paused False',
+    });
     expect(condition('pause', 'workers', 'Paused')).toMatchObject({ status: 'False', reason: 'NotPaused' });
   });
 
@@ -140,7 +145,9 @@ describe('QueueScaler safety catches and event-driven reaction', () => {
     });
     await waitFor(() => condition('fb', 'workers', 'Fallback')?.reason === 'BelowThreshold', { what: 'the first failed read' });
     expect(api.replicas('fb', 'worker')).toBe(1);
-    await waitFor(() => api.replicas('fb', 'worker') === 3, { what: 'the fallback replicas' });
+    await waitFor(() => api.replicas('fb', 'worker') === 3 && condition('fb', 'workers', 'Fallback')?.status === 'True', {
+      what: 'the fallback replicas, and Fallback True',
+    });
     expect(condition('fb', 'workers', 'Fallback')).toMatchObject({ status: 'True', reason: 'FallbackActive' });
     expect(condition('fb', 'workers', 'Ready')).toMatchObject({ status: 'False', reason: 'QueueUnreadable' });
   });
