@@ -75,6 +75,8 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
   const { config, uploads, jobs, results, store, events, catalog, logger } = deps;
   const statusSources = { jobs, store, logger };
   const budget = new UploadMemoryBudget(uploadMemoryBudgetBytes(config.MAX_UPLOAD_BYTES));
+  // The catalogue is read once at start: so is its view.
+  const presets = presetsView(catalog);
   /** A result's URL signed for SIGNED_URL_TTL_SECONDS from now, when URL signing is on. */
   const signedUrl = (hash: string): string | undefined =>
     config.URL_SIGNING_KEYS.length === 0
@@ -141,7 +143,7 @@ export function mountRoutes(app: Express, deps: RouteDependencies): void {
   });
 
   app.get('/presets', (_req: Request, res: Response) => {
-    res.set('Cache-Control', 'no-cache').json(presetsView(catalog));
+    res.set('Cache-Control', 'no-cache').json(presets);
   });
 
   app.get('/status/:id', async (req: Request, res: Response) => {
