@@ -119,11 +119,10 @@ const PresetDocumentSchema = z.strictObject({
 type PresetDocument = z.output<typeof PresetDocumentSchema>;
 
 /** The file: logos by name (paths relative to the file) and presets by name. */
-export const PresetsFileSchema = z.strictObject({
+const PresetsFileSchema = z.strictObject({
   logos: z.record(logoName, z.string().min(1)).optional(),
   presets: z.record(presetName, PresetDocumentSchema),
 });
-export type PresetsFile = z.output<typeof PresetsFileSchema>;
 
 export function defaultPreset(catalog: PresetCatalog): Preset {
   const preset = catalog.presets.get(DEFAULT_PRESET);
@@ -179,7 +178,7 @@ export function allowFromEnv(config: WatermarkConfig, logos: LogoRegistry): Allo
 }
 
 /** The faintest mark an upload may ask of `default`. */
-export const MIN_UPLOAD_OPACITY = 0.1;
+const MIN_UPLOAD_OPACITY = 0.1;
 
 /** The registered name of WATERMARK_LOGO_PATH's logo. */
 export const ENV_LOGO = 'logo';
