@@ -14,8 +14,19 @@ export interface ChildComponent {
  * Started with the services' own Node flags, as the stack and the image start them; `nodeArgs` go
  * to node as well (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept).
  */
+/**
+ * Children still running. A test that fails before it stops its child (one left SIGSTOPped, say)
+ * must not leave it holding a port for the rest of the run: they go with this test process.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function spawnComponent(command: string, env: Record<string, string>, nodeArgs: string[] = []): ChildComponent {
   const child = spawn(process.execPath, serviceArgs(command, nodeArgs), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
