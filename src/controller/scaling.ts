@@ -130,7 +130,9 @@ export function decideScale(policy: ScalingPolicy, observation: Observation, pre
         ? 'steady'
         : desired < recommendation
           ? `scale up to ${recommendation} held at ${desired} by the ${upWindowMs / 1000} s scale-up stabilization window`
-          : `scale up: ${depth} messages need ${rawReplicas}`;
+          : recommendation > rawReplicas
+            ? `scale up to ${recommendation}: ${policy.minReplicas >= recommendation ? 'minReplicas' : 'one replica while active'} (${depth} messages need ${rawReplicas})`
+            : `scale up: ${depth} messages need ${rawReplicas}`;
   } else if (recommendation === 0) {
     // The cooldown is the stabilization of the last step: the queue has been empty, with nothing
     // unacked, for cooldownSeconds, so no worker holds work.

@@ -205,3 +205,16 @@ describe('decideScale over time', () => {
     expect(new Set(replicas.slice(1))).toEqual(new Set([5]));
   });
 });
+
+describe('decideScale reasons', () => {
+  it('names minReplicas, not the messages, when the floor is what raises the replicas', () => {
+    const d = decideScale({ ...base, minReplicas: 1 }, { ready: 0, unacked: 0, currentReplicas: 0, now: 0 }, undefined);
+    expect(d.desiredReplicas).toBe(1);
+    expect(d.reason).toBe('scale up to 1: minReplicas (0 messages need 0)');
+  });
+
+  it('names the messages when they are what raises the replicas', () => {
+    const d = decideScale(base, { ready: 35, unacked: 0, currentReplicas: 1, now: 0 }, undefined);
+    expect(d.reason).toBe('scale up: 35 messages need 4');
+  });
+});
