@@ -199,9 +199,12 @@ function report(results: {
   const a = results.autoscaler;
   if (a) {
     lines.push(
-      `| 5. backlog of ${a.backlog} → scale decision (polling ${a.pollingIntervalS} s) | ${fmt(a.toDecisionS)} s | ≤ 5 s | ${mark(a.toDecisionS <= 5)} |`,
+      `| 5. backlog of ${a.backlog} announced by job.queued → scale decision (polling ${a.pollingIntervalS} s) | ${fmt(a.announced.toDecisionS)} s | ≤ 1 s | ${mark(a.announced.toDecisionS <= 1)} |`,
     );
-    lines.push(`| 5. backlog → ${a.desired} workers consuming | ${fmt(a.toConsumingS)} s | – | – |`);
+    lines.push(`| 5. announced backlog → ${a.announced.desired} workers consuming | ${fmt(a.announced.toConsumingS)} s | – | – |`);
+    lines.push(
+      `| 5. the same backlog without events → scale decision (the poll alone) | ${fmt(a.polled.toDecisionS)} s | ≤ ${a.pollingIntervalS} s | ${mark(a.polled.toDecisionS <= a.pollingIntervalS)} |`,
+    );
   }
   const mem = results.memory;
   if (mem) {
@@ -269,7 +272,8 @@ async function main(): Promise<void> {
     }
     if (wants('autoscaler')) {
       log('5. autoscaler');
-      results.autoscaler = await autoscaler(world, small, { backlog: QUICK ? 200 : 400, log });
+      // Long enough that one worker cannot drain it before a poll comes (about 65 small jobs/s).
+      results.autoscaler = await autoscaler(world, small, { backlog: 1000, log });
     }
     if (wants('memory')) {
       log('6. memory');

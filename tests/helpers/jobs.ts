@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChannelModel } from 'amqplib';
-import { RETRY_QUEUE } from '../../src/shared/broker/topology.js';
+import { EVENTS_EXCHANGE, RETRY_QUEUE } from '../../src/shared/broker/topology.js';
+import { encodeJobEvent } from '../../src/shared/contracts/job-event.js';
 import { encodeJobMessage } from '../../src/shared/contracts/job-message.js';
 import type { ObjectStore } from '../../src/shared/object-store.js';
 
@@ -23,6 +24,21 @@ export async function enqueueJobs(broker: ChannelModel, hashes: string[], filena
   for (const hash of hashes) {
     const job = { hash, original_key: `original/${hash}.jpg`, filename, content_type: 'image/jpeg', enqueued_at: new Date().toISOString() };
     confirm.sendToQueue(RETRY_QUEUE, encodeJobMessage(job), { persistent: true, messageId: hash, contentType: 'application/json' });
+  }
+  await confirm.waitForConfirms();
+  await confirm.close();
+}
+
+/**
+ * Publishes a `job.queued` event for each id, as the api does after each job's confirm, so the
+ * controller hears of the backlog (contract: contracts/job-event.ts).
+ */
+export async function announceQueued(broker: ChannelModel, resultIds: string[]): Promise<void> {
+  const confirm = await broker.createConfirmChannel();
+  await confirm.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+  for (const id of resultIds) {
+    const event = encodeJobEvent({ type: 'job.queued', hash: id, attempts: 0, at: new Date().toISOString() });
+    confirm.publish(EVENTS_EXCHANGE, 'job.queued', event, { contentType: 'application/json', messageId: id });
   }
   await confirm.waitForConfirms();
   await confirm.close();

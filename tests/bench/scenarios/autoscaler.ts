@@ -2,40 +2,78 @@
  * Scenario 5: the controller in local mode (QueueScaler file, worker processes) at its default
  * polling interval; a backlog appears at once, and the clock runs to the scale decision
  * (watermark_scaler_desired_replicas) and to the new workers consuming (the queue's consumer count).
+ * Twice in the same run, each with a fresh controller: once announced by `job.queued` events, as
+ * the api announces every job it queues (the event-driven reconcile), and once put on the queue
+ * silently, so that only the poll can see it (the safety net, and what a polling scaler does).
  */
-import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
+import { EVENTS_EXCHANGE, RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
 import type { CorpusImage } from '../corpus.js';
 import type { BenchWorld } from '../world.js';
-import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
+import { announceQueued, enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
 
-export interface AutoscalerResult {
-  pollingIntervalS: number;
-  backlog: number;
+export interface BacklogReaction {
   desired: number;
   toDecisionS: number;
   toConsumingS: number;
 }
 
-const POLLING_S = 5; // the CRD's default pollingIntervalSeconds
+export interface AutoscalerResult {
+  pollingIntervalS: number;
+  backlog: number;
+  /** The backlog announced by job.queued events. */
+  announced: BacklogReaction;
+  /** The same backlog without events: only the poll sees it. */
+  polled: BacklogReaction;
+}
 
-export async function autoscaler(world: BenchWorld, image: CorpusImage, opts: { backlog: number; log: (s: string) => void }): Promise<AutoscalerResult> {
-  const controller = await world.startController(
-    [
-      'apiVersion: watermark.nws.io/v1alpha1',
-      'kind: QueueScaler',
-      'metadata: {name: bench}',
-      'spec:',
-      '  scaleTargetRef: {name: nws-watermark-worker}',
-      `  queue: ${RETRY_QUEUE}`,
-      '  minReplicas: 1',
-      '  maxReplicas: 4',
-      '  messagesPerReplica: 10',
-      `  pollingIntervalSeconds: ${POLLING_S}`,
-      '  scaleDownStabilizationSeconds: 30',
-      '  cooldownSeconds: 60',
-      '',
-    ].join('\n'),
-  );
+const POLLING_S = 5; // the CRD's default pollingIntervalSeconds
+const SCALER = [
+  'apiVersion: watermark.nws.io/v1alpha1',
+  'kind: QueueScaler',
+  'metadata: {name: bench}',
+  'spec:',
+  '  scaleTargetRef: {name: nws-watermark-worker}',
+  `  queue: ${RETRY_QUEUE}`,
+  '  minReplicas: 1',
+  '  maxReplicas: 4',
+  '  messagesPerReplica: 10',
+  `  pollingIntervalSeconds: ${POLLING_S}`,
+  '  scaleDownStabilizationSeconds: 30',
+  '  cooldownSeconds: 60',
+  '',
+].join('\n');
+
+const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
+
+/** Whether some queue (the controller's feed) is bound to job.queued on the vhost's events exchange. */
+async function jobQueuedBound(vhost: string): Promise<boolean> {
+  const url = new URL(`/api/exchanges/${encodeURIComponent(vhost)}/${EVENTS_EXCHANGE}/bindings/source`, MANAGEMENT_URL);
+  const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+  url.username = '';
+  url.password = '';
+  const res = await fetch(url, { headers: { authorization: `Basic ${auth}` } }).catch(() => undefined);
+  if (!res?.ok) return false;
+  const bindings = (await res.json()) as { routing_key?: string }[];
+  return bindings.some((b) => b.routing_key === 'job.queued');
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string, output: () => string): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`autoscaler: timed out waiting for ${what}; controller output:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return performance.now();
+}
+
+async function reaction(world: BenchWorld, image: CorpusImage, backlog: number, announce: boolean): Promise<BacklogReaction> {
+  const controller = await world.startController(SCALER);
+  // The controller's own lines (its workers' are many), and how much its workers did.
+  const output = () => {
+    const all = controller.child.output.join('');
+    const own = all.split('\n').filter((line) => !line.startsWith('[worker-'));
+    return `${own.join('\n').slice(-3000)}\n(${all.split('"job done"').length - 1} jobs done by its workers)`;
+  };
   const desired = async () => {
     const text = await fetch(`${controller.url}/metrics`).then(
       (r) => r.text(),
@@ -44,36 +82,34 @@ export async function autoscaler(world: BenchWorld, image: CorpusImage, opts: { 
     const m = /^watermark_scaler_desired_replicas\{[^}]*scaler="bench"[^}]*\} (\d+)$/m.exec(text);
     return m ? Number(m[1]) : 0;
   };
-  const until = async (check: () => Promise<boolean>, timeoutMs: number, what: string) => {
-    const deadline = performance.now() + timeoutMs;
-    while (!(await check())) {
-      if (performance.now() > deadline)
-        throw new Error(`autoscaler: timed out waiting for ${what}; controller output:\n${controller.child.output.join('').slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return performance.now();
-  };
   try {
-    await until(async () => (await world.consumers(RETRY_QUEUE)) === 1, 30_000, 'minReplicas: one worker consuming');
-    const hashes = await storeOriginals(world.store, image.data, opts.backlog);
+    await until(async () => (await world.consumers(RETRY_QUEUE)) === 1, 30_000, 'minReplicas: one worker consuming', output);
+    // Its feed must be listening before the backlog, as it is in a running cluster.
+    if (announce) await until(() => jobQueuedBound(world.vhost), 30_000, "the controller's job.queued feed", output);
+    const hashes = await storeOriginals(world.store, image.data, backlog);
     await enqueueJobs(world.broker, hashes, 'bench.jpg');
     const backlogAt = performance.now();
-    const decidedAt = await until(async () => (await desired()) > 1, 30_000, 'a scale-up decision');
+    if (announce) await announceQueued(world.broker, hashes);
+    const decidedAt = await until(async () => (await desired()) > 1, 30_000, 'a scale-up decision', output);
     const target = await desired();
-    const consumingAt = await until(async () => (await world.consumers(RETRY_QUEUE)) >= target, 60_000, `${target} workers consuming`);
-    const result = {
-      pollingIntervalS: POLLING_S,
-      backlog: opts.backlog,
-      desired: target,
-      toDecisionS: (decidedAt - backlogAt) / 1000,
-      toConsumingS: (consumingAt - backlogAt) / 1000,
-    };
-    opts.log(
-      `  backlog of ${opts.backlog}: decision (${target} replicas) after ${result.toDecisionS.toFixed(2)} s, consuming after ${result.toConsumingS.toFixed(2)} s (polling ${POLLING_S} s)`,
-    );
-    return result;
+    const consumingAt = await until(async () => (await world.consumers(RETRY_QUEUE)) >= target, 60_000, `${target} workers consuming`, output);
+    return { desired: target, toDecisionS: (decidedAt - backlogAt) / 1000, toConsumingS: (consumingAt - backlogAt) / 1000 };
   } finally {
     await world.stop('controller');
     await world.purge(RETRY_QUEUE);
   }
+}
+
+export async function autoscaler(world: BenchWorld, image: CorpusImage, opts: { backlog: number; log: (s: string) => void }): Promise<AutoscalerResult> {
+  const announced = await reaction(world, image, opts.backlog, true);
+  const polled = await reaction(world, image, opts.backlog, false);
+  for (const [how, r] of [
+    ['announced by job.queued', announced],
+    ['without events (poll only)', polled],
+  ] as const) {
+    opts.log(
+      `  backlog of ${opts.backlog}, ${how}: decision (${r.desired} replicas) after ${r.toDecisionS.toFixed(2)} s, consuming after ${r.toConsumingS.toFixed(2)} s (polling ${POLLING_S} s)`,
+    );
+  }
+  return { pollingIntervalS: POLLING_S, backlog: opts.backlog, announced, polled };
 }
