@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { findKey } from '../../src/api/access/api-keys.js';
+import { PAUSED_REPLICAS_ANNOTATION, isInvalidSpec, parseScaler, type QueueScalerObject } from '../../src/controller/queue-scaler.js';
 import { loadApiKeys } from '../../src/api/access/load-keys.js';
 import { apiEnv, loadConfig, optimizerEnv, workerEnv } from '../../src/shared/config.js';
 import { prepareLogo } from '../../src/optimizer/logo.js';
@@ -307,6 +308,33 @@ describe('the worker and its autoscaler', () => {
     expect(qs.spec.queue).toBe('watermark_retry');
     expect(qs.spec.vhost).toBe('watermark');
     expect(qs.spec.maxReplicas).toBeGreaterThanOrEqual(qs.spec.minReplicas);
+  });
+
+  it("renders the QueueScaler's fallback, behavior and pause from values, and the controller reads them back", () => {
+    const chosen = parse(readFileSync(valuesFile('queuescaler-safety.yaml'), 'utf8')) as { queueScaler: Record<string, unknown> };
+    const qs = find(objectsOf('queuescaler-safety.yaml'), 'QueueScaler', `${FULL}-worker`);
+    const scaler = parseScaler(qs as QueueScalerObject);
+    if (isInvalidSpec(scaler)) throw new Error(scaler.message);
+    expect(scaler.spec.fallback).toEqual(chosen.queueScaler.fallback);
+    expect(scaler.spec.behavior?.scaleUp?.policies).toEqual((chosen.queueScaler.behavior as { scaleUp: { policies: unknown } }).scaleUp.policies);
+    expect(scaler.spec.behavior?.scaleDown?.stabilizationWindowSeconds).toBe(120);
+    // 0 is a pause, not "no pause": the annotation is there.
+    expect(scaler.pausedReplicas).toBe(0);
+  });
+
+  it('renders no fallback, behavior or pause by default', () => {
+    const qs = find(objectsOf('default values'), 'QueueScaler', `${FULL}-worker`);
+    expect(qs.spec).not.toHaveProperty('fallback');
+    expect(qs.spec).not.toHaveProperty('behavior');
+    expect(qs.metadata.annotations?.[PAUSED_REPLICAS_ANNOTATION]).toBeUndefined();
+  });
+
+  it('the values schema rejects a fallback without replicas and an unknown behavior policy', async () => {
+    for (const set of ['queueScaler.fallback.failureThreshold=3', 'queueScaler.behavior.scaleUp.policies[0].type=Pod', 'queueScaler.pausedReplicas=-1']) {
+      const result = await helm('template', RELEASE, CHART, '--set', set);
+      expect(result.code, set).not.toBe(0);
+      expect(result.stderr, set).toMatch(/schema/);
+    }
   });
 
   it('gives the worker time to finish the job in hand before it is killed', () => {
