@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { findKey } from '../../src/api/access/api-keys.js';
-import { PAUSED_REPLICAS_ANNOTATION, isInvalidSpec, parseScaler, type QueueScalerObject } from '../../src/controller/queue-scaler.js';
+import { PAUSED_REPLICAS_ANNOTATION, isInvalidSpec, parseScaler } from '../../src/controller/queue-scaler.js';
 import { loadApiKeys } from '../../src/api/access/load-keys.js';
 import { apiEnv, loadConfig, optimizerEnv, workerEnv } from '../../src/shared/config.js';
 import { prepareLogo } from '../../src/optimizer/logo.js';
@@ -313,7 +313,7 @@ describe('the worker and its autoscaler', () => {
   it("renders the QueueScaler's fallback, behavior and pause from values, and the controller reads them back", () => {
     const chosen = parse(readFileSync(valuesFile('queuescaler-safety.yaml'), 'utf8')) as { queueScaler: Record<string, unknown> };
     const qs = find(objectsOf('queuescaler-safety.yaml'), 'QueueScaler', `${FULL}-worker`);
-    const scaler = parseScaler(qs as QueueScalerObject);
+    const scaler = parseScaler(qs);
     if (isInvalidSpec(scaler)) throw new Error(scaler.message);
     expect(scaler.spec.fallback).toEqual(chosen.queueScaler.fallback);
     expect(scaler.spec.behavior?.scaleUp?.policies).toEqual((chosen.queueScaler.behavior as { scaleUp: { policies: unknown } }).scaleUp.policies);
