@@ -134,4 +134,10 @@ function stopOnSignals(service: Pick<RunningService, 'stop'>, graceMs: number, r
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Started by our supervisor (the local stack, the local controller's workers) with an IPC
+  // channel: when it closes, the supervisor is gone, and this service stops as on SIGTERM.
+  if (process.channel) {
+    process.once('disconnect', () => onSignal('SIGTERM'));
+    process.channel.unref(); // the channel alone must not keep a stopped service alive
+  }
 }

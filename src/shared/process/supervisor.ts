@@ -87,11 +87,15 @@ export class SupervisedProcess {
 
   private spawnChild(): void {
     const { spec } = this;
-    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The IPC channel carries nothing: its end tells the child that this supervisor is gone, even
+    // SIGKILLed, so the child stops (lifecycle.ts) instead of living on as an orphan on its port.
+    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
     this.startedAt = Date.now();
     const output = spec.output ?? ((name, line) => process.stdout.write(`[${name}] ${line}\n`));
-    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => output(spec.name, line));
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => output(spec.name, line));
+    }
     child.once('error', (err) => output(spec.name, `failed to start: ${err.message}`));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;

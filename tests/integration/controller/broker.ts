@@ -78,3 +78,14 @@ export async function managementQueue(vhost: string, queue: string): Promise<Rec
   });
   return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
 }
+
+/** Consumers on a queue, read over AMQP. A passive declare of a missing queue closes its channel: one channel per look. */
+export async function consumerCount(connection: ChannelModel, queue: string): Promise<number> {
+  const ch = await connection.createChannel();
+  ch.on('error', () => undefined);
+  try {
+    return (await ch.checkQueue(queue)).consumerCount;
+  } finally {
+    await ch.close().catch(() => undefined);
+  }
+}

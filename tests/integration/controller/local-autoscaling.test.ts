@@ -19,7 +19,7 @@ import { makeJpeg } from '../../helpers/images.js';
 import { spawnComponent, waitReady, type ChildComponent } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
 import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
-import { ensureManagementApi } from './broker.js';
+import { consumerCount, ensureManagementApi } from './broker.js';
 
 const JOBS = 200;
 const OPTIMIZE_DELAY_MS = 250; // each job takes a while, so workers are busy when scaled down
@@ -79,16 +79,7 @@ async function desired(): Promise<number | undefined> {
   return m ? Number(m[1]) : undefined;
 }
 
-async function consumers(): Promise<number> {
-  // A passive declare of a queue not declared yet closes the channel: one channel per look.
-  const ch = await h.broker.createChannel();
-  ch.on('error', () => undefined);
-  try {
-    return (await ch.checkQueue(RETRY_QUEUE)).consumerCount;
-  } finally {
-    await ch.close().catch(() => undefined);
-  }
-}
+const consumers = () => consumerCount(h.broker, RETRY_QUEUE);
 
 const output = () => controller.output.join('');
 const doneLines = () =>
