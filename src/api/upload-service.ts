@@ -80,7 +80,7 @@ export class UploadService {
     const { store, jobs, optimizer } = this.deps;
     const hash = upload.sha256;
     // 415 from the first bytes before any lookup; the result and the job are looked up together.
-    const type = admitType(upload.data);
+    const type = admitType(upload.head);
     const [redisHit, jobLookup] = await Promise.all([
       this.cachedResult(resultId),
       jobs.get(resultId).then(

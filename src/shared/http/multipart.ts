@@ -51,7 +51,13 @@ export interface ReadFileOptions {
 }
 
 export interface ReceivedFile {
-  data: Buffer;
+  /**
+   * The file's bytes, joined from the chunks they arrived in when first read: a caller that answers
+   * from the hash alone (a cache hit) never pays for the copy. Read `head` to sniff the type.
+   */
+  readonly data: Buffer;
+  /** The first bytes of the file (up to HEAD_BYTES), without joining the rest. */
+  readonly head: Buffer;
   filename: string | undefined;
   /** The text fields beside the file, in order, as sent (a name may come twice): the caller judges them. */
   fields: [name: string, value: string][];
@@ -63,6 +69,9 @@ export interface HashedFile extends ReceivedFile {
   /** Lowercase hex. */
   sha256: string;
 }
+
+/** Enough of the file's start for any magic-number sniff (image-type.ts reads 64). */
+const HEAD_BYTES = 4096;
 
 /** Room for multipart boundaries and headers around the file itself. */
 const ENVELOPE_BYTES = 64 * 1024;
@@ -100,14 +109,16 @@ async function read(req: MultipartRequest, options: ReadFileOptions): Promise<Re
   const release = budget ? await budget.acquire(Math.min(declaredLength ?? maxBytes, maxBytes + ENVELOPE_BYTES)) : () => undefined;
   try {
     if (req.destroyed) throw aborted();
-    return { ...(await receive(req, options, declaredLength)), release };
+    const arrived = await receive(req, options);
+    arrived.release = release;
+    return arrived;
   } catch (err) {
     release();
     throw err;
   }
 }
 
-function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength: number | undefined): Promise<Omit<ReceivedFile, 'release'>> {
+function receive(req: MultipartRequest, options: ReadFileOptions): Promise<ArrivedFile> {
   const { fieldName, maxBytes, idleTimeoutMs, refuseFile } = options;
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
@@ -118,9 +129,8 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
       return;
     }
 
-    // One buffer sized from Content-Length (the body bounds the file) instead of chunks joined at
-    // the end: an upload costs its size once in memory, not twice. Chunked bodies keep the chunks.
-    let whole = declaredLength !== undefined ? Buffer.allocUnsafe(Math.min(declaredLength, maxBytes)) : undefined;
+    // The chunks are kept as they arrived (views of the socket's reads, no copy) and joined only
+    // when the bytes are read (FileChunks).
     let chunks: Buffer[] = [];
     const hasher: Hash | undefined = options.sha256 ? createHash('sha256') : undefined;
     let received = 0;
@@ -153,7 +163,6 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
       failed = true;
       cleanup();
       // The bytes are no longer wanted: let them go with the budget share the caller gives back.
-      whole = undefined;
       chunks = [];
       reject(problem);
     }
@@ -189,8 +198,7 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
       file = { filename: info.filename };
       stream.on('data', (chunk: Buffer) => {
         if (failed) return;
-        if (whole && received + chunk.length <= whole.length) chunk.copy(whole, received);
-        else chunks.push(chunk);
+        chunks.push(chunk);
         received += chunk.length;
         hasher?.update(chunk);
       });
@@ -220,17 +228,50 @@ function receive(req: MultipartRequest, options: ReadFileOptions, declaredLength
       } else if (received === 0) {
         reject(new HttpProblem(PROBLEMS.emptyFile, 'The uploaded file is empty'));
       } else {
-        resolve({ data: joined(whole, chunks, received), filename: file.filename, fields, ...(hasher ? { sha256: hasher.digest('hex') } : {}) });
+        resolve(new ArrivedFile(chunks, received, file.filename, fields, hasher?.digest('hex')));
       }
     });
     req.pipe(parser);
   });
 }
 
-/** The file's bytes: the preallocated buffer, then whatever did not fit in it. */
-function joined(whole: Buffer | undefined, chunks: Buffer[], received: number): Buffer {
-  if (!whole) return Buffer.concat(chunks, received);
-  return chunks.length === 0 ? whole.subarray(0, received) : Buffer.concat([whole, ...chunks], received);
+/** A file as it arrived: its chunks (views of the socket's reads, not copies) joined once, on first read of `data`. */
+class ArrivedFile implements ReceivedFile {
+  release: () => void = () => undefined;
+  private whole: Buffer | undefined;
+
+  constructor(
+    private chunks: Buffer[],
+    private readonly length: number,
+    readonly filename: string | undefined,
+    readonly fields: [name: string, value: string][],
+    readonly sha256: string | undefined,
+  ) {}
+
+  get data(): Buffer {
+    if (!this.whole) {
+      const [only, ...more] = this.chunks;
+      this.whole = only && more.length === 0 ? only : Buffer.concat(this.chunks, this.length);
+      this.chunks = [];
+    }
+    return this.whole;
+  }
+
+  get head(): Buffer {
+    if (this.whole) return this.whole.subarray(0, HEAD_BYTES);
+    // A received file has at least one byte (an empty one is refused), so at least one chunk.
+    const [first, ...more] = this.chunks;
+    if (first && (first.length >= HEAD_BYTES || more.length === 0)) return first.subarray(0, HEAD_BYTES);
+    const parts: Buffer[] = [];
+    let taken = 0;
+    for (const chunk of this.chunks) {
+      if (taken >= HEAD_BYTES) break;
+      const part = chunk.subarray(0, HEAD_BYTES - taken);
+      parts.push(part);
+      taken += part.length;
+    }
+    return Buffer.concat(parts, taken);
+  }
 }
 
 function tooLarge(maxBytes: number): HttpProblem {

@@ -66,7 +66,7 @@ beforeEach(() => {
 
 function upload(data: Buffer = jpeg, settings = DEFAULT_SETTINGS) {
   const sha256 = sha256Hex(data);
-  const file: HashedFile = { data, sha256, filename: '../photo.jpg', fields: [], release: () => undefined };
+  const file: HashedFile = { data, head: data.subarray(0, 4096), sha256, filename: '../photo.jpg', fields: [], release: () => undefined };
   return service.handle(file, { correlationId: 'req-abcdefgh', settings, resultId: resultIdFor(sha256, settings) });
 }
 

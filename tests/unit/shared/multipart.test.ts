@@ -39,12 +39,26 @@ describe('readMultipartFile', () => {
     ]);
     for (const declareLength of [true, false]) {
       const file = await readMultipartFile(fakeRequest(body, { declareLength, chunkBytes: 7 }), { ...options, sha256: true });
+      // The head first: it is cut from the chunks (of 7 bytes here), before they are joined.
+      expect(file.head.equals(image.subarray(0, 4096))).toBe(true);
       expect(file.data.equals(image)).toBe(true);
+      expect(file.head.equals(image.subarray(0, 4096))).toBe(true);
       expect(file.filename).toBe('été.jpg');
       expect(file.sha256).toBe(createHash('sha256').update(image).digest('hex'));
     }
     const plain = await readMultipartFile(fakeRequest(body), options);
-    expect('sha256' in plain).toBe(false);
+    expect((plain as { sha256?: string }).sha256).toBeUndefined();
+  });
+
+  it('gives the first 4 KB of a file that arrived in many chunks without joining them, then the whole', async () => {
+    const large = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i % 251));
+    const file = await readMultipartFile(fakeRequest(multipartBody([{ name: 'image', filename: 'a.jpg', data: large }]), { chunkBytes: 1000 }), {
+      ...options,
+      maxBytes: 20_000,
+    });
+    expect(file.head.equals(large.subarray(0, 4096))).toBe(true);
+    expect(file.data.equals(large)).toBe(true);
+    expect(file.data).toBe(file.data);
   });
 
   it('400 not-multipart for another content type, or none', async () => {
