@@ -79,24 +79,24 @@ export class UploadService {
   private async process(upload: HashedFile, { correlationId, settings, resultId }: UploadRequest, log: Logger): Promise<UploadAnswer> {
     const { store, jobs, optimizer } = this.deps;
     const hash = upload.sha256;
-    // 415 from the first bytes before any lookup; the result and the job are looked up together.
+    // 415 from the first bytes before any lookup. A hit is answered from the result alone: the job
+    // is looked up only on a miss, so the hot path pays one Redis round trip.
     const type = admitType(upload.head);
-    const [redisHit, jobLookup] = await Promise.all([
-      this.cachedResult(resultId),
-      jobs.get(resultId).then(
-        (state) => ({ state }),
-        () => undefined,
-      ),
-    ]);
+    const redisHit = await this.cachedResult(resultId);
+    // A result or a pending job exists only for bytes that passed the header check when they were
+    // first uploaded, and a hit decodes nothing: the check (a sharp header read) is for new bytes.
+    if (typeof redisHit === 'object') return { kind: 'image', hash, resultId, ...redisHit, cache: 'HIT' };
+    const jobLookup = await jobs.get(resultId).then(
+      (state) => ({ state }),
+      () => undefined,
+    );
     const job = jobLookup?.state;
     // The store is asked only when Redis cannot say these bytes are new: Redis is down, or it
     // knows a job for them whose result it no longer holds. Bytes Redis has never seen are new.
-    const redisKnowsNothing = redisHit !== 'unavailable' && jobLookup !== undefined && job === undefined;
-    const cached = typeof redisHit === 'object' ? redisHit : redisKnowsNothing ? undefined : await this.storedResult(resultId);
+    const redisKnowsNothing = redisHit === 'miss' && jobLookup !== undefined && job === undefined;
+    const cached = redisKnowsNothing ? undefined : await this.storedResult(resultId);
 
     const first = beforeOptimizing({ hasResult: cached !== undefined, job });
-    // A result or a pending job exists only for bytes that passed the header check when they were
-    // first uploaded, and a hit decodes nothing: the check (a sharp header read) is for new bytes.
     if (first === 'serve-cached' && cached) return { kind: 'image', hash, resultId, ...cached, cache: 'HIT' };
     if (first === 'already-queued') return { kind: 'queued', hash, resultId };
     await admitPixels(upload.data, type, this.deps.config.MAX_INPUT_PIXELS);

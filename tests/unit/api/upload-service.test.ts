@@ -131,6 +131,23 @@ describe('UploadService: answered now', () => {
     expect(await uploads('cache_hit')).toBe(1);
   });
 
+  it('answers a HIT from the hash and the first bytes alone: no job lookup, no join of the upload', async () => {
+    results.results.set(id, { data: Buffer.from('cached'), contentType: 'image/webp' });
+    const getJob = vi.spyOn(jobs, 'get');
+    const file: HashedFile = {
+      get data(): Buffer {
+        throw new Error('a hit must not read the whole upload');
+      },
+      head: jpeg.subarray(0, 4096),
+      sha256: hash,
+      filename: 'photo.jpg',
+      fields: [],
+      release: () => undefined,
+    };
+    expect(await service.handle(file, { correlationId: 'req-abcdefgh', settings: DEFAULT_SETTINGS, resultId: id })).toMatchObject({ cache: 'HIT' });
+    expect(getJob).not.toHaveBeenCalled();
+  });
+
   it('answers from the store while Redis is down, and warms the cache with it', async () => {
     results.fail('get');
     jobs.fail('get');
