@@ -5,7 +5,7 @@
 import type { Express, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { ApiConfig } from '../shared/config.js';
-import type { ResultCache } from '../shared/cache.js';
+import type { ResultLookup } from './recent-results.js';
 import { isImageHash } from '../shared/content-address.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import { acceptedJob, type JobStatus } from '../shared/contracts/index.js';
@@ -36,7 +36,7 @@ export interface RouteDependencies {
   catalog: PresetCatalog;
   uploads: UploadService;
   jobs: JobRecordStore;
-  results: ResultCache;
+  results: ResultLookup;
   store: ObjectStore;
   events: EventsHub;
   /** Uploads per client per minute; absent when RATE_LIMIT_UPLOADS_PER_MINUTE is 0. */

@@ -16,6 +16,7 @@ import { createLogger, warnAndContinue, type Logger } from '../shared/logger.js'
 import { apiMetrics, createRegistry } from '../shared/metrics.js';
 import { createOptimizerClient } from '../shared/optimizer-client.js';
 import { createStateAdapters } from '../shared/state.js';
+import { withRecentResults } from './recent-results.js';
 import { loadApiKeys } from './access/load-keys.js';
 import { acceptSignedUrl, requireKey } from './access/require-key.js';
 import { UploadRateLimit } from './access/upload-rate-limit.js';
@@ -42,7 +43,8 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   const catalog = await loadPresetCatalog(config);
   const registry = createRegistry('api');
   const metrics = apiMetrics(registry);
-  const { redis, results, jobs, store } = createStateAdapters(config, logger);
+  const { redis, results: sharedResults, jobs, store } = createStateAdapters(config, logger);
+  const results = withRecentResults(sharedResults, config.RECENT_RESULTS_BYTES);
   const optimizer = createOptimizerClient(config, 'api', metrics, {
     circuit: { consecutiveFailures: config.CIRCUIT_FAILURE_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS },
     // A hung optimizer: an upload falls back to the queue after about OPTIMIZER_STALL_MS, not the whole timeout.

@@ -4,7 +4,7 @@
  * and a 503 always means nothing was accepted.
  */
 import type { ApiConfig } from '../shared/config.js';
-import type { ResultCache } from '../shared/cache.js';
+import type { ResultLookup } from './recent-results.js';
 import { originalKey, queuedJobKey, sanitizeFilename } from '../shared/content-address.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
 import type { HashedFile } from '../shared/http/multipart.js';
@@ -36,7 +36,7 @@ export interface UploadDependencies {
   config: Pick<ApiConfig, 'MAX_INPUT_PIXELS' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'EVENT_CONFIRM_TIMEOUT_MS'>;
   // What the service uses of each adapter, and no more (its unit test fakes exactly this).
   store: Pick<ObjectStore, 'exists' | 'put' | 'remove' | 'findResult' | 'putResult'>;
-  results: Pick<ResultCache, 'get' | 'set'>;
+  results: ResultLookup;
   jobs: Pick<JobRecordStore, 'get' | 'claimPending' | 'releasePending' | 'markDone'>;
   optimizer: Pick<OptimizerClient, 'optimize'>;
   publisher: MessagePublisher;

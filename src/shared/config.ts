@@ -154,6 +154,12 @@ export const apiEnv = z.object({
   MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
   MAX_INPUT_PIXELS: positiveInt(100_000_000),
   UPLOAD_IDLE_TIMEOUT_MS: positiveInt(15_000),
+  /** Bytes of recent results the api keeps in its own memory in front of Redis (api/recent-results.ts); 0: none. */
+  RECENT_RESULTS_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(32 * 1024 * 1024),
   CIRCUIT_FAILURE_THRESHOLD: positiveInt(3),
   CIRCUIT_HALF_OPEN_AFTER_MS: positiveInt(2_000),
   /** How often the api asks the optimizer's /healthz (shared/optimizer-health.ts). */

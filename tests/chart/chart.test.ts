@@ -973,7 +973,13 @@ describe('api access', () => {
 
   it('passes limits, origins and the trusted proxies to the api as it validates them', async () => {
     const objects = await render({
-      set: ['api.rateLimit.uploadsPerMinute=30', 'api.rateLimit.burst=0', 'api.uploadsInFlightPerClient=2', 'api.trustProxy=uniquelocal'],
+      set: [
+        'api.rateLimit.uploadsPerMinute=30',
+        'api.rateLimit.burst=0',
+        'api.uploadsInFlightPerClient=2',
+        'api.recentResultsBytes=1048576',
+        'api.trustProxy=uniquelocal',
+      ],
       setJson: ['api.corsOrigins=["https://app.example.com","https://admin.example.com"]'],
     });
     const env = containerEnv(apiOf(objects).containers[0], secretValues(objects));
@@ -981,6 +987,7 @@ describe('api access', () => {
       RATE_LIMIT_UPLOADS_PER_MINUTE: 30,
       RATE_LIMIT_BURST: 0,
       UPLOADS_IN_FLIGHT_PER_CLIENT: 2,
+      RECENT_RESULTS_BYTES: 1_048_576,
       TRUST_PROXY: ['uniquelocal'],
       CORS_ORIGINS: ['https://app.example.com', 'https://admin.example.com'],
     });

@@ -364,6 +364,8 @@ affinity:
   value: {{ .Values.api.rateLimit.burst | toString | quote }}
 - name: UPLOADS_IN_FLIGHT_PER_CLIENT
   value: {{ .Values.api.uploadsInFlightPerClient | toString | quote }}
+- name: RECENT_RESULTS_BYTES
+  value: {{ .Values.api.recentResultsBytes | int64 | toString | quote }}
 - name: CORS_ORIGINS
   value: {{ join "," .Values.api.corsOrigins | quote }}
 - name: TRUST_PROXY

@@ -1,0 +1,48 @@
+/**
+ * The api's memory of the results it read or made last, in front of the Redis result cache: a hit
+ * on one of them costs no Redis round trip and no copy of its bytes off the socket.
+ *
+ * It is never stale: a result id is the content address of the original and its settings
+ * (watermark/identity.ts), and a result, once made, never changes. So each api replica may keep
+ * its own, and nothing needs invalidating. It is bounded by the bytes it holds
+ * (RECENT_RESULTS_BYTES), least recently used out first.
+ */
+import { LRUCache } from 'lru-cache';
+import type { CachedResult, ResultCache } from '../shared/cache.js';
+
+export type ResultLookup = Pick<ResultCache, 'get' | 'set'>;
+
+export class RecentResults implements ResultLookup {
+  private readonly recent: LRUCache<string, CachedResult>;
+
+  constructor(
+    private readonly shared: ResultLookup,
+    maxBytes: number,
+  ) {
+    // Counted by the memory a result keeps alive: a small reply may be a view into a larger socket read.
+    this.recent = new LRUCache({ maxSize: maxBytes, sizeCalculation: (result) => Math.max(1, result.data.length, result.data.buffer.byteLength) });
+  }
+
+  async get(resultId: string): Promise<CachedResult | undefined> {
+    const known = this.recent.get(resultId);
+    if (known) return known;
+    const cached = await this.shared.get(resultId);
+    if (cached) this.remember(resultId, cached);
+    return cached;
+  }
+
+  async set(resultId: string, result: CachedResult): Promise<void> {
+    this.remember(resultId, result);
+    await this.shared.set(resultId, result);
+  }
+
+  private remember(resultId: string, result: CachedResult): void {
+    // lru-cache declines an entry larger than the whole budget: that result stays in Redis only.
+    this.recent.set(resultId, result);
+  }
+}
+
+/** The shared cache alone when the budget is 0, else with the recent results in front of it. */
+export function withRecentResults(shared: ResultLookup, maxBytes: number): ResultLookup {
+  return maxBytes > 0 ? new RecentResults(shared, maxBytes) : shared;
+}

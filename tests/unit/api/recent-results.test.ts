@@ -1,0 +1,76 @@
+/**
+ * RecentResults over an in-memory shared cache: what it answers without the shared cache, what it
+ * keeps of what it reads or is given, and the byte budget it holds to.
+ */
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { RecentResults, withRecentResults } from '../../../src/api/recent-results.js';
+import { MemoryResultCache } from '../fakes/state.js';
+
+const image = (bytes: number, fill = 1) => ({ data: Buffer.alloc(bytes, fill), contentType: 'image/jpeg' });
+
+let shared: MemoryResultCache;
+
+beforeEach(() => {
+  shared = new MemoryResultCache();
+});
+
+describe('RecentResults', () => {
+  it('answers a result it was given from memory, while the shared cache is down', async () => {
+    const recent = new RecentResults(shared, 1_000_000);
+    await recent.set('a', image(10_000));
+    expect(shared.results.has('a')).toBe(true);
+    shared.fail('*');
+    expect((await recent.get('a'))?.data.length).toBe(10_000);
+  });
+
+  it('keeps what it read from the shared cache, and asks it once', async () => {
+    shared.results.set('a', image(10_000));
+    const recent = new RecentResults(shared, 1_000_000);
+    const read = vi.spyOn(shared, 'get');
+    await recent.get('a');
+    await recent.get('a');
+    expect(read).toHaveBeenCalledTimes(1);
+  });
+
+  it('remembers no miss: a result made later is found', async () => {
+    const recent = new RecentResults(shared, 1_000_000);
+    expect(await recent.get('a')).toBeUndefined();
+    shared.results.set('a', image(10_000));
+    expect(await recent.get('a')).toBeDefined();
+  });
+
+  it('holds to its byte budget, least recently used out first', async () => {
+    const recent = new RecentResults(shared, 25_000);
+    await recent.set('a', image(10_000));
+    await recent.set('b', image(10_000));
+    await recent.get('a');
+    await recent.set('c', image(10_000));
+    shared.fail('*');
+    expect(await recent.get('a')).toBeDefined();
+    expect(await recent.get('c')).toBeDefined();
+    await expect(recent.get('b')).rejects.toThrow();
+  });
+
+  it('keeps a result larger than its whole budget in the shared cache only', async () => {
+    const recent = new RecentResults(shared, 5_000);
+    await recent.set('big', image(10_000));
+    expect(shared.results.has('big')).toBe(true);
+    shared.fail('*');
+    await expect(recent.get('big')).rejects.toThrow();
+  });
+
+  it('counts the memory a small view keeps alive, not only its length', async () => {
+    const recent = new RecentResults(shared, 50_000);
+    const socketRead = Buffer.alloc(64 * 1024);
+    await recent.set('view', { data: socketRead.subarray(0, 100), contentType: 'image/png' });
+    shared.fail('*');
+    await expect(recent.get('view')).rejects.toThrow();
+  });
+});
+
+describe('withRecentResults', () => {
+  it('is the shared cache itself with a budget of 0', () => {
+    expect(withRecentResults(shared, 0)).toBe(shared);
+    expect(withRecentResults(shared, 1)).toBeInstanceOf(RecentResults);
+  });
+});
