@@ -8,6 +8,7 @@ import { EVENTS_EXCHANGE, RETRY_QUEUE } from '../../src/shared/broker/topology.j
 import { encodeJobEvent } from '../../src/shared/contracts/job-event.js';
 import { encodeJobMessage } from '../../src/shared/contracts/job-message.js';
 import type { ObjectStore } from '../../src/shared/object-store.js';
+import { testJob } from './watermark.js';
 
 /** Stores one original under `count` fresh hashes (the worker trusts the key, not the bytes), `batch` puts at a time. */
 export async function storeOriginals(store: Pick<ObjectStore, 'put'>, image: Buffer, count: number, batch = 32): Promise<string[]> {
@@ -18,15 +19,22 @@ export async function storeOriginals(store: Pick<ObjectStore, 'put'>, image: Buf
   return hashes;
 }
 
-/** Publishes a job for each stored original, persistent, and waits for the broker's confirms. */
-export async function enqueueJobs(broker: ChannelModel, hashes: string[], filename = 'job.jpg'): Promise<void> {
+/**
+ * Publishes a job for each stored original as the api does (the default settings and the result id
+ * they give), persistent, and waits for the broker's confirms. Resolves with the result ids, which
+ * the worker's job events name.
+ */
+export async function enqueueJobs(broker: ChannelModel, hashes: string[], filename = 'job.jpg'): Promise<string[]> {
   const confirm = await broker.createConfirmChannel();
+  const resultIds: string[] = [];
   for (const hash of hashes) {
-    const job = { hash, original_key: `original/${hash}.jpg`, filename, content_type: 'image/jpeg', enqueued_at: new Date().toISOString() };
-    confirm.sendToQueue(RETRY_QUEUE, encodeJobMessage(job), { persistent: true, messageId: hash, contentType: 'application/json' });
+    const job = { ...testJob(hash), filename, enqueued_at: new Date().toISOString() };
+    resultIds.push(job.result_id);
+    confirm.sendToQueue(RETRY_QUEUE, encodeJobMessage(job), { persistent: true, messageId: job.result_id, contentType: 'application/json' });
   }
   await confirm.waitForConfirms();
   await confirm.close();
+  return resultIds;
 }
 
 /**

@@ -87,9 +87,9 @@ async function reaction(world: BenchWorld, image: CorpusImage, backlog: number, 
     // Its feed must be listening before the backlog, as it is in a running cluster.
     if (announce) await until(() => jobQueuedBound(world.vhost), 30_000, "the controller's job.queued feed", output);
     const hashes = await storeOriginals(world.store, image.data, backlog);
-    await enqueueJobs(world.broker, hashes, 'bench.jpg');
+    const resultIds = await enqueueJobs(world.broker, hashes, 'bench.jpg');
     const backlogAt = performance.now();
-    if (announce) await announceQueued(world.broker, hashes);
+    if (announce) await announceQueued(world.broker, resultIds);
     const decidedAt = await until(async () => (await desired()) > 1, 30_000, 'a scale-up decision', output);
     const target = await desired();
     const consumingAt = await until(async () => (await world.consumers(RETRY_QUEUE)) >= target, 60_000, `${target} workers consuming`, output);

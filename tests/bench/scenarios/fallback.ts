@@ -87,8 +87,8 @@ export async function fallback(
       const workerPids = Array.from({ length: workers }, (_, i) => world.services.get(`worker-${i}`)!.pid);
       const meter = new CpuMeter({ worker: workerPids, optimizer: optimizerPid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
       const started = performance.now();
-      await enqueueJobs(world.broker, hashes, 'bench.jpg');
-      const last = await clock.allDone(hashes, 300_000);
+      const resultIds = await enqueueJobs(world.broker, hashes, 'bench.jpg');
+      const last = await clock.allDone(resultIds, 300_000);
       const cpuMsPerJob = { ...meter.perUnit(jobs), ceiling: optimizer.cpuMs };
       const seconds = (last - started) / 1000;
       const jobsPerSecond = jobs / seconds;
@@ -108,7 +108,7 @@ export async function fallback(
     await world.startWorker(0, { LOG_LEVEL: 'warn' });
     await world.stop('optimizer');
     const pending = await storeOriginals(world.store, small.data, 10);
-    await enqueueJobs(world.broker, pending, 'bench.jpg');
+    const pendingIds = await enqueueJobs(world.broker, pending, 'bench.jpg');
     await new Promise((r) => setTimeout(r, 1_500)); // the worker finds the optimizer down and pauses
     const spawnedAt = performance.now();
     const optimizer = world.startOptimizer();
@@ -122,8 +122,8 @@ export async function fallback(
       else await new Promise((r) => setTimeout(r, 10));
     }
     await optimizer;
-    const firstDone = await clock.firstDone(pending, 60_000);
-    await clock.allDone(pending, 60_000);
+    const firstDone = await clock.firstDone(pendingIds, 60_000);
+    await clock.allDone(pendingIds, 60_000);
     await world.stop('worker-0');
     await world.purge(RETRY_QUEUE);
     const recovery = { readyToFirstDoneS: (firstDone - readyAt) / 1000, spawnToFirstDoneS: (firstDone - spawnedAt) / 1000, probeIntervalMs: 500 };

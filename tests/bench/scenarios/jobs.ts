@@ -4,9 +4,10 @@
  */
 import type { Channel } from 'amqplib';
 import { EVENTS_EXCHANGE } from '../../../src/shared/broker/topology.js';
+import { decodeJobEvent } from '../../../src/shared/contracts/job-event.js';
 import type { BenchWorld } from '../world.js';
 
-/** Counts `job.done` events (one per job, by contract) with the time each arrived. */
+/** Counts `job.done` events (one per job, by contract, naming its result id) with the time each arrived. */
 export class DoneClock {
   readonly done = new Map<string, number>();
   private waiters: (() => void)[] = [];
@@ -22,8 +23,9 @@ export class DoneClock {
       queue,
       (msg) => {
         if (!msg) return;
-        const hash = (JSON.parse(msg.content.toString()) as { hash?: string }).hash;
-        if (hash && !clock.done.has(hash)) clock.done.set(hash, performance.now());
+        const decoded = decodeJobEvent(msg.content);
+        const id = decoded.ok ? decoded.value.hash : undefined;
+        if (id && !clock.done.has(id)) clock.done.set(id, performance.now());
         for (const wake of clock.waiters.splice(0)) wake();
       },
       { noAck: true },
@@ -31,13 +33,13 @@ export class DoneClock {
     return clock;
   }
 
-  /** Resolves with the time the last of `hashes` was done. */
-  async allDone(hashes: string[], timeoutMs: number): Promise<number> {
+  /** Resolves with the time the last of `resultIds` was done. */
+  async allDone(resultIds: string[], timeoutMs: number): Promise<number> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const missing = hashes.filter((h) => !this.done.has(h)).length;
-      if (missing === 0) return Math.max(...hashes.map((h) => this.done.get(h)!));
-      if (performance.now() > deadline) throw new Error(`${missing} of ${hashes.length} jobs not done within ${timeoutMs} ms`);
+      const missing = resultIds.filter((id) => !this.done.has(id)).length;
+      if (missing === 0) return Math.max(...resultIds.map((id) => this.done.get(id)!));
+      if (performance.now() > deadline) throw new Error(`${missing} of ${resultIds.length} jobs not done within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 200);
@@ -45,11 +47,11 @@ export class DoneClock {
     }
   }
 
-  /** The time the first of `hashes` was done. */
-  async firstDone(hashes: string[], timeoutMs: number): Promise<number> {
+  /** The time the first of `resultIds` was done. */
+  async firstDone(resultIds: string[], timeoutMs: number): Promise<number> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const times = hashes.map((h) => this.done.get(h)).filter((t): t is number => t !== undefined);
+      const times = resultIds.map((id) => this.done.get(id)).filter((t): t is number => t !== undefined);
       if (times.length > 0) return Math.min(...times);
       if (performance.now() > deadline) throw new Error(`no job done within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
