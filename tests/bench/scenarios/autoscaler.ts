@@ -10,6 +10,7 @@ import { EVENTS_EXCHANGE, RETRY_QUEUE } from '../../../src/shared/broker/topolog
 import type { CorpusImage } from '../corpus.js';
 import type { BenchWorld } from '../world.js';
 import { announceQueued, enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
+import { queueScalerSpec } from '../../helpers/queue-scaler.js';
 
 export interface BacklogReaction {
   desired: number;
@@ -27,21 +28,14 @@ export interface AutoscalerResult {
 }
 
 const POLLING_S = 5; // the CRD's default pollingIntervalSeconds
-const SCALER = [
-  'apiVersion: watermark.nws.io/v1alpha1',
-  'kind: QueueScaler',
-  'metadata: {name: bench}',
-  'spec:',
-  '  scaleTargetRef: {name: nws-watermark-worker}',
-  `  queue: ${RETRY_QUEUE}`,
-  '  minReplicas: 1',
-  '  maxReplicas: 4',
-  '  messagesPerReplica: 10',
-  `  pollingIntervalSeconds: ${POLLING_S}`,
-  '  scaleDownStabilizationSeconds: 30',
-  '  cooldownSeconds: 60',
-  '',
-].join('\n');
+const SCALER = queueScalerSpec('bench', {
+  minReplicas: 1,
+  maxReplicas: 4,
+  messagesPerReplica: 10,
+  pollingIntervalSeconds: POLLING_S,
+  scaleDownStabilizationSeconds: 30,
+  cooldownSeconds: 60,
+});
 
 const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
 

@@ -20,6 +20,7 @@ import { spawnComponent, waitReady, type ChildComponent } from '../../helpers/pr
 import { waitFor } from '../../helpers/wait.js';
 import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
 import { consumerCount, ensureManagementApi } from './broker.js';
+import { queueScalerSpec } from '../../helpers/queue-scaler.js';
 
 const JOBS = 200;
 const OPTIMIZE_DELAY_MS = 250; // each job takes a while, so workers are busy when scaled down
@@ -37,21 +38,14 @@ let specFile: string;
 function writeSpec(minReplicas: number): void {
   writeFileSync(
     specFile,
-    [
-      'apiVersion: watermark.nws.io/v1alpha1',
-      'kind: QueueScaler',
-      'metadata: {name: autoscale}',
-      'spec:',
-      '  scaleTargetRef: {name: nws-watermark-worker}',
-      `  queue: ${RETRY_QUEUE}`,
-      `  minReplicas: ${minReplicas}`,
-      '  maxReplicas: 4',
-      '  messagesPerReplica: 20',
-      `  pollingIntervalSeconds: ${POLL_S}`,
-      `  scaleDownStabilizationSeconds: ${WINDOW_S}`,
-      `  cooldownSeconds: ${COOLDOWN_S}`,
-      '',
-    ].join('\n'),
+    queueScalerSpec('autoscale', {
+      minReplicas,
+      maxReplicas: 4,
+      messagesPerReplica: 20,
+      pollingIntervalSeconds: POLL_S,
+      scaleDownStabilizationSeconds: WINDOW_S,
+      cooldownSeconds: COOLDOWN_S,
+    }),
   );
 }
 

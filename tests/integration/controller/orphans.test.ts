@@ -14,6 +14,7 @@ import { reservePorts } from '../../helpers/ports.js';
 import { spawnComponent, waitReady, type ChildComponent } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
 import { consumerCount, ensureManagementApi } from './broker.js';
+import { queueScalerSpec } from '../../helpers/queue-scaler.js';
 
 let h: Harness;
 let controller: ChildComponent;
@@ -39,20 +40,7 @@ beforeAll(async () => {
   h = await createHarness('orphans');
   dir = mkdtempSync(join(tmpdir(), 'nws-orphans-'));
   const specFile = join(dir, 'queuescaler.yaml');
-  writeFileSync(
-    specFile,
-    [
-      'apiVersion: watermark.nws.io/v1alpha1',
-      'kind: QueueScaler',
-      'metadata: {name: orphans}',
-      'spec:',
-      '  scaleTargetRef: {name: nws-watermark-worker}',
-      `  queue: ${RETRY_QUEUE}`,
-      '  minReplicas: 2',
-      '  maxReplicas: 2',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(specFile, queueScalerSpec('orphans', { minReplicas: 2, maxReplicas: 2 }));
   const port = await freePort();
   workerPort = await reservePorts(2);
   controller = spawnComponent('controller', {
