@@ -1,6 +1,8 @@
 /**
- * The api's memory of the results it read or made last, in front of the Redis result cache: a hit
- * on one of them costs no Redis round trip and no copy of its bytes off the socket.
+ * The api's memory of the results it was asked for last, in front of the Redis result cache: a hit
+ * on one of them costs no Redis round trip and no copy of its bytes off the socket. A result enters
+ * when it is read, not when it is made: one made and never asked for again (most of a stream of new
+ * uploads) takes none of this memory, and a result asked for twice costs one Redis read.
  *
  * It is never stale: a result id is the content address of the original and its settings
  * (watermark/identity.ts), and a result, once made, never changes. So each api replica may keep
@@ -31,9 +33,8 @@ export class RecentResults implements ResultLookup {
     return cached;
   }
 
-  async set(resultId: string, result: CachedResult): Promise<void> {
-    this.remember(resultId, result);
-    await this.shared.set(resultId, result);
+  set(resultId: string, result: CachedResult): Promise<void> {
+    return this.shared.set(resultId, result);
   }
 
   private remember(resultId: string, result: CachedResult): void {
