@@ -177,6 +177,10 @@ function report(results: {
     lines.push(
       `| 3. api CPU per ${fmt(c.imageKb / 1024, 1)} MB hit / bare endpoint's | ${fmt(c.hit.cpuMsPerRequest.server ?? NaN)} / ${fmt(c.bare.cpuMsPerRequest.server ?? NaN)} ms = ${fmt(hitCost, 1)}× | ≤ 2.5× | ${mark(hitCost <= 2.5)} |`,
     );
+    const s = c.single.cpuMsPerRequest;
+    lines.push(
+      `| 3. the same at 1 connection: api CPU per hit / bare / bare answering ${fmt(c.replyKb, 0)} KB | ${fmt(s.hit)} / ${fmt(s.bare)} / ${fmt(s.bareWithReply)} ms = ${fmt(s.hit / s.bare, 1)}× | – | – |`,
+    );
   }
   const f = results.fallback;
   if (f) {

@@ -31,7 +31,7 @@ export interface CacheHitResult {
   bare: Endpoint;
   bareWithReply: Endpoint;
   ratio: number;
-  single: { hitP50: number; hitP99: number; bareP50: number; bareP99: number };
+  single: { hitP50: number; hitP99: number; bareP50: number; bareP99: number; cpuMsPerRequest: { hit: number; bare: number; bareWithReply: number } };
   non200: number;
 }
 
@@ -84,8 +84,16 @@ export async function cacheHit(
       });
       opts.log(`  cache hit run ${run + 1}: ${line.join('; ')} ${JSON.stringify(runs.hit!.at(-1)!.statuses)}`);
     }
-    const singleHit = await load(api.url, 1, opts.seconds);
-    const singleBare = await load(bare.url, 1, opts.seconds);
+    // At 1 connection too: one request per wakeup on both sides, so neither server's cost is
+    // shared out over a batch of reads the way it is at 32 (the bare endpoint's most of all).
+    const single = async (target: (typeof targets)[number]) => {
+      const meter = new CpuMeter({ server: target.pid });
+      const result = await load(target.url, 1, opts.seconds);
+      return { ...result, cpuMs: meter.perUnit(Math.max(1, result.requests)).server! };
+    };
+    const singleHit = await single(targets[0]);
+    const singleBare = await single(targets[1]);
+    const singleBareWithReply = await single(targets[2]);
     const summary = (r: (LoadResult & { cpu: Record<string, number> })[]): Endpoint => ({
       perSecond: median(r.map((x) => x.perSecond)),
       p50: median(r.map((x) => x.p50)),
@@ -100,7 +108,13 @@ export async function cacheHit(
       bare: summary(runs.bare!),
       bareWithReply: summary(runs.bareWithReply!),
       ratio: median(runs.hit!.map((h, i) => h.perSecond / runs.bare![i]!.perSecond)),
-      single: { hitP50: singleHit.p50, hitP99: singleHit.p99, bareP50: singleBare.p50, bareP99: singleBare.p99 },
+      single: {
+        hitP50: singleHit.p50,
+        hitP99: singleHit.p99,
+        bareP50: singleBare.p50,
+        bareP99: singleBare.p99,
+        cpuMsPerRequest: { hit: singleHit.cpuMs, bare: singleBare.cpuMs, bareWithReply: singleBareWithReply.cpuMs },
+      },
       non200: runs.hit!.reduce((s, h) => s + h.requests - (h.statuses['200'] ?? 0), 0),
     };
   } finally {
