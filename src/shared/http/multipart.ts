@@ -129,8 +129,8 @@ function receive(req: MultipartRequest, options: ReadFileOptions): Promise<Arriv
       return;
     }
 
-    // The chunks are kept as they arrived (views of the socket's reads, no copy) and joined only
-    // when the bytes are read (FileChunks).
+    // The chunks are kept as they arrived (views of the socket's reads, or busboy's copies of what
+    // it had to buffer) and joined only when the bytes are read (ArrivedFile).
     let chunks: Buffer[] = [];
     const hasher: Hash | undefined = options.sha256 ? createHash('sha256') : undefined;
     let received = 0;
@@ -250,8 +250,8 @@ class ArrivedFile implements ReceivedFile {
 
   get data(): Buffer {
     if (!this.whole) {
-      const [only, ...more] = this.chunks;
-      this.whole = only && more.length === 0 ? only : Buffer.concat(this.chunks, this.length);
+      const only = this.chunks.length === 1 ? this.chunks[0] : undefined;
+      this.whole = only ?? Buffer.concat(this.chunks, this.length);
       this.chunks = [];
     }
     return this.whole;
@@ -260,8 +260,8 @@ class ArrivedFile implements ReceivedFile {
   get head(): Buffer {
     if (this.whole) return this.whole.subarray(0, HEAD_BYTES);
     // A received file has at least one byte (an empty one is refused), so at least one chunk.
-    const [first, ...more] = this.chunks;
-    if (first && (first.length >= HEAD_BYTES || more.length === 0)) return first.subarray(0, HEAD_BYTES);
+    const first = this.chunks[0];
+    if (first && (first.length >= HEAD_BYTES || this.chunks.length === 1)) return first.subarray(0, HEAD_BYTES);
     const parts: Buffer[] = [];
     let taken = 0;
     for (const chunk of this.chunks) {
