@@ -29,17 +29,13 @@ export class RecentResults implements ResultLookup {
     const known = this.recent.get(resultId);
     if (known) return known;
     const cached = await this.shared.get(resultId);
-    if (cached) this.remember(resultId, cached);
+    // lru-cache declines an entry larger than the whole budget: that result stays in Redis only.
+    if (cached) this.recent.set(resultId, cached);
     return cached;
   }
 
   set(resultId: string, result: CachedResult): Promise<void> {
     return this.shared.set(resultId, result);
-  }
-
-  private remember(resultId: string, result: CachedResult): void {
-    // lru-cache declines an entry larger than the whole budget: that result stays in Redis only.
-    this.recent.set(resultId, result);
   }
 }
 

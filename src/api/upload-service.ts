@@ -4,6 +4,7 @@
  * and a 503 always means nothing was accepted.
  */
 import type { ApiConfig } from '../shared/config.js';
+import type { CachedResult } from '../shared/cache.js';
 import type { ResultLookup } from './recent-results.js';
 import { originalKey, queuedJobKey, sanitizeFilename } from '../shared/content-address.js';
 import { PROBLEMS } from '../shared/contracts/problems.js';
@@ -11,7 +12,7 @@ import type { HashedFile } from '../shared/http/multipart.js';
 import { HttpProblem } from '../shared/http/problem.js';
 import { CORRELATION_HEADER, ATTEMPT_HEADER, encodeJobMessage, type Job } from '../shared/contracts/index.js';
 import type { WatermarkSettings } from '../shared/contracts/watermark-settings.js';
-import type { JobRecordStore } from '../shared/job-record-store.js';
+import type { JobRecord, JobRecordStore } from '../shared/job-record-store.js';
 import { warnAndContinue, type Logger } from '../shared/logger.js';
 import type { ApiMetrics } from '../shared/metrics.js';
 import type { ObjectStore } from '../shared/object-store.js';
@@ -77,26 +78,17 @@ export class UploadService {
   }
 
   private async process(upload: HashedFile, { correlationId, settings, resultId }: UploadRequest, log: Logger): Promise<UploadAnswer> {
-    const { store, jobs, optimizer } = this.deps;
+    const { store, optimizer } = this.deps;
     const hash = upload.sha256;
     // 415 from the first bytes before any lookup. A hit is answered from the result alone: the job
     // is looked up only on a miss, so the hot path pays one Redis round trip.
     const type = admitType(upload.head);
     const redisHit = await this.cachedResult(resultId);
-    // A result or a pending job exists only for bytes that passed the header check when they were
-    // first uploaded, and a hit decodes nothing: the check (a sharp header read) is for new bytes.
-    if (typeof redisHit === 'object') return { kind: 'image', hash, resultId, ...redisHit, cache: 'HIT' };
-    const jobLookup = await jobs.get(resultId).then(
-      (state) => ({ state }),
-      () => undefined,
-    );
-    const job = jobLookup?.state;
-    // The store is asked only when Redis cannot say these bytes are new: Redis is down, or it
-    // knows a job for them whose result it no longer holds. Bytes Redis has never seen are new.
-    const redisKnowsNothing = redisHit === 'miss' && jobLookup !== undefined && job === undefined;
-    const cached = redisKnowsNothing ? undefined : await this.storedResult(resultId);
+    const { cached, job } = typeof redisHit === 'object' ? { cached: redisHit, job: undefined } : await this.afterRedisMiss(resultId, redisHit);
 
     const first = beforeOptimizing({ hasResult: cached !== undefined, job });
+    // A result or a pending job exists only for bytes that passed the header check when they were
+    // first uploaded, and a hit decodes nothing: the check (a sharp header read) is for new bytes.
     if (first === 'serve-cached' && cached) return { kind: 'image', hash, resultId, ...cached, cache: 'HIT' };
     if (first === 'already-queued') return { kind: 'queued', hash, resultId };
     await admitPixels(upload.data, type, this.deps.config.MAX_INPUT_PIXELS);
@@ -139,6 +131,21 @@ export class UploadService {
         );
     }
     throw new Error('unreachable upload outcome');
+  }
+
+  /**
+   * The job record and a stored result, when Redis holds no result. The store is asked only when
+   * Redis cannot say these bytes are new: Redis is down, or it knows a job for them whose result it
+   * no longer holds. Bytes Redis has never seen are new.
+   */
+  private async afterRedisMiss(resultId: string, redisHit: 'miss' | 'unavailable'): Promise<{ cached: CachedResult | undefined; job: JobRecord | undefined }> {
+    const jobLookup = await this.deps.jobs.get(resultId).then(
+      (state) => ({ state }),
+      () => undefined,
+    );
+    const job = jobLookup?.state;
+    const redisKnowsNothing = redisHit === 'miss' && jobLookup !== undefined && job === undefined;
+    return { cached: redisKnowsNothing ? undefined : await this.storedResult(resultId), job };
   }
 
   /** The cached result, 'miss', or 'unavailable' when Redis cannot answer. */
