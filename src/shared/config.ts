@@ -14,7 +14,12 @@ export class ConfigError extends Error {
   }
 }
 
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+/** A whole number ≥ 0 (0 often means "off"), at most `max` when given. */
+const nonNegativeInt = (fallback: number, max?: number) => {
+  const whole = z.coerce.number().int().min(0);
+  return (max === undefined ? whole : whole.max(max)).default(fallback);
+};
+const port = (fallback: number) => nonNegativeInt(fallback, 65535);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const url = (fallback: string) => z.url().default(fallback);
 /**
@@ -87,7 +92,7 @@ export const watermarkEnv = {
   WATERMARK_POSITION: z.enum(GRAVITIES).default('southeast'),
   WATERMARK_OPACITY: z.coerce.number().min(0).max(1).default(0.5),
   /** Pixels between the mark and the image edges (both offsets of `default`). */
-  WATERMARK_MARGIN: z.coerce.number().int().min(0).max(1000).default(24),
+  WATERMARK_MARGIN: nonNegativeInt(24, 1000),
   WATERMARK_TILED: bool(false),
   /**
    * What an upload may override in `default` (each within its full range, maxEdge up to
@@ -143,7 +148,7 @@ export const commonEnv = {
   EVENT_CONFIRM_TIMEOUT_MS: positiveInt(2_000),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
   /** How long a stopping server keeps serving with /readyz false, so load balancers stop sending first. */
-  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  SHUTDOWN_DELAY_MS: nonNegativeInt(0, 60_000),
 };
 
 export const apiEnv = z.object({
@@ -155,11 +160,7 @@ export const apiEnv = z.object({
   MAX_INPUT_PIXELS: positiveInt(100_000_000),
   UPLOAD_IDLE_TIMEOUT_MS: positiveInt(15_000),
   /** Bytes of recent results the api keeps in its own memory in front of Redis (api/recent-results.ts); 0: none. */
-  RECENT_RESULTS_BYTES: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(32 * 1024 * 1024),
+  RECENT_RESULTS_BYTES: nonNegativeInt(32 * 1024 * 1024),
   CIRCUIT_FAILURE_THRESHOLD: positiveInt(3),
   CIRCUIT_HALF_OPEN_AFTER_MS: positiveInt(2_000),
   /** How often the api asks the optimizer's /healthz (shared/optimizer-health.ts). */
@@ -172,11 +173,11 @@ export const apiEnv = z.object({
   /** A YAML or JSON list of `{ id, secret | sha256, presets? }`: the keys of a real deployment. */
   API_KEYS_FILE: z.string().default(''),
   /** Uploads one client (its API key, else its address) may make per minute, across replicas (Redis); 0: no limit. */
-  RATE_LIMIT_UPLOADS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  RATE_LIMIT_UPLOADS_PER_MINUTE: nonNegativeInt(0),
   /** Uploads a client may make beyond its minute's quota, per 10 minutes (api/access/upload-rate-limit.ts); 0: none. */
-  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  RATE_LIMIT_BURST: nonNegativeInt(0),
   /** Uploads one client may have in flight at once in one api process; 0: no bound. */
-  UPLOADS_IN_FLIGHT_PER_CLIENT: z.coerce.number().int().min(0).default(0),
+  UPLOADS_IN_FLIGHT_PER_CLIENT: nonNegativeInt(0),
   TRUST_PROXY: trustProxy,
   /** Comma-separated HMAC keys of signed result URLs: the first signs, any verifies (api/access/signed-url.ts). Empty: no signed URLs. */
   URL_SIGNING_KEYS: commaList(z.string().min(32, 'a signing key of at least 32 characters')),
@@ -203,7 +204,7 @@ export const optimizerEnv = z.object({
   MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
   MAX_INPUT_PIXELS: positiveInt(100_000_000),
   OPTIMIZER_CONCURRENCY: positiveInt(2),
-  OPTIMIZER_MAX_WAITING: z.coerce.number().int().min(0).default(8),
+  OPTIMIZER_MAX_WAITING: nonNegativeInt(8),
   ...watermarkEnv,
   /** A placed mark composited onto its own region only (optimizer/composite-region.ts): the same bytes, less CPU. */
   WATERMARK_REGION_COMPOSITE: bool(true),
