@@ -195,6 +195,12 @@ function report(results: {
       lines.push(
         `| 4. ${goal.image} backlog drained by 2 workers at the default prefetch 2 / optimizer capacity | ${fmt(goal.ratio)} | ≥ 0.85 | ${mark(goal.ratio >= 0.85)} |`,
       );
+      // Every process of the drain shares these cores: at its CPU per job they allow this many jobs/s at most.
+      const cpuMsPerJob = Object.entries(goal.cpuMsPerJob).reduce((sum, [name, ms]) => (name === 'ceiling' ? sum : sum + ms), 0);
+      const allowed = (goal.cores * 1000) / cpuMsPerJob / f.capacities[goal.image]!;
+      lines.push(
+        `| 4. the same drain: machine busy; the highest ratio its ${fmt(cpuMsPerJob, 1)} CPU ms per job (all processes) allow on ${goal.cores} cores | ${fmt(goal.busyCores)} of ${goal.cores} cores; ${fmt(allowed)} | – | – |`,
+      );
     }
     lines.push(
       `| 4. optimizer ready → first queued job done | ${fmt(f.recovery.readyToFirstDoneS)} s (${fmt(f.recovery.spawnToFirstDoneS)} s from its process start) | ≤ 2 s | ${mark(f.recovery.readyToFirstDoneS <= 2)} |`,

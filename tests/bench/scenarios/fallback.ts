@@ -7,7 +7,8 @@
 import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusImage } from '../corpus.js';
 import { runLoad } from '../load.js';
-import { CpuMeter, daemonPids } from '../cpu.js';
+import { cpus } from 'node:os';
+import { CpuMeter, daemonPids, machineBusySeconds } from '../cpu.js';
 import type { BenchWorld } from '../world.js';
 import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
 import { DoneClock } from './jobs.js';
@@ -23,12 +24,17 @@ export interface Drain {
   seconds: number;
   /** Each process (all workers together as `worker`) per job drained; `ceiling` is the optimizer alone. */
   cpuMsPerJob: Record<string, number>;
+  /** Cores the whole machine kept busy during the drain (of `cores`). */
+  busyCores: number;
+  cores: number;
 }
 
 export interface FallbackResult {
   jobs: number;
   imagePixels: string;
   optimizerCapacity: number;
+  /** The optimizer's capacity in images/s, by image (`WxH`). */
+  capacities: Record<string, number>;
   drains: Drain[];
   recovery: { readyToFirstDoneS: number; spawnToFirstDoneS: number; probeIntervalMs: number };
 }
@@ -87,19 +93,32 @@ export async function fallback(
       const workerPids = Array.from({ length: workers }, (_, i) => world.services.get(`worker-${i}`)!.pid);
       const meter = new CpuMeter({ worker: workerPids, optimizer: optimizerPid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
       const started = performance.now();
+      const machineBefore = machineBusySeconds();
       const resultIds = await enqueueJobs(world.broker, hashes, 'bench.jpg');
       const last = await clock.allDone(resultIds, 300_000);
       const cpuMsPerJob = { ...meter.perUnit(jobs), ceiling: optimizer.cpuMs };
       const seconds = (last - started) / 1000;
+      const busyCores = (machineBusySeconds() - machineBefore) / seconds;
       const jobsPerSecond = jobs / seconds;
       const label = `${image.width}x${image.height}`;
-      drains.push({ image: label, jobs, workers, prefetch, jobsPerSecond, ratio: jobsPerSecond / optimizer.perSecond, seconds, cpuMsPerJob });
+      drains.push({
+        image: label,
+        jobs,
+        workers,
+        prefetch,
+        jobsPerSecond,
+        ratio: jobsPerSecond / optimizer.perSecond,
+        seconds,
+        cpuMsPerJob,
+        busyCores,
+        cores: cpus().length,
+      });
       opts.log(
         `  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, ratio ${(jobsPerSecond / optimizer.perSecond).toFixed(2)}; CPU ms per job ${Object.entries(
           cpuMsPerJob,
         )
           .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-          .join(', ')}`,
+          .join(', ')}; machine busy ${busyCores.toFixed(2)} of ${cpus().length} cores`,
       );
       for (let i = workers - 1; i >= 0; i -= 1) await world.stop(`worker-${i}`);
     }
@@ -130,7 +149,14 @@ export async function fallback(
     opts.log(
       `  recovery: first job done ${recovery.readyToFirstDoneS.toFixed(2)} s after the optimizer was ready (${recovery.spawnToFirstDoneS.toFixed(2)} s after its process started)`,
     );
-    return { jobs: opts.jobs, imagePixels: `${small.width}x${small.height}`, optimizerCapacity: capacities.get(small)!.perSecond, drains, recovery };
+    return {
+      jobs: opts.jobs,
+      imagePixels: `${small.width}x${small.height}`,
+      optimizerCapacity: capacities.get(small)!.perSecond,
+      capacities: Object.fromEntries([...capacities].map(([image, c]) => [`${image.width}x${image.height}`, c.perSecond])),
+      drains,
+      recovery,
+    };
   } finally {
     await clock.close();
   }
