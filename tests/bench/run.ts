@@ -10,6 +10,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { generated, photographs, type CorpusImage, type CorpusSet } from './corpus.js';
+import { median } from './load.js';
 import { autoscaler, type AutoscalerResult } from './scenarios/autoscaler.js';
 import { cacheHit, type CacheHitResult } from './scenarios/cache-hit.js';
 import { fallback, type FallbackResult } from './scenarios/fallback.js';
@@ -142,9 +143,9 @@ function report(results: {
     const ipx = p.variants.find((v) => v.name === 'ipx')!;
     const ours = p.variants.find((v) => v.name === p.defaultName)!;
     const equal = p.variants.find((v) => v.name === p.equalName)!;
-    const ratio = ours.perSecond / ipx.perSecond;
+    const ratio = median(p.pairedRatios);
     lines.push(
-      `| 8. ours (defaults, drawing the mark) / ipx, img/s | ${fmt(ours.perSecond)} / ${fmt(ipx.perSecond)} = ${fmt(ratio)} | ≥ 1.2 | ${mark(ratio >= 1.2)} |`,
+      `| 8. ours (defaults, drawing the mark) / ipx, img/s: median of the ${p.runs} runs' back-to-back pairs (${p.pairedRatios.map((r) => fmt(r)).join(', ')}; medians ${fmt(ours.perSecond)} / ${fmt(ipx.perSecond)}) | ${fmt(ratio)} | ≥ 1.2 | ${mark(ratio >= 1.2)} |`,
     );
     lines.push(`| 8. ours at ipx's settings (no mark, same encoder) / ipx, img/s | ${fmt(equal.perSecond / ipx.perSecond)} | – | – |`);
   }
@@ -184,10 +185,9 @@ function report(results: {
   }
   const f = results.fallback;
   if (f) {
-    lines.push(`| 4. optimizer capacity, ${f.imagePixels} | ${fmt(f.optimizerCapacity, 1)} img/s | – | – |`);
     for (const d of f.drains) {
       lines.push(
-        `| 4. ${d.jobs} jobs (${d.image}) drained by ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch} | ${fmt(d.jobsPerSecond, 1)} jobs/s → ratio ${fmt(d.ratio)} | ≥ 0.9 | ${mark(d.ratio >= 0.9)} |`,
+        `| 4. ${d.jobs} jobs (${d.image}) drained by ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}: jobs/s / the optimizer's capacity measured right before | ${fmt(d.jobsPerSecond, 1)} / ${fmt(d.optimizerCapacity, 1)} → ratio ${fmt(d.ratio)} | ≥ 0.9 | ${mark(d.ratio >= 0.9)} |`,
       );
     }
     const goal = f.drains.find((d) => d.image !== f.imagePixels && d.workers === 2 && d.prefetch === 2);
@@ -197,7 +197,7 @@ function report(results: {
       );
       // Every process of the drain shares these cores: at its CPU per job they allow this many jobs/s at most.
       const cpuMsPerJob = Object.entries(goal.cpuMsPerJob).reduce((sum, [name, ms]) => (name === 'ceiling' ? sum : sum + ms), 0);
-      const allowed = (goal.cores * 1000) / cpuMsPerJob / f.capacities[goal.image]!;
+      const allowed = (goal.cores * 1000) / cpuMsPerJob / goal.optimizerCapacity;
       lines.push(
         `| 4. the same drain: machine busy; the highest ratio its ${fmt(cpuMsPerJob, 1)} CPU ms per job (all processes) allow on ${goal.cores} cores | ${fmt(goal.busyCores)} of ${goal.cores} cores; ${fmt(allowed)} | – | – |`,
       );
@@ -269,7 +269,8 @@ async function main(): Promise<void> {
     }
     if (wants('peer')) {
       log('8. peer: ipx');
-      results.peer = await peer(world, photos.images.length > 0 ? photos.images : [sizes[1]!, sizes[2]!, sizes[3]!], { runs, seconds, log });
+      // Five pairs: one run's ratio moves by 30 % or more with the machine's other load.
+      results.peer = await peer(world, photos.images.length > 0 ? photos.images : [sizes[1]!, sizes[2]!, sizes[3]!], { runs: QUICK ? 1 : 5, seconds, log });
     }
     if (wants('cache')) {
       log('3. cache hit');

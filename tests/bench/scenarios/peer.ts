@@ -39,6 +39,8 @@ export interface PeerResult {
   megapixels: number;
   runs: number;
   variants: PeerVariant[];
+  /** Our defaults' img/s over ipx's, run by run: the two are measured one right after the other. */
+  pairedRatios: number[];
   /** The variant with our defaults, and the one with ipx's settings. */
   defaultName: string;
   equalName: string;
@@ -138,9 +140,13 @@ export async function peer(world: BenchWorld, images: CorpusImage[], opts: { run
     const samples = new Map<string, { perSecond: number[]; cpu: number[]; bench: number[] }>(
       targets.map((t) => [t.name, { perSecond: [], cpu: [], bench: [] }]),
     );
+    const pairedRatios: number[] = [];
     for (let run = 0; run < opts.runs; run += 1) {
-      // Each run starts one target later, so the machine's drift does not always hit the same one.
-      const order = targets.map((_, i) => targets[(i + run) % targets.length]!);
+      // The goal's two, ipx and our defaults, run back to back (each first every other run), so
+      // the machine's other load drifts little between them; the rest start one later each run.
+      const [ipxTarget, ours, ...rest] = targets;
+      const pair = run % 2 === 0 ? [ipxTarget!, ours!] : [ours!, ipxTarget!];
+      const order = [...pair, ...rest.map((_, i) => rest[(i + run) % rest.length]!)];
       for (const target of order) {
         collectGarbage();
         const meter = new CpuMeter({ server: target.pid, bench: process.pid });
@@ -155,6 +161,8 @@ export async function peer(world: BenchWorld, images: CorpusImage[], opts: { run
           `  peer run ${run + 1}, ${target.name}: ${s.perSecond.at(-1)!.toFixed(2)} img/s ${JSON.stringify(result.statuses)}, CPU ms per image ${cpu.server!.toFixed(0)} (bench ${cpu.bench!.toFixed(0)})`,
         );
       }
+      const last = (name: string) => samples.get(name)!.perSecond.at(-1)!;
+      pairedRatios.push(last(OUR_VARIANTS[0]![0]) / last('ipx'));
     }
     const ipxSizes: string[] = [];
     const variants: PeerVariant[] = [];
@@ -189,6 +197,7 @@ export async function peer(world: BenchWorld, images: CorpusImage[], opts: { run
       megapixels: images.reduce((s, i) => s + i.width * i.height, 0) / images.length / 1e6,
       runs: opts.runs,
       variants,
+      pairedRatios,
       defaultName: OUR_VARIANTS[0]![0],
       equalName: OUR_VARIANTS.at(-1)![0],
       oriented,
