@@ -121,7 +121,7 @@ function report(results: {
   if (p) {
     const ipx = p.variants.find((v) => v.name === 'ipx')!;
     lines.push(
-      `Peer: ${p.images} photographs of ${fmt(p.megapixels, 1)} MP mean, ${p.runs} interleaved runs, 4 clients; ipx \`GET /${IPX_TARGET}/<file>\` from a local file, ours \`POST /optimize\` (multipart). SSIM: against the source resized with lanczos3 to the output's size.`,
+      `Peer: ${p.images} photographs of ${fmt(p.megapixels, 1)} MP mean, ${p.runs} runs (ipx and our defaults back to back in each, the other variants interleaved), 4 clients; ipx \`GET /${IPX_TARGET}/<file>\` from a local file, ours \`POST /optimize\` (multipart). SSIM: against the source resized with lanczos3 to the output's size.`,
     );
     lines.push('');
     lines.push('| server | img/s | × ipx | CPU ms per image | bench CPU ms | mean KB | SSIM | sizes as ipx |');
