@@ -50,6 +50,11 @@ export class SupervisedProcess {
     return this.child?.pid;
   }
 
+  /** Stopped on purpose (stop() or holdRestarts()): no child runs or will be restarted until start(). */
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
   start(): void {
     this.stopping = false;
     this.spawnChild();

@@ -124,6 +124,20 @@ export class ChaosWorld {
     await Promise.all(urls.map((url) => waitReady(url, timeoutMs)));
   }
 
+  /**
+   * After a test that failed midway: whatever fault it left in place is undone (a component
+   * stopped or SIGSTOPped, the broker killed or blocked, Redis down), so the next test starts from
+   * a whole system instead of failing on this one's leftovers.
+   */
+  async restore(): Promise<void> {
+    await Promise.all([this.rabbit.ensureRunning(), this.redis.ensureRunning()]);
+    for (const child of this.processes.values()) {
+      if (child.stopped) child.start();
+      else child.signal('SIGCONT');
+    }
+    await this.waitAllReady();
+  }
+
   async brokerConnection(): Promise<ChannelModel> {
     return amqp.connect(this.rabbit.url);
   }

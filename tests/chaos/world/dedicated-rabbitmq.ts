@@ -76,6 +76,12 @@ export class DedicatedRabbitMq {
     await waitFor(async () => !(await isPortOpen('127.0.0.1', this.port)), { what: 'the broker to die' });
   }
 
+  /** Running again with no alarm, whatever a test left it in (killed, or blocked). */
+  async ensureRunning(): Promise<void> {
+    if (await isPortOpen('127.0.0.1', this.port)) this.setMemoryAlarm(false);
+    else await this.start();
+  }
+
   /** Blocks publishers the way a memory alarm does (connection.blocked), or lifts it. */
   setMemoryAlarm(on: boolean): void {
     execFileSync('rabbitmqctl', ['-n', this.node, 'set_vm_memory_high_watermark', on ? '0.000001' : '0.4'], { stdio: 'ignore' });

@@ -17,6 +17,11 @@ export class DedicatedRedis {
     if (!(await waitForPort('127.0.0.1', this.port, 10_000))) throw new Error('dedicated Redis did not start');
   }
 
+  /** Running again, whatever a test left it in. */
+  async ensureRunning(): Promise<void> {
+    if (this.child?.exitCode !== null || this.child.signalCode !== null) await this.start();
+  }
+
   /** Restarted empty: nothing was persisted, as with an evicted or replaced Redis pod. */
   async restartEmpty(): Promise<void> {
     await this.stop();

@@ -42,9 +42,16 @@ describe('SupervisedProcess', () => {
     );
     child.start();
     await waitFor(() => lines.includes('up'), { what: 'the child up' });
+    expect(child.stopped).toBe(false);
     await child.stop();
+    expect(child.stopped).toBe(true);
     expect(lines).toContain('term');
     expect(child.pid).toBeUndefined();
     expect(lines.filter((l) => l.includes('restarting'))).toEqual([]);
+    // start() supervises again after a stop, as the chaos world's restore does.
+    child.start();
+    expect(child.stopped).toBe(false);
+    await waitFor(() => lines.filter((l) => l === 'up').length >= 2, { what: 'the child up again' });
+    await child.stop();
   });
 });
