@@ -79,7 +79,10 @@ export class ObjectStore {
       secretKey: options.secretKey,
       region: options.region,
       pathStyle: true,
-      ...(useSSL ? {} : { transportAgent: new Agent({ keepAlive: true, maxSockets: 64 }) }),
+      // An idle socket is dropped after 5 s, or 1 s before the server's Keep-Alive: timeout=N: Node
+      // applies that hint only to an agent with a timeout, and a socket reused as the server closes it
+      // fails the request with ECONNRESET. (Node's global agent, used over TLS, has the same 5 s.)
+      ...(useSSL ? {} : { transportAgent: new Agent({ keepAlive: true, maxSockets: 64, timeout: 5_000 }) }),
     });
     this.bucket = options.bucket;
     this.region = options.region;

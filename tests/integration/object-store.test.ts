@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/shared/content-address.js';
 import { ObjectStore, ObjectStoreUnavailableError } from '../../src/shared/object-store.js';
 import { startS3Endpoint, type RunningS3Endpoint } from '../../src/stack/s3-endpoint.js';
+import { waitFor } from '../helpers/wait.js';
 
 const credentials = { accessKey: 'S3RVER', secretKey: 'S3RVER', region: 'us-east-1', bucket: 'watermark' };
 
@@ -97,6 +98,34 @@ describe('ObjectStore PUT on the wire', () => {
       await expect(store.put('z', Buffer.from('z'), 'text/plain')).rejects.toBeInstanceOf(ObjectStoreUnavailableError);
     } finally {
       answer = 200;
+    }
+  });
+});
+
+// A keep-alive socket the client reuses just as the server closes it for idleness fails the request
+// with ECONNRESET (a CI run lost an upload to it, on s3rver's 5 s). The client must drop an idle
+// socket before the server's announced timeout (Keep-Alive: timeout=N), so the server never has to.
+describe('ObjectStore keep-alive', () => {
+  it('closes an idle connection itself, before the timeout the server announces', async () => {
+    const closes: ('client' | 'server')[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    server.keepAliveTimeout = 3_000; // announced as timeout=3
+    server.on('connection', (socket) => {
+      let clientEnded = false;
+      socket.on('end', () => (clientEnded = true));
+      socket.on('close', () => closes.push(clientEnded ? 'client' : 'server'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = new ObjectStore({ endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, ...credentials });
+      await store.put('k', Buffer.from('k'), 'text/plain');
+      await waitFor(() => closes.length > 0, { timeoutMs: 10_000, what: 'the idle connection closed' });
+      expect(closes).toEqual(['client']);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
