@@ -230,7 +230,7 @@ export async function settle(records: UploadRecord[], ctx: SettleContext): Promi
   for (const record of refused.filter((r) => r.problem !== 'unconfirmed')) {
     if (acceptedHashes.has(record.hash)) continue;
     const kept = await ctx.store.list(`original/${record.hash}.`, 1).catch(() => ['<store unavailable>']);
-    if (kept.length > 0) violations.push(`${record.hash.slice(0, 12)} answered 503 but its original was kept`);
+    if (kept.length > 0) violations.push(`${record.hash.slice(0, 12)} answered 503 ${record.problem ?? ''} but its original was kept`);
   }
   for (const record of records.filter((r) => r.status !== 200 && r.status !== 202 && r.status !== 503 && !r.poison)) {
     violations.push(`${record.hash.slice(0, 12)} answered ${record.status}`);
