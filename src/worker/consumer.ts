@@ -7,7 +7,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { BrokerConnection } from '../shared/broker/connection.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
-import type { MessagePublisher } from '../shared/broker/publisher.js';
+import { CHANNEL_REOPEN_DELAY_MS, type MessagePublisher } from '../shared/broker/publisher.js';
 import { DEAD_LETTER_QUEUE, RETRY_QUEUE, delayQueueName } from '../shared/broker/topology.js';
 import { failureRecordKey, isImageHash } from '../shared/content-address.js';
 import {
@@ -42,7 +42,7 @@ export interface ConsumerOptions {
 
 /** What the consumer uses of each collaborator, and no more (its unit test fakes exactly this). */
 export interface ConsumerDependencies {
-  broker: Pick<BrokerConnection, 'onConnect'>;
+  broker: Pick<BrokerConnection, 'onConnect' | 'isConnected'>;
   /** The job message decoder, with this worker's `default` settings (contracts/job-message.ts `jobDecoder`). */
   decodeJob: (body: Uint8Array) => Decoded<Job>;
   publisher: MessagePublisher;
@@ -105,14 +105,27 @@ export class RetryConsumer {
     const channel = await connection.createChannel();
     channel.on('error', (err: Error) => this.deps.logger.warn({ err: err.message }, 'consumer channel error'));
     channel.on('close', () => {
-      if (this.channel === channel) {
-        this.channel = undefined;
-        this.consumerTag = undefined;
-      }
+      if (this.channel !== channel) return; // stop() let it go first
+      this.channel = undefined;
+      this.consumerTag = undefined;
+      // A channel-level error closes this channel alone: no reconnection will come to open another,
+      // and the worker would stay not ready for good. Reopen it while the connection lives, as the
+      // publisher does; a lost connection is the reconnection's to set up.
+      setTimeout(() => void this.reopen(connection), CHANNEL_REOPEN_DELAY_MS).unref();
     });
     await channel.prefetch(this.options.prefetch);
     this.channel = channel;
     if (!this.waitingFor && !this.stopping) await this.consume();
+  }
+
+  private async reopen(connection: ChannelModel): Promise<void> {
+    if (this.channel || this.stopping || !this.deps.broker.isConnected) return;
+    try {
+      await this.open(connection);
+      this.deps.logger.info('consumer channel reopened');
+    } catch (err) {
+      this.deps.logger.warn({ err: errorMessage(err) }, 'could not reopen consumer channel');
+    }
   }
 
   private async consume(): Promise<void> {

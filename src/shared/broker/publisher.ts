@@ -37,6 +37,12 @@ export type MessagePublisher = Pick<ConfirmPublisher, 'publish'>;
 
 const PUBLISH_ID_HEADER = 'x-publish-id';
 
+/**
+ * How long after a channel-level close (the broker closing one channel, the connection left up)
+ * a new channel is opened on the same connection. No reconnection comes for that case.
+ */
+export const CHANNEL_REOPEN_DELAY_MS = 200;
+
 export class ConfirmPublisher {
   private channel: ConfirmChannel | undefined;
   private readonly returned = new Set<string>();
@@ -120,7 +126,7 @@ export class ConfirmPublisher {
       // A channel-level error closes only the channel; reopen it while the connection lives.
       setTimeout(() => {
         void this.reopen(connection);
-      }, 200).unref();
+      }, CHANNEL_REOPEN_DELAY_MS).unref();
     });
     await this.setupChannel(channel);
     this.channel = channel;

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { Registry, type Counter } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EVENTS_EXCHANGE } from '../../../src/shared/broker/topology.js';
+import { CHANNEL_REOPEN_DELAY_MS } from '../../../src/shared/broker/publisher.js';
 import { failureRecordKey } from '../../../src/shared/content-address.js';
 import { decodeFailureRecord, decodeJobEvent, encodeJobMessage, jobDecoder } from '../../../src/shared/contracts/index.js';
 import { DEFAULT_SETTINGS, testJob } from '../../helpers/watermark.js';
@@ -297,8 +298,23 @@ describe('RetryConsumer', () => {
     expect(consumer.ready).toBe(false);
   });
 
-  it('is not ready once the broker closed its channel', () => {
+  it('is not ready once the broker closed its channel, and reopens one while the connection lives', async () => {
+    vi.useFakeTimers();
     channel.emit('close');
+    expect(consumer.ready).toBe(false);
+    await vi.advanceTimersByTimeAsync(CHANNEL_REOPEN_DELAY_MS);
+    const reopened = broker.channels[1]!;
+    expect(reopened.prefetched).toBe(3);
+    expect(reopened.consumers).toEqual(['ctag-1']);
+    expect(consumer.ready).toBe(true);
+  });
+
+  it('leaves a channel lost with its connection to the reconnection', async () => {
+    vi.useFakeTimers();
+    broker.isConnected = false;
+    channel.emit('close');
+    await vi.advanceTimersByTimeAsync(CHANNEL_REOPEN_DELAY_MS);
+    expect(broker.channels).toHaveLength(1);
     expect(consumer.ready).toBe(false);
   });
 });
