@@ -5,9 +5,9 @@
  * delay queue or the DLQ with the broker's confirm. Nothing is acked away silently.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import type { BrokerConnection } from '../shared/broker/connection.js';
+import { reopenChannelLater, type BrokerConnection } from '../shared/broker/connection.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
-import { CHANNEL_REOPEN_DELAY_MS, type MessagePublisher } from '../shared/broker/publisher.js';
+import type { MessagePublisher } from '../shared/broker/publisher.js';
 import { DEAD_LETTER_QUEUE, RETRY_QUEUE, delayQueueName } from '../shared/broker/topology.js';
 import { failureRecordKey, isImageHash } from '../shared/content-address.js';
 import {
@@ -111,7 +111,7 @@ export class RetryConsumer {
       // A channel-level error closes this channel alone: no reconnection will come to open another,
       // and the worker would stay not ready for good. Reopen it while the connection lives, as the
       // publisher does; a lost connection is the reconnection's to set up.
-      setTimeout(() => void this.reopen(connection), CHANNEL_REOPEN_DELAY_MS).unref();
+      reopenChannelLater(this.deps.broker, () => this.reopen(connection), this.deps.logger, 'consumer');
     });
     await channel.prefetch(this.options.prefetch);
     this.channel = channel;
@@ -119,13 +119,9 @@ export class RetryConsumer {
   }
 
   private async reopen(connection: ChannelModel): Promise<void> {
-    if (this.channel || this.stopping || !this.deps.broker.isConnected) return;
-    try {
-      await this.open(connection);
-      this.deps.logger.info('consumer channel reopened');
-    } catch (err) {
-      this.deps.logger.warn({ err: errorMessage(err) }, 'could not reopen consumer channel');
-    }
+    if (this.channel || this.stopping) return;
+    await this.open(connection);
+    this.deps.logger.info('consumer channel reopened');
   }
 
   private async consume(): Promise<void> {

@@ -12,6 +12,24 @@ import { errorMessage } from '../errors.js';
 
 export type ConnectionSetup = (connection: ChannelModel) => Promise<void>;
 
+/**
+ * How long after a channel-level close (the broker closing one channel, the connection left up)
+ * a new channel is opened on the same connection.
+ */
+export const CHANNEL_REOPEN_DELAY_MS = 200;
+
+/**
+ * After a channel closed on its own: no reconnection comes while the connection lives, so the
+ * channel's owner opens another on it (`reopen`, which itself skips when it has one again or is
+ * stopping). A channel lost with its connection is left to the reconnection's set-ups.
+ */
+export function reopenChannelLater(broker: Pick<BrokerConnection, 'isConnected'>, reopen: () => Promise<void>, logger: Logger, what: string): void {
+  setTimeout(() => {
+    if (!broker.isConnected) return;
+    reopen().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, `could not reopen ${what} channel`));
+  }, CHANNEL_REOPEN_DELAY_MS).unref();
+}
+
 export interface BrokerConnectionOptions {
   url: string;
   name: string;

@@ -7,7 +7,7 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { BrokerConnection } from './connection.js';
+import { reopenChannelLater, type BrokerConnection } from './connection.js';
 import { errorMessage } from '../errors.js';
 
 /**
@@ -36,12 +36,6 @@ export interface PublisherConnection extends Pick<BrokerConnection, 'onConnect' 
 export type MessagePublisher = Pick<ConfirmPublisher, 'publish'>;
 
 const PUBLISH_ID_HEADER = 'x-publish-id';
-
-/**
- * How long after a channel-level close (the broker closing one channel, the connection left up)
- * a new channel is opened on the same connection. No reconnection comes for that case.
- */
-export const CHANNEL_REOPEN_DELAY_MS = 200;
 
 export class ConfirmPublisher {
   private channel: ConfirmChannel | undefined;
@@ -124,20 +118,9 @@ export class ConfirmPublisher {
       if (this.channel !== channel) return;
       this.channel = undefined;
       // A channel-level error closes only the channel; reopen it while the connection lives.
-      setTimeout(() => {
-        void this.reopen(connection);
-      }, CHANNEL_REOPEN_DELAY_MS).unref();
+      reopenChannelLater(this.broker, () => (this.channel ? Promise.resolve() : this.open(connection)), this.logger, 'publisher');
     });
     await this.setupChannel(channel);
     this.channel = channel;
-  }
-
-  private async reopen(connection: ChannelModel): Promise<void> {
-    if (this.channel || !this.broker.isConnected) return;
-    try {
-      await this.open(connection);
-    } catch (err) {
-      this.logger.warn({ err: errorMessage(err) }, 'could not reopen publisher channel');
-    }
   }
 }

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Registry, type Counter } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EVENTS_EXCHANGE } from '../../../src/shared/broker/topology.js';
-import { CHANNEL_REOPEN_DELAY_MS } from '../../../src/shared/broker/publisher.js';
+import { CHANNEL_REOPEN_DELAY_MS } from '../../../src/shared/broker/connection.js';
 import { failureRecordKey } from '../../../src/shared/content-address.js';
 import { decodeFailureRecord, decodeJobEvent, encodeJobMessage, jobDecoder } from '../../../src/shared/contracts/index.js';
 import { DEFAULT_SETTINGS, testJob } from '../../helpers/watermark.js';
