@@ -35,6 +35,19 @@ export function spawnComponent(command: string, env: Record<string, string>, nod
   return { process: child, output, kill: (signal) => child.kill(signal), exited };
 }
 
+/** Until `url`/readyz answers 200; if it never does, the error carries its last answer (status and checks). */
 export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
-  await waitFor(async () => (await fetch(`${url}/readyz`)).ok, { timeoutMs, what: `${url}/readyz` });
+  let last = 'no answer';
+  try {
+    await waitFor(
+      async () => {
+        const res = await fetch(`${url}/readyz`);
+        last = `${res.status} ${await res.text()}`;
+        return res.ok;
+      },
+      { timeoutMs, what: `${url}/readyz` },
+    );
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; its last answer: ${last}`, { cause: err });
+  }
 }

@@ -12,7 +12,7 @@ import { serviceArgs } from '../../../src/shared/service-command.js';
 import { waitForPort } from '../../../src/stack/local-services.js';
 import { SupervisedProcess } from '../../../src/shared/process/supervisor.js';
 import { freePort } from '../../helpers/harness.js';
-import { waitFor } from '../../helpers/wait.js';
+import { waitReady } from '../../helpers/processes.js';
 import { DedicatedRabbitMq } from './dedicated-rabbitmq.js';
 import { DedicatedRedis } from './dedicated-redis.js';
 
@@ -123,24 +123,11 @@ export class ChaosWorld {
       ...[...this.processes.keys()].filter((n) => n.startsWith('worker-')).map((n): [string, string] => [n, `http://127.0.0.1:${this.ports[n]}`]),
     ];
     await Promise.all(
-      components.map(async ([name, url]) => {
-        let last = 'no answer';
-        try {
-          await waitFor(
-            async () => {
-              const res = await fetch(`${url}/readyz`);
-              last = `${res.status} ${await res.text()}`;
-              return res.ok;
-            },
-            { timeoutMs, what: `${name} ready` },
-          );
-        } catch (err) {
-          throw new Error(
-            `${name} (${url}) not ready: ${err instanceof Error ? err.message : String(err)}; its last /readyz: ${last}\n${this.logs.slice(-40).join('\n')}`,
-            { cause: err },
-          );
-        }
-      }),
+      components.map(([name, url]) =>
+        waitReady(url, timeoutMs).catch((err: unknown) => {
+          throw new Error(`${name} not ready: ${err instanceof Error ? err.message : String(err)}\n${this.logs.slice(-40).join('\n')}`, { cause: err });
+        }),
+      ),
     );
   }
 
