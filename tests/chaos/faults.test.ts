@@ -109,7 +109,7 @@ function stopped(component: string): Pick<Hold, 'begin' | 'end'> {
   return { begin: () => world.process(component).stop(), end: () => world.process(component).start() };
 }
 
-/** `count` uploads while the optimizer hangs (SIGSTOP; the caller sends SIGCONT): all queued. */
+/** Uploads while the optimizer hangs (SIGSTOP; the caller sends SIGCONT), until `count` are confirmed queued (queuedUploads). */
 async function queuedWhileHung(count: number): Promise<UploadRecord[]> {
   const mark = world.logMark();
   world.process('optimizer').signal('SIGSTOP');

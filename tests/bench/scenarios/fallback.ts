@@ -90,6 +90,8 @@ export async function fallback(
       const seconds = (last - started) / 1000;
       const busyCores = (machineBusySeconds() - machineBefore) / seconds;
       const jobsPerSecond = jobs / seconds;
+      const ratio = jobsPerSecond / optimizer.perSecond;
+      const cores = availableParallelism();
       const label = `${image.width}x${image.height}`;
       drains.push({
         image: label,
@@ -98,18 +100,18 @@ export async function fallback(
         prefetch,
         jobsPerSecond,
         optimizerCapacity: optimizer.perSecond,
-        ratio: jobsPerSecond / optimizer.perSecond,
+        ratio,
         seconds,
         cpuMsPerJob,
         busyCores,
-        cores: availableParallelism(),
+        cores,
       });
       opts.log(
-        `  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, optimizer alone ${optimizer.perSecond.toFixed(1)}/s (${optimizer.cpuMs.toFixed(1)} ms of its CPU each), ratio ${(jobsPerSecond / optimizer.perSecond).toFixed(2)}; CPU ms per job ${Object.entries(
+        `  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, optimizer alone ${optimizer.perSecond.toFixed(1)}/s (${optimizer.cpuMs.toFixed(1)} ms of its CPU each), ratio ${ratio.toFixed(2)}; CPU ms per job ${Object.entries(
           cpuMsPerJob,
         )
           .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-          .join(', ')}; machine busy ${busyCores.toFixed(2)} of ${availableParallelism()} cores`,
+          .join(', ')}; machine busy ${busyCores.toFixed(2)} of ${cores} cores`,
       );
       for (let i = workers - 1; i >= 0; i -= 1) await world.stop(`worker-${i}`);
     }
@@ -140,12 +142,7 @@ export async function fallback(
     opts.log(
       `  recovery: first job done ${recovery.readyToFirstDoneS.toFixed(2)} s after the optimizer was ready (${recovery.spawnToFirstDoneS.toFixed(2)} s after its process started)`,
     );
-    return {
-      jobs: opts.jobs,
-      imagePixels: `${small.width}x${small.height}`,
-      drains,
-      recovery,
-    };
+    return { jobs: opts.jobs, imagePixels: `${small.width}x${small.height}`, drains, recovery };
   } finally {
     await clock.close();
   }
