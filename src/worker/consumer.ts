@@ -5,7 +5,7 @@
  * delay queue or the DLQ with the broker's confirm. Nothing is acked away silently.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { reopenChannelLater, type BrokerConnection } from '../shared/broker/connection.js';
+import { laterOnSameConnection, type BrokerConnection } from '../shared/broker/connection.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
 import type { MessagePublisher } from '../shared/broker/publisher.js';
 import { DEAD_LETTER_QUEUE, RETRY_QUEUE, delayQueueName } from '../shared/broker/topology.js';
@@ -43,6 +43,8 @@ export interface ConsumerOptions {
 /** What the consumer uses of each collaborator, and no more (its unit test fakes exactly this). */
 export interface ConsumerDependencies {
   broker: Pick<BrokerConnection, 'onConnect' | 'isConnected'>;
+  /** Declares the queues again on the consumer's channel after the broker cancelled it (createServiceBroker's). */
+  declareTopology: (channel: Channel) => Promise<void>;
   /** The job message decoder, with this worker's `default` settings (contracts/job-message.ts `jobDecoder`). */
   decodeJob: (body: Uint8Array) => Decoded<Job>;
   publisher: MessagePublisher;
@@ -111,8 +113,11 @@ export class RetryConsumer {
       // A channel-level error closes this channel alone: no reconnection will come to open another,
       // and the worker would stay not ready for good. Reopen it while the connection lives, as the
       // publisher does; a lost connection is the reconnection's to set up.
-      reopenChannelLater(this.deps.broker, () => this.reopen(connection), this.deps.logger, 'consumer');
+      laterOnSameConnection(this.deps.broker, () => this.reopen(connection), this.deps.logger, 'reopen consumer channel');
     });
+    // Declared on every channel it opens, not only by the publisher: a channel reopened after its
+    // queue was deleted must not consume from a queue that is not there.
+    await this.deps.declareTopology(channel);
     await channel.prefetch(this.options.prefetch);
     this.channel = channel;
     if (!this.waitingFor && !this.stopping) await this.consume();
@@ -128,7 +133,10 @@ export class RetryConsumer {
     const channel = this.channel;
     if (!channel || this.consumerTag || this.stopping) return;
     const { consumerTag } = await channel.consume(RETRY_QUEUE, (message) => {
-      if (!message) return; // the broker cancelled us (queue deleted); the reconnection re-consumes
+      if (!message) {
+        this.cancelledByBroker(channel);
+        return;
+      }
       const work = this.handle(channel, message).catch((err: unknown) => {
         this.deps.logger.error({ err }, 'unexpected error handling a job; handing it back');
         this.nack(channel, message, true);
@@ -137,6 +145,27 @@ export class RetryConsumer {
       void work.finally(() => this.inFlight.delete(work));
     });
     this.consumerTag = consumerTag;
+  }
+
+  /**
+   * The broker cancelled the consumer (its queue was deleted, or a replicated queue's leader moved):
+   * channel and connection stay up, so no reconnection comes, and the worker would look ready while
+   * consuming nothing. Declare the queues again (a deleted queue comes back empty) and consume again.
+   * If the declare fails it closes the channel, and the channel's reopen takes over.
+   */
+  private cancelledByBroker(channel: Channel): void {
+    if (this.channel !== channel) return;
+    this.consumerTag = undefined;
+    this.deps.logger.warn({ queue: RETRY_QUEUE }, 'the broker cancelled the consumer; declaring the queues and consuming again');
+    laterOnSameConnection(this.deps.broker, () => this.consumeAgain(channel), this.deps.logger, 'consume again');
+  }
+
+  private async consumeAgain(channel: Channel): Promise<void> {
+    if (this.channel !== channel || this.consumerTag || this.stopping) return;
+    await this.deps.declareTopology(channel);
+    if (this.waitingFor) return; // paused for a dependency: its gate consumes again once it is back
+    await this.consume();
+    this.deps.logger.info({ queue: RETRY_QUEUE }, 'consuming again after the broker cancelled the consumer');
   }
 
   private async cancelConsumer(): Promise<void> {

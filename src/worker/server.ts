@@ -25,13 +25,14 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
   const metrics = workerMetrics(registry);
   const { redis, results, jobs, store } = createStateAdapters(config, logger);
   const optimizer = createOptimizerClient(config, 'worker', metrics);
-  const { broker, publisher } = createServiceBroker(config, 'worker', config.RETRY_DELAYS_MS, logger);
+  const { broker, publisher, declareTopology } = createServiceBroker(config, 'worker', config.RETRY_DELAYS_MS, logger);
   const processor = new JobProcessor({ store, results, jobs, optimizer, logger });
   // Only `default` is needed (for jobs that carry no settings); the logo files are the optimizer's to decode.
   const catalog = await loadPresetCatalog(config);
   const consumer = new RetryConsumer(
     {
       broker,
+      declareTopology,
       decodeJob: jobDecoder(defaultPreset(catalog).settings),
       publisher,
       processor,

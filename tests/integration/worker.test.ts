@@ -31,6 +31,19 @@ async function depth(queue: string): Promise<number> {
   return (await channel.checkQueue(queue)).messageCount;
 }
 
+/** The queue's consumers, or undefined while it does not exist (a failed check closes its channel, so each has its own). */
+async function consumersOf(queue: string): Promise<number | undefined> {
+  const probe = await h.broker.createChannel();
+  probe.on('error', () => undefined);
+  try {
+    return (await probe.checkQueue(queue)).consumerCount;
+  } catch {
+    return undefined;
+  } finally {
+    await probe.close().catch(() => undefined);
+  }
+}
+
 async function takeDeadLetter(): Promise<GetMessage> {
   const message = await waitFor(async () => (await channel.get(DEAD_LETTER_QUEUE, { noAck: true })) || undefined, { what: 'a dead letter' });
   return message;
@@ -192,5 +205,19 @@ describe('retry worker', () => {
     const metrics = await fetch(`${worker.url}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/watermark_jobs_retried_total\{[^}]*\} 2/);
     expect(metrics).toMatch(/watermark_jobs_dead_lettered_total\{reason="max_attempts"[^}]*\} 1/);
+  });
+
+  it('declares its queue again and consumes again when the queue is deleted under it', async () => {
+    for (const worker of h.workers.splice(0)) await worker.stop();
+    await h.stopOptimizer();
+    onTestFinished(() => h.stopOptimizer());
+    await h.startWorker();
+    await waitFor(async () => (await consumersOf(RETRY_QUEUE)) === 1, { what: 'the worker consuming' });
+    // The broker cancels the worker's consumer; its connection and channel stay up.
+    await channel.deleteQueue(RETRY_QUEUE);
+    await waitFor(async () => (await consumersOf(RETRY_QUEUE)) === 1, { what: 'the queue declared again, with the worker consuming it' });
+    const hash = await queueWhileOptimizerDown(104);
+    await h.startOptimizer();
+    await waitFor(async () => (await statusOf(hash)).status === 'done', { what: 'the job queued after the deletion done' });
   });
 });

@@ -13,20 +13,22 @@ import { errorMessage } from '../errors.js';
 export type ConnectionSetup = (connection: ChannelModel) => Promise<void>;
 
 /**
- * How long after a channel-level close (the broker closing one channel, the connection left up)
- * a new channel is opened on the same connection.
+ * How long after a channel-level close (the broker closing one channel, the connection left up),
+ * or a consumer cancelled by the broker, the set-up runs again on the same connection.
  */
 export const CHANNEL_REOPEN_DELAY_MS = 200;
 
 /**
- * After a channel closed on its own: no reconnection comes while the connection lives, so the
- * channel's owner opens another on it (`reopen`, which itself skips when it has one again or is
- * stopping). A channel lost with its connection is left to the reconnection's set-ups.
+ * Runs a set-up step again on the same connection, CHANNEL_REOPEN_DELAY_MS later, if it still
+ * lives: after a channel closed on its own, or a consumer the broker cancelled, no reconnection
+ * comes to run the set-ups again. The step itself skips when it is no longer needed (a channel open
+ * again, a service stopping). What is lost with its connection is left to the reconnection's
+ * set-ups. `what` names the step in the warning if it fails ("reopen publisher channel").
  */
-export function reopenChannelLater(broker: Pick<BrokerConnection, 'isConnected'>, reopen: () => Promise<void>, logger: Logger, what: string): void {
+export function laterOnSameConnection(broker: Pick<BrokerConnection, 'isConnected'>, step: () => Promise<void>, logger: Logger, what: string): void {
   setTimeout(() => {
     if (!broker.isConnected) return;
-    reopen().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, `could not reopen ${what} channel`));
+    step().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, `could not ${what}`));
   }, CHANNEL_REOPEN_DELAY_MS).unref();
 }
 

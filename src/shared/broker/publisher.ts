@@ -7,7 +7,7 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import { reopenChannelLater, type BrokerConnection } from './connection.js';
+import { laterOnSameConnection, type BrokerConnection } from './connection.js';
 import { errorMessage } from '../errors.js';
 
 /**
@@ -118,7 +118,7 @@ export class ConfirmPublisher {
       if (this.channel !== channel) return;
       this.channel = undefined;
       // A channel-level error closes only the channel; reopen it while the connection lives.
-      reopenChannelLater(this.broker, () => (this.channel ? Promise.resolve() : this.open(connection)), this.logger, 'publisher');
+      laterOnSameConnection(this.broker, () => (this.channel ? Promise.resolve() : this.open(connection)), this.logger, 'reopen publisher channel');
     });
     await this.setupChannel(channel);
     this.channel = channel;

@@ -3,6 +3,7 @@
  * service, and a confirm publisher that declares the topology on every (re)connection, so either
  * one may meet a fresh broker first.
  */
+import type { Channel } from 'amqplib';
 import type { CommonConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { BrokerConnection } from './connection.js';
@@ -12,6 +13,8 @@ import { declareTopology } from './topology.js';
 export interface ServiceBroker {
   broker: BrokerConnection;
   publisher: ConfirmPublisher;
+  /** Declares this service's queues and exchanges on a channel (idempotent): for a consumer whose queue the broker deleted. */
+  declareTopology: (channel: Channel) => Promise<void>;
 }
 
 /** `retryDelaysMs`: the delay queues to declare (the worker's RETRY_DELAYS_MS; none for the api, which never uses them). */
@@ -22,8 +25,8 @@ export function createServiceBroker(
   logger: Logger,
 ): ServiceBroker {
   const broker = new BrokerConnection({ url: config.RABBITMQ_URL, name: `nws-watermark ${service}`, logger });
-  const publisher = new ConfirmPublisher(broker, logger, (channel) =>
-    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT, retryDelaysMs }),
-  );
-  return { broker, publisher };
+  const declare = (channel: Channel) =>
+    declareTopology(channel, { queueType: config.RABBITMQ_QUEUE_TYPE, deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT, retryDelaysMs });
+  const publisher = new ConfirmPublisher(broker, logger, declare);
+  return { broker, publisher, declareTopology: declare };
 }

@@ -47,6 +47,8 @@ export class FakeConsumerChannel extends EventEmitter {
   /** Makes ack and nack throw, as amqplib does once the channel is gone. */
   dead = false;
   private onMessage: ((message: ConsumeMessage | null) => void) | undefined;
+  /** Every consume's callback, cancelled or not: a broker's cancel can cross the consumer's own. */
+  readonly callbacks: ((message: ConsumeMessage | null) => void)[] = [];
 
   async prefetch(count: number): Promise<void> {
     this.prefetched = count;
@@ -54,6 +56,7 @@ export class FakeConsumerChannel extends EventEmitter {
 
   async consume(_queue: string, onMessage: (message: ConsumeMessage | null) => void): Promise<{ consumerTag: string }> {
     this.onMessage = onMessage;
+    this.callbacks.push(onMessage);
     const consumerTag = `ctag-${this.consumers.length + 1}`;
     this.consumers.push(consumerTag);
     return { consumerTag };

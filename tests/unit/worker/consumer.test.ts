@@ -37,6 +37,8 @@ let store: MemoryObjectStore;
 let metrics: ReturnType<typeof workerMetrics>;
 let log: ReturnType<typeof recordingLogger>;
 let consumer: RetryConsumer;
+/** The channels the consumer declared its queues on, in order. */
+let declaredOn: unknown[];
 
 beforeEach(async () => {
   broker = new FakeBroker();
@@ -47,9 +49,11 @@ beforeEach(async () => {
   store = new MemoryObjectStore();
   metrics = workerMetrics(new Registry());
   log = recordingLogger();
+  declaredOn = [];
   consumer = new RetryConsumer(
     {
       broker,
+      declareTopology: async (on) => void declaredOn.push(on),
       decodeJob: jobDecoder(DEFAULT_SETTINGS),
       publisher: { publish },
       processor: { process: processJob },
@@ -277,10 +281,46 @@ describe('RetryConsumer', () => {
     expect(probes['object store']).not.toHaveBeenCalled();
   });
 
-  it('ignores the broker cancelling it (the reconnection consumes again)', async () => {
+  it('declares its queues on the channel before consuming', () => {
+    expect(declaredOn).toEqual([channel]);
+  });
+
+  it('declares the queues again and consumes again on the same channel after the broker cancels it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     channel.deliver(null);
-    await settle();
     expect(processJob).not.toHaveBeenCalled();
+    expect(log.warnings()).toMatchObject([{ msg: 'the broker cancelled the consumer; declaring the queues and consuming again' }]);
+    expect(channel.consuming).toBe(true); // the fake keeps the callback; the broker delivers nothing more
+    await vi.advanceTimersByTimeAsync(CHANNEL_REOPEN_DELAY_MS);
+    expect(declaredOn).toEqual([channel, channel]);
+    expect(channel.consumers).toEqual(['ctag-1', 'ctag-2']);
+    expect(broker.channels).toHaveLength(1);
+    expect(consumer.ready).toBe(true);
+    await deliver(encodeJobMessage(job));
+    expect(processJob).toHaveBeenCalledTimes(1);
+  });
+
+  it('after a broker cancel while paused for a dependency, leaves consuming again to the dependency gate', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    probes.optimizer.mockResolvedValueOnce(false).mockResolvedValue(true);
+    processJob.mockResolvedValueOnce({ kind: 'failed', failure: { kind: 'dependency-down', dependency: 'optimizer', detail: 'ECONNREFUSED' } });
+    await deliver(encodeJobMessage(job));
+    expect(consumer.pausedFor).toBe('optimizer');
+    channel.callbacks[0]!(null); // a cancel that crossed ours
+    await vi.advanceTimersByTimeAsync(CHANNEL_REOPEN_DELAY_MS);
+    expect(channel.consumers).toEqual(['ctag-1']);
+    await vi.advanceTimersByTimeAsync(2 * PROBE_MS);
+    expect(consumer.pausedFor).toBeUndefined();
+    expect(channel.consumers).toEqual(['ctag-1', 'ctag-2']);
+  });
+
+  it('does not consume again after a broker cancel once it is stopping', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    channel.deliver(null);
+    await consumer.stop();
+    await vi.advanceTimersByTimeAsync(CHANNEL_REOPEN_DELAY_MS);
+    expect(channel.consumers).toEqual(['ctag-1']);
+    expect(declaredOn).toEqual([channel]);
   });
 
   it('stops taking jobs, lets the one in hand finish, then closes its channel', async () => {
