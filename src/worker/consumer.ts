@@ -59,6 +59,7 @@ export interface ConsumerDependencies {
 export class RetryConsumer {
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
+  private reopening: Promise<void> | undefined;
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly gates: Record<Dependency, DependencyGate>;
@@ -123,10 +124,15 @@ export class RetryConsumer {
     if (!this.waitingFor && !this.stopping) await this.consume();
   }
 
-  private async reopen(connection: ChannelModel): Promise<void> {
-    if (this.channel || this.stopping) return;
-    await this.open(connection);
-    this.deps.logger.info('consumer channel reopened');
+  /** One reopen at a time: a channel that closes while being opened schedules one too. */
+  private reopen(connection: ChannelModel): Promise<void> {
+    if (this.channel || this.stopping) return Promise.resolve();
+    this.reopening ??= this.open(connection)
+      .then(() => this.deps.logger.info('consumer channel reopened'))
+      .finally(() => {
+        this.reopening = undefined;
+      });
+    return this.reopening;
   }
 
   private async consume(): Promise<void> {

@@ -14,22 +14,39 @@ export type ConnectionSetup = (connection: ChannelModel) => Promise<void>;
 
 /**
  * How long after a channel-level close (the broker closing one channel, the connection left up),
- * or a consumer cancelled by the broker, the set-up runs again on the same connection.
+ * or a consumer cancelled by the broker, the set-up runs again on the same connection; then, while
+ * it keeps failing, the delays that follow, the last one repeating.
  */
 export const CHANNEL_REOPEN_DELAY_MS = 200;
+const CHANNEL_RETRY_DELAYS_MS = [CHANNEL_REOPEN_DELAY_MS, 500, 1_000, 2_000, 5_000] as const;
 
 /**
  * Runs a set-up step again on the same connection, CHANNEL_REOPEN_DELAY_MS later, if it still
  * lives: after a channel closed on its own, or a consumer the broker cancelled, no reconnection
- * comes to run the set-ups again. The step itself skips when it is no longer needed (a channel open
- * again, a service stopping). What is lost with its connection is left to the reconnection's
- * set-ups. `what` names the step in the warning if it fails ("reopen publisher channel").
+ * comes to run the set-ups again. A step that fails is tried again, later each time, for as long as
+ * the connection lives: given up after one failure (a broker still recovering its queues refusing
+ * a declare), the service would stay not ready until its connection dropped. The step itself skips
+ * when it is no longer needed (a channel open again, a service stopping). What is lost with its
+ * connection is left to the reconnection's set-ups. `what` names the step in the warning ("reopen
+ * publisher channel").
  */
-export function laterOnSameConnection(broker: Pick<BrokerConnection, 'isConnected'>, step: () => Promise<void>, logger: Logger, what: string): void {
-  setTimeout(() => {
-    if (!broker.isConnected) return;
-    step().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, `could not ${what}`));
-  }, CHANNEL_REOPEN_DELAY_MS).unref();
+export function laterOnSameConnection(
+  broker: Pick<BrokerConnection, 'isConnected'>,
+  step: () => Promise<void>,
+  logger: Logger,
+  what: string,
+  attempt = 0,
+): void {
+  setTimeout(
+    () => {
+      if (!broker.isConnected) return;
+      step().catch((err: unknown) => {
+        logger.warn({ err: errorMessage(err), attempt }, `could not ${what}; trying again`);
+        laterOnSameConnection(broker, step, logger, what, attempt + 1);
+      });
+    },
+    backoffDelay(CHANNEL_RETRY_DELAYS_MS, attempt, CHANNEL_REOPEN_DELAY_MS),
+  ).unref();
 }
 
 export interface BrokerConnectionOptions {

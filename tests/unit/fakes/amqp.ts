@@ -97,20 +97,30 @@ export class FakeBroker extends EventEmitter {
   isConnected = true;
   readonly confirmChannels: FakeConfirmChannel[] = [];
   readonly channels: FakeConsumerChannel[] = [];
+  /** How many of the next channel openings fail, as on a broker still recovering. */
+  failOpenings = 0;
   // The code under test calls createChannel/createConfirmChannel only; amqplib's ChannelModel has
   // a dozen more members, so the stand-in is cast to it, and to the channel types below, once here.
   readonly connection = {
     createConfirmChannel: async (): Promise<ConfirmChannel> => {
+      this.failOpening();
       const channel = new FakeConfirmChannel();
       this.confirmChannels.push(channel);
       return channel as unknown as ConfirmChannel;
     },
     createChannel: async (): Promise<Channel> => {
+      this.failOpening();
       const channel = new FakeConsumerChannel();
       this.channels.push(channel);
       return channel as unknown as Channel;
     },
   } as unknown as ChannelModel;
+
+  private failOpening(): void {
+    if (this.failOpenings === 0) return;
+    this.failOpenings -= 1;
+    throw new Error('NOT_FOUND - queue is being recovered');
+  }
 
   async onConnect(setup: ConnectionSetup): Promise<void> {
     await setup(this.connection);

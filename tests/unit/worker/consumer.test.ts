@@ -349,6 +349,23 @@ describe('RetryConsumer', () => {
     expect(consumer.ready).toBe(true);
   });
 
+  it('tries a failed reopen again, later each time, until a channel is open', async () => {
+    vi.useFakeTimers();
+    broker.failOpenings = 2;
+    channel.emit('close');
+    await vi.advanceTimersByTimeAsync(CHANNEL_REOPEN_DELAY_MS);
+    expect(log.warnings()).toMatchObject([{ msg: 'could not reopen consumer channel; trying again', attempt: 0 }]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(log.warnings()).toHaveLength(2);
+    expect(broker.channels).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(broker.channels).toHaveLength(2);
+    expect(broker.channels[1]!.consumers).toEqual(['ctag-1']);
+    expect(consumer.ready).toBe(true);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(broker.channels).toHaveLength(2);
+  });
+
   it('leaves a channel lost with its connection to the reconnection', async () => {
     vi.useFakeTimers();
     broker.isConnected = false;

@@ -142,4 +142,15 @@ describe('ConfirmPublisher', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(broker.confirmChannels).toHaveLength(2);
   });
+
+  it('tries a failed reopen again until a channel is open', async () => {
+    await publisher.attach();
+    broker.failOpenings = 1;
+    channel().emit('close');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(publisher.ready).toBe(false);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(broker.confirmChannels).toHaveLength(2);
+    expect(publisher.ready).toBe(true);
+  });
 });
