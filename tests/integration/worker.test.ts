@@ -220,4 +220,18 @@ describe('retry worker', () => {
     await h.startOptimizer();
     await waitFor(async () => (await statusOf(hash)).status === 'done', { what: 'the job queued after the deletion done' });
   });
+
+  it('has the api declare the queue again when it finds it deleted, and keeps the upload', async () => {
+    for (const worker of h.workers.splice(0)) await worker.stop();
+    await h.stopOptimizer();
+    onTestFinished(() => h.stopOptimizer());
+    await channel.deleteQueue(RETRY_QUEUE);
+    expect(await consumersOf(RETRY_QUEUE)).toBeUndefined();
+    // No worker to declare it: the api's publish comes back unroutable, and the api declares it.
+    const hash = await queueWhileOptimizerDown(105);
+    expect(await depth(RETRY_QUEUE)).toBe(1);
+    await h.startOptimizer();
+    await h.startWorker();
+    await waitFor(async () => (await statusOf(hash)).status === 'done', { what: 'the job done' });
+  });
 });

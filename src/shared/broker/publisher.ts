@@ -42,6 +42,7 @@ export class ConfirmPublisher {
   private readonly returned = new Set<string>();
   /** Publishes waiting for their confirm, so a blocked broker can release them at once. */
   private readonly inFlight = new Set<(error: Error) => void>();
+  private redeclaring: Promise<boolean> | undefined;
 
   constructor(
     private readonly broker: PublisherConnection,
@@ -68,21 +69,43 @@ export class ConfirmPublisher {
     if (!channel) throw new PublishError('broker is not connected');
     const blocked = this.broker.blocked;
     if (blocked) throw new PublishError(`broker is blocking publishers (${blocked})`);
+    const deadline = Date.now() + timeoutMs;
+    if (await this.publishOnce(channel, exchange, routingKey, body, options, timeoutMs)) return;
+    // To a queue by name (the default exchange), unroutable means the queue is gone: deleted by hand
+    // or by a policy while the connection stayed up, so no reconnection would declare it again.
+    // Declare the topology and send once more, within the same deadline, rather than refuse every
+    // publish until then. A second return is a refusal.
+    if (exchange === '' && (await this.declareAgain(channel))) {
+      const left = deadline - Date.now();
+      if (left > 0 && (await this.publishOnce(channel, exchange, routingKey, body, options, left))) return;
+    }
+    throw new PublishError(`no queue is bound for ${exchange || '(default)'} ${routingKey}`);
+  }
+
+  /** Resolves true once confirmed, false when the broker returned it as unroutable (and confirmed it); rejects on anything else. */
+  private async publishOnce(
+    channel: ConfirmChannel,
+    exchange: string,
+    routingKey: string,
+    body: Buffer,
+    options: Options.Publish,
+    timeoutMs: number,
+  ): Promise<boolean> {
     const publishId = randomUUID();
     const headers = { ...(options.headers as Record<string, unknown> | undefined), [PUBLISH_ID_HEADER]: publishId };
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<boolean>((resolve, reject) => {
       const timer = setTimeout(() => {
         settle(new PublishError(`broker did not confirm within ${timeoutMs} ms`, 'unknown'));
       }, timeoutMs);
       let settled = false;
-      const settle = (error?: Error) => {
+      const settle = (error?: Error, routed = true) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         channel.off('close', onClose);
         this.inFlight.delete(settle);
         if (error) reject(error);
-        else resolve();
+        else resolve(routed);
       };
       const onClose = () => settle(new PublishError('broker channel closed before confirming', 'unknown'));
       channel.once('close', onClose);
@@ -90,7 +113,7 @@ export class ConfirmPublisher {
       try {
         channel.publish(exchange, routingKey, body, { mandatory: true, ...options, headers }, (err: Error | null) => {
           // basic.return always arrives before the confirm of the same message on one channel.
-          if (this.returned.delete(publishId)) settle(new PublishError(`no queue is bound for ${exchange || '(default)'} ${routingKey}`));
+          if (this.returned.delete(publishId)) settle(undefined, false);
           // amqplib fails every pending confirm with 'channel closed' before the channel's 'close'
           // event: the message may already be queued, so only a real nack means refused.
           else if (err)
@@ -105,6 +128,25 @@ export class ConfirmPublisher {
         settle(new PublishError(`publish failed: ${errorMessage(err)}`));
       }
     });
+  }
+
+  /** One declare at a time for every publish that found its queue gone; false when it failed (the channel then closes and is reopened). */
+  private declareAgain(channel: ConfirmChannel): Promise<boolean> {
+    this.redeclaring ??= this.setupChannel(channel)
+      .then(
+        () => {
+          this.logger.warn('a publish to a queue found none; the topology was declared again');
+          return true;
+        },
+        (err: unknown) => {
+          this.logger.warn({ err: errorMessage(err) }, 'could not declare the topology again');
+          return false;
+        },
+      )
+      .finally(() => {
+        this.redeclaring = undefined;
+      });
+    return this.redeclaring;
   }
 
   private async open(connection: ChannelModel): Promise<void> {

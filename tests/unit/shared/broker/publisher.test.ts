@@ -80,15 +80,6 @@ describe('ConfirmPublisher', () => {
 
   it.each<[string, PublishFailure, () => void, string]>([
     ['a nack', 'refused', () => channel().last.callback(new Error('message nacked')), 'broker refused the message (nack)'],
-    [
-      'a basic.return, though the broker then acks it,',
-      'refused',
-      () => {
-        channel().returnLast();
-        channel().last.callback(null);
-      },
-      'no queue is bound for (default) watermark_retry',
-    ],
     // amqplib fails pending confirms with 'channel closed': the message may be queued already.
     [
       'a confirm lost with its channel',
@@ -112,6 +103,65 @@ describe('ConfirmPublisher', () => {
     const done = publish();
     answer();
     expect(await failureOf(done)).toEqual({ failure, message });
+  });
+
+  /** The broker hands the last publish back as unroutable, then acks it, as RabbitMQ does. */
+  function returnLast(): void {
+    channel().returnLast();
+    channel().last.callback(null);
+  }
+
+  it('takes a basic.return from an exchange as refused, at once', async () => {
+    await publisher.attach();
+    const done = publisher.publish('watermark.events', 'job.done', Buffer.from('{}'), {}, TIMEOUT_MS);
+    returnLast();
+    expect(await failureOf(done)).toEqual({ failure: 'refused', message: 'no queue is bound for watermark.events job.done' });
+    expect(setupChannel).toHaveBeenCalledTimes(1);
+  });
+
+  it('declares the topology again and sends once more when a queue it publishes to is gone', async () => {
+    await publisher.attach();
+    const done = publish();
+    returnLast();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(setupChannel).toHaveBeenCalledTimes(2);
+    expect(channel().published).toHaveLength(2);
+    expect(broker.confirmChannels).toHaveLength(1); // on the same channel
+    channel().last.callback(null);
+    await expect(done).resolves.toBeUndefined();
+  });
+
+  it('declares once for every publish that found the queue gone at the same time', async () => {
+    await publisher.attach();
+    const first = publish();
+    const second = publish();
+    for (const sent of [...channel().published]) {
+      channel().emit('return', { properties: { headers: sent.options.headers } });
+      sent.callback(null);
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    expect(setupChannel).toHaveBeenCalledTimes(2);
+    expect(channel().published).toHaveLength(4);
+    for (const sent of channel().published.slice(2)) sent.callback(null);
+    await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);
+  });
+
+  it('refuses when the queue is still missing after declaring it again', async () => {
+    await publisher.attach();
+    const done = failureOf(publish());
+    returnLast();
+    await vi.advanceTimersByTimeAsync(0);
+    returnLast();
+    expect(await done).toEqual({ failure: 'refused', message: 'no queue is bound for (default) watermark_retry' });
+  });
+
+  it('refuses when declaring again fails', async () => {
+    await publisher.attach();
+    setupChannel.mockRejectedValueOnce(new Error('PRECONDITION_FAILED'));
+    const done = failureOf(publish());
+    returnLast();
+    expect(await done).toEqual({ failure: 'refused', message: 'no queue is bound for (default) watermark_retry' });
+    expect(channel().published).toHaveLength(1);
   });
 
   it('calls no confirm within the timeout unknown', async () => {
