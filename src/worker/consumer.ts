@@ -118,8 +118,14 @@ export class RetryConsumer {
     });
     // Declared on every channel it opens, not only by the publisher: a channel reopened after its
     // queue was deleted must not consume from a queue that is not there.
-    await this.deps.declareTopology(channel);
-    await channel.prefetch(this.options.prefetch);
+    try {
+      await this.deps.declareTopology(channel);
+      await channel.prefetch(this.options.prefetch);
+    } catch (err) {
+      // A broker's refusal has closed it already; anything else would leave it open, unused, on every retry.
+      await channel.close().catch(() => undefined);
+      throw err;
+    }
     this.channel = channel;
     if (!this.waitingFor && !this.stopping) await this.consume();
   }

@@ -162,7 +162,13 @@ export class ConfirmPublisher {
       // A channel-level error closes only the channel; reopen it while the connection lives.
       laterOnSameConnection(this.broker, () => (this.channel ? Promise.resolve() : this.open(connection)), this.logger, 'reopen publisher channel');
     });
-    await this.setupChannel(channel);
+    try {
+      await this.setupChannel(channel);
+    } catch (err) {
+      // A broker's refusal has closed it already; anything else would leave it open, unused, on every retry.
+      await channel.close().catch(() => undefined);
+      throw err;
+    }
     this.channel = channel;
   }
 }

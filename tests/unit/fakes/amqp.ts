@@ -18,6 +18,12 @@ export interface Publish {
 export class FakeConfirmChannel extends EventEmitter {
   readonly published: Publish[] = [];
   throwOnPublish: Error | undefined;
+  closed = false;
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.emit('close');
+  }
 
   publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish, callback: (err: Error | null) => void): boolean {
     if (this.throwOnPublish) throw this.throwOnPublish;

@@ -39,6 +39,8 @@ let log: ReturnType<typeof recordingLogger>;
 let consumer: RetryConsumer;
 /** The channels the consumer declared its queues on, in order. */
 let declaredOn: unknown[];
+/** How many of the next declares fail. */
+let declareFailures: number;
 
 beforeEach(async () => {
   broker = new FakeBroker();
@@ -50,10 +52,17 @@ beforeEach(async () => {
   metrics = workerMetrics(new Registry());
   log = recordingLogger();
   declaredOn = [];
+  declareFailures = 0;
   consumer = new RetryConsumer(
     {
       broker,
-      declareTopology: async (on) => void declaredOn.push(on),
+      declareTopology: async (on) => {
+        if (declareFailures > 0) {
+          declareFailures -= 1;
+          throw new Error('PRECONDITION_FAILED - inequivalent arg');
+        }
+        declaredOn.push(on);
+      },
       decodeJob: jobDecoder(DEFAULT_SETTINGS),
       publisher: { publish },
       processor: { process: processJob },
@@ -364,6 +373,17 @@ describe('RetryConsumer', () => {
     expect(consumer.ready).toBe(true);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(broker.channels).toHaveLength(2);
+  });
+
+  it('closes a channel whose set-up failed before trying again', async () => {
+    vi.useFakeTimers();
+    declareFailures = 1;
+    channel.emit('close');
+    await vi.advanceTimersByTimeAsync(CHANNEL_REOPEN_DELAY_MS);
+    expect(broker.channels[1]!.closed).toBe(true);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(broker.channels[2]!.consumers).toEqual(['ctag-1']);
+    expect(consumer.ready).toBe(true);
   });
 
   it('leaves a channel lost with its connection to the reconnection', async () => {

@@ -203,4 +203,16 @@ describe('ConfirmPublisher', () => {
     expect(broker.confirmChannels).toHaveLength(2);
     expect(publisher.ready).toBe(true);
   });
+
+  it('closes a channel whose set-up failed, then tries again', async () => {
+    await publisher.attach();
+    setupChannel.mockRejectedValueOnce(new Error('PRECONDITION_FAILED - inequivalent arg'));
+    channel().emit('close');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(broker.confirmChannels[1]!.closed).toBe(true);
+    expect(publisher.ready).toBe(false);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(broker.confirmChannels).toHaveLength(3);
+    expect(publisher.ready).toBe(true);
+  });
 });
