@@ -5,7 +5,7 @@
  * delay queue or the DLQ with the broker's confirm. Nothing is acked away silently.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { laterOnSameConnection, type BrokerConnection } from '../shared/broker/connection.js';
+import { laterOnSameConnection, setUpOrClose, type BrokerConnection } from '../shared/broker/connection.js';
 import { publishJobEvent } from '../shared/broker/job-events.js';
 import type { MessagePublisher } from '../shared/broker/publisher.js';
 import { DEAD_LETTER_QUEUE, RETRY_QUEUE, delayQueueName } from '../shared/broker/topology.js';
@@ -43,7 +43,7 @@ export interface ConsumerOptions {
 /** What the consumer uses of each collaborator, and no more (its unit test fakes exactly this). */
 export interface ConsumerDependencies {
   broker: Pick<BrokerConnection, 'onConnect' | 'isConnected'>;
-  /** Declares the queues again on the consumer's channel after the broker cancelled it (createServiceBroker's). */
+  /** Declares the queues on each channel the consumer opens, and again after the broker cancelled it (createServiceBroker's). */
   declareTopology: (channel: Channel) => Promise<void>;
   /** The job message decoder, with this worker's `default` settings (contracts/job-message.ts `jobDecoder`). */
   decodeJob: (body: Uint8Array) => Decoded<Job>;
@@ -118,14 +118,10 @@ export class RetryConsumer {
     });
     // Declared on every channel it opens, not only by the publisher: a channel reopened after its
     // queue was deleted must not consume from a queue that is not there.
-    try {
+    await setUpOrClose(channel, async () => {
       await this.deps.declareTopology(channel);
       await channel.prefetch(this.options.prefetch);
-    } catch (err) {
-      // A broker's refusal has closed it already; anything else would leave it open, unused, on every retry.
-      await channel.close().catch(() => undefined);
-      throw err;
-    }
+    });
     this.channel = channel;
     if (!this.waitingFor && !this.stopping) await this.consume();
   }

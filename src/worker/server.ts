@@ -50,7 +50,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
       eventConfirmTimeoutMs: config.EVENT_CONFIRM_TIMEOUT_MS,
     },
   );
-  // The publisher declares the topology, so it attaches before the consumer uses the queues.
+  // Both declare the topology on every (re)connection; the publisher first, so its channel is up before the first job.
   await publisher.attach();
   await consumer.attach();
   void broker.start();

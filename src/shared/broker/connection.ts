@@ -4,7 +4,7 @@
  * needs no restart of ours. The broker's `blocked` notification is surfaced so publishers can
  * refuse work (503) instead of hanging on a broker that stopped reading.
  */
-import amqp, { type ChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../logger.js';
@@ -47,6 +47,20 @@ export function laterOnSameConnection(
     },
     backoffDelay(CHANNEL_RETRY_DELAYS_MS, attempt, CHANNEL_REOPEN_DELAY_MS),
   ).unref();
+}
+
+/**
+ * Runs a new channel's set-up (declares, prefetch); if it fails, closes the channel before
+ * rethrowing. A broker's refusal has closed it already; anything else would leave one open, unused
+ * channel behind on every retry.
+ */
+export async function setUpOrClose<C extends Channel>(channel: C, setUp: (channel: C) => Promise<void>): Promise<void> {
+  try {
+    await setUp(channel);
+  } catch (err) {
+    await channel.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 export interface BrokerConnectionOptions {

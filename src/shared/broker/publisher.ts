@@ -7,7 +7,7 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import { laterOnSameConnection, type BrokerConnection } from './connection.js';
+import { laterOnSameConnection, setUpOrClose, type BrokerConnection } from './connection.js';
 import { errorMessage } from '../errors.js';
 
 /**
@@ -162,13 +162,7 @@ export class ConfirmPublisher {
       // A channel-level error closes only the channel; reopen it while the connection lives.
       laterOnSameConnection(this.broker, () => (this.channel ? Promise.resolve() : this.open(connection)), this.logger, 'reopen publisher channel');
     });
-    try {
-      await this.setupChannel(channel);
-    } catch (err) {
-      // A broker's refusal has closed it already; anything else would leave it open, unused, on every retry.
-      await channel.close().catch(() => undefined);
-      throw err;
-    }
+    await setUpOrClose(channel, this.setupChannel);
     this.channel = channel;
   }
 }

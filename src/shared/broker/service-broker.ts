@@ -13,7 +13,7 @@ import { declareTopology } from './topology.js';
 export interface ServiceBroker {
   broker: BrokerConnection;
   publisher: ConfirmPublisher;
-  /** Declares this service's queues and exchanges on a channel (idempotent): for a consumer whose queue the broker deleted. */
+  /** Declares this service's queues and exchanges on a channel (idempotent): the publisher's set-up, and the worker's consumer's on each channel it opens. */
   declareTopology: (channel: Channel) => Promise<void>;
 }
 

@@ -15,15 +15,19 @@ export interface Publish {
   callback: (err: Error | null) => void;
 }
 
-export class FakeConfirmChannel extends EventEmitter {
-  readonly published: Publish[] = [];
-  throwOnPublish: Error | undefined;
+/** What both kinds of channel do on close: remember it and say so, as amqplib's do. */
+class FakeChannel extends EventEmitter {
   closed = false;
 
   async close(): Promise<void> {
     this.closed = true;
     this.emit('close');
   }
+}
+
+export class FakeConfirmChannel extends FakeChannel {
+  readonly published: Publish[] = [];
+  throwOnPublish: Error | undefined;
 
   publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish, callback: (err: Error | null) => void): boolean {
     if (this.throwOnPublish) throw this.throwOnPublish;
@@ -43,13 +47,12 @@ export class FakeConfirmChannel extends EventEmitter {
   }
 }
 
-export class FakeConsumerChannel extends EventEmitter {
+export class FakeConsumerChannel extends FakeChannel {
   readonly acked: ConsumeMessage[] = [];
   readonly nacked: { message: ConsumeMessage; requeue: boolean }[] = [];
   readonly consumers: string[] = [];
   readonly cancelled: string[] = [];
   prefetched: number | undefined;
-  closed = false;
   /** Makes ack and nack throw, as amqplib does once the channel is gone. */
   dead = false;
   private onMessage: ((message: ConsumeMessage | null) => void) | undefined;
@@ -81,11 +84,6 @@ export class FakeConsumerChannel extends EventEmitter {
   nack(message: ConsumeMessage, _allUpTo?: boolean, requeue = true): void {
     if (this.dead) throw new Error('Channel closed');
     this.nacked.push({ message, requeue });
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.emit('close');
   }
 
   get consuming(): boolean {
