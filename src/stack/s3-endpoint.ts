@@ -1,6 +1,6 @@
 /**
  * The embedded S3 endpoint for local runs and tests: s3rver on loopback, data in a folder, speaking
- * real S3 to the same `minio` client the services use against MinIO in the chart.
+ * real S3 (SigV4-checked) to the same client the services use against MinIO in the chart.
  */
 import S3rver from 's3rver';
 import { mkdirSync } from 'node:fs';

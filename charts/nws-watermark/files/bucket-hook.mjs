@@ -2,9 +2,9 @@
 // for the store at most WAIT_SECONDS. When it gives up it says why, from the store pod's status read
 // through the Kubernetes API (its Role: get/list pods, get persistentvolumeclaims, in its namespace):
 // e.g. "the MinIO pod is Pending: its PVC … is not bound — is there a default StorageClass?".
-// Runs in the service image (Node.js, and the minio client under APP_DIR/node_modules).
+// Runs in the service image, with the services' own object store client (APP_DIR/dist).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 const env = process.env;
 const engine = env.STORE_NAME ?? 'object store';
@@ -15,20 +15,16 @@ const apiUrl = env.KUBE_API_URL ?? 'https://kubernetes.default.svc';
 const tokenFile = env.KUBE_TOKEN_FILE ?? '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 async function createBucket() {
-  const { Client } = createRequire(`${env.APP_DIR ?? '/app'}/package.json`)('minio');
-  const url = new URL(env.S3_ENDPOINT);
-  const client = new Client({
-    endPoint: url.hostname,
-    port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
-    useSSL: url.protocol === 'https:',
+  const { ObjectStore } = await import(pathToFileURL(`${env.APP_DIR ?? '/app'}/dist/shared/object-store.js`).href);
+  const store = new ObjectStore({
+    endpoint: env.S3_ENDPOINT,
     accessKey: env.S3_ACCESS_KEY,
     secretKey: env.S3_SECRET_KEY,
     region: env.S3_REGION,
-    pathStyle: true,
+    bucket: env.S3_BUCKET,
+    timeoutMs: 5000,
   });
-  if (await client.bucketExists(env.S3_BUCKET)) return 'exists';
-  await client.makeBucket(env.S3_BUCKET, env.S3_REGION);
-  return 'created';
+  return store.ensureBucket(env.S3_REGION);
 }
 
 async function kube(path) {
