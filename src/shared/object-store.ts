@@ -70,6 +70,9 @@ export class ObjectStore {
     const timer = setTimeout(() => controller.abort(new Error(`${operation} timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
     try {
       return await this.s3.ok({ ...call, bucket: this.bucket }, controller.signal);
+    } catch (err) {
+      // Node's http rejects an aborted request with a bare AbortError: say which deadline it was.
+      throw controller.signal.aborted ? controller.signal.reason : err;
     } finally {
       clearTimeout(timer);
     }

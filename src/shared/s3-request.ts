@@ -1,12 +1,13 @@
 /**
- * One signed S3 request: SigV4 by `aws4`, sent by undici, answered as status, headers and bytes.
- * This is all of the S3 protocol the object store uses (seven path-style calls); a full S3 SDK
- * held about 23 MB of every api and worker process for them.
+ * One signed S3 request: SigV4 by `aws4`, sent by Node's http client, answered as status, headers
+ * and bytes. This is all of the S3 protocol the object store uses (seven path-style calls); the
+ * minio SDK we used for them made loading the api 15 MB larger.
  */
 import aws4 from 'aws4';
 import { EntityDecoder, XML } from '@nodable/entities';
 import { XMLParser } from 'fast-xml-parser';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { sha256Hex } from './content-address.js';
 
 export interface S3Endpoint {
@@ -31,7 +32,7 @@ export interface S3Call {
 
 export interface S3Answer {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: IncomingHttpHeaders;
   body: Buffer;
 }
 
@@ -133,14 +134,18 @@ export class S3Client {
   private readonly keys: SigningKeys;
   /** Over TLS the payload is protected by TLS and left unsigned; over plain HTTP SigV4 signs its SHA-256. */
   private readonly signsPayload: boolean;
-  // undici drops an idle socket before the server's `Keep-Alive: timeout=N` runs out (2 s before,
-  // 4 s without a hint), so a socket is never reused as the server closes it (ECONNRESET).
-  private readonly dispatcher: Dispatcher = new Agent({ connections: 64 });
+  // Node's agent, not undici's: undici closes the connection after every HEAD, and a lookup is a
+  // HEAD. An idle socket is dropped after 5 s, or 1 s before the server's `Keep-Alive: timeout=N`:
+  // Node applies that hint only to an agent with a timeout, and a socket reused as the server closes
+  // it fails the request with ECONNRESET.
+  private readonly agent: HttpAgent;
 
   constructor(options: S3Endpoint) {
     this.origin = new URL(options.endpoint);
     this.keys = { accessKey: options.accessKey, secretKey: options.secretKey, region: options.region };
     this.signsPayload = this.origin.protocol !== 'https:';
+    const agentOptions = { keepAlive: true, maxSockets: 64, timeout: 5_000 };
+    this.agent = this.signsPayload ? new HttpAgent(agentOptions) : new HttpsAgent(agentOptions);
   }
 
   /** Sends the call, and reads the whole answer; rejects only when no answer came (or on `signal`). */
@@ -150,15 +155,17 @@ export class S3Client {
     if (call.body) headers['Content-Length'] = String(call.body.length);
     headers['X-Amz-Content-Sha256'] = !call.body ? EMPTY_SHA256 : this.signsPayload ? (call.payloadSha256 ?? sha256Hex(call.body)) : 'UNSIGNED-PAYLOAD';
     const signed = signS3({ method: call.method, host: this.origin.host, path: objectPath(call.bucket, call.key) + query, headers }, this.keys);
-    const response = await request(new URL(signed.path, this.origin), {
-      method: call.method,
-      headers: signed.headers,
-      body: call.body,
-      dispatcher: this.dispatcher,
-      signal,
+    const send = this.signsPayload ? httpRequest : httpsRequest;
+    return new Promise<S3Answer>((resolve, reject) => {
+      const req = send(new URL(signed.path, this.origin), { method: call.method, headers: signed.headers, agent: this.agent, signal }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end(call.body);
     });
-    const body = Buffer.from(await response.body.arrayBuffer());
-    return { status: response.statusCode, headers: response.headers, body };
   }
 
   /** `send`, with an answer outside 2xx as an `S3ResponseError`. */

@@ -160,6 +160,28 @@ describe('ObjectStore PUT on the wire', () => {
 // with ECONNRESET (a CI run lost an upload to it, on s3rver's 5 s). The client must drop an idle
 // socket before the server's announced timeout (Keep-Alive: timeout=N), so the server never has to.
 describe('ObjectStore keep-alive', () => {
+  it('keeps one connection for successive calls, lookups (HEAD) included', async () => {
+    let connections = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'image/webp', 'content-length': '3' }).end(req.method === 'HEAD' ? undefined : 'abc'));
+    });
+    server.on('connection', () => (connections += 1));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = new ObjectStore({ endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, ...credentials });
+      for (let i = 0; i < 5; i += 1) {
+        expect(await store.exists(`k${i}`)).toBe(true);
+        expect((await store.get(`k${i}`)).toString()).toBe('abc');
+      }
+      // undici, for one, closes the connection after every HEAD: a new TCP connection per lookup.
+      expect(connections).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('closes an idle connection itself, before the timeout the server announces', async () => {
     const closes: ('client' | 'server')[] = [];
     const server = createServer((req, res) => {
