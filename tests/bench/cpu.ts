@@ -96,3 +96,41 @@ export function machineBusySeconds(): number {
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
   return (ticks.slice(0, 8).reduce((a, b) => a + b, 0) - idle) / 100;
 }
+
+/** The CPUs a process may run on, in taskset's list form ("0,1", "0-3"). */
+export function affinity(pid: number): string {
+  const out = execFileSync('taskset', ['-pc', String(pid)], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const list = /affinity list:\s*(\S+)/.exec(out)?.[1];
+  if (!list) throw new Error(`taskset gave no affinity for ${pid}: ${out.trim()}`);
+  return list;
+}
+
+/** Keeps every thread of a process (libvips', the Erlang schedulers) on `cpus`. */
+export function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-pc', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Places processes on cores for one measured window, as separate nodes or CPU limits would, and
+ * puts each back where it was. `placement` maps a CPU list to the processes that run there.
+ */
+export async function placed<T>(placement: Record<string, number[]>, measure: () => Promise<T>): Promise<T> {
+  const before = new Map<number, string>();
+  try {
+    for (const [cpus, pids] of Object.entries(placement)) {
+      for (const pid of pids) {
+        if (!before.has(pid)) before.set(pid, affinity(pid));
+        pin(pid, cpus);
+      }
+    }
+    return await measure();
+  } finally {
+    for (const [pid, cpus] of before) {
+      try {
+        pin(pid, cpus);
+      } catch {
+        // the process is gone: nothing to put back
+      }
+    }
+  }
+}

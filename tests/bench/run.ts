@@ -13,7 +13,7 @@ import { generated, photographs, type CorpusImage, type CorpusSet } from './corp
 import { median } from './load.js';
 import { autoscaler, type AutoscalerResult } from './scenarios/autoscaler.js';
 import { cacheHit, type CacheHitResult } from './scenarios/cache-hit.js';
-import { fallback, type FallbackResult } from './scenarios/fallback.js';
+import { fallback, type Drain, type FallbackResult } from './scenarios/fallback.js';
 import { hungOptimizer, type HungOptimizerResult } from './scenarios/hung-optimizer.js';
 import { memory, type MemoryResult } from './scenarios/memory.js';
 import { IPX_TARGET, peer, type PeerResult } from './scenarios/peer.js';
@@ -67,6 +67,18 @@ function cpuTable(what: string, rows: [string, Record<string, number>][]): strin
   return lines;
 }
 
+/**
+ * The machine's busy cores during a drain, and the highest ratio the drain's CPU per job allows: on
+ * shared cores, every process's; with the optimizer placed apart, the other processes' on theirs.
+ */
+function drainBound(d: Drain): string {
+  const feeders = Object.entries(d.cpuMsPerJob).filter(([name]) => name !== 'ceiling' && (!d.placement || name !== 'optimizer'));
+  const cpuMsPerJob = feeders.reduce((sum, [, ms]) => sum + ms, 0);
+  const cores = d.placement ? d.placement.others.split(',').length : d.cores;
+  const allowed = (cores * 1000) / cpuMsPerJob / d.optimizerCapacity;
+  return `${fmt(d.busyCores)} of ${d.cores} cores busy; ${fmt(cpuMsPerJob, 1)} CPU ms per job on ${cores} core${cores > 1 ? 's' : ''} allow ${fmt(allowed)}`;
+}
+
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const mark = (ok: boolean) => (ok ? 'yes' : 'no');
 
@@ -112,7 +124,10 @@ function report(results: {
     lines.push(
       ...cpuTable(
         'drain',
-        f.drains.map((d) => [`${d.image}: ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}`, d.cpuMsPerJob]),
+        [...f.drains, ...(f.placedDrain ? [f.placedDrain] : [])].map((d) => [
+          `${d.image}: ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}${d.placement ? `, optimizer on CPU ${d.placement.optimizer} alone` : ''}`,
+          d.cpuMsPerJob,
+        ]),
       ),
     );
     lines.push('');
@@ -195,11 +210,12 @@ function report(results: {
       lines.push(
         `| 4. ${goal.image} backlog drained by 2 workers at the default prefetch 2 / optimizer capacity | ${fmt(goal.ratio)} | ≥ 0.85 | ${mark(goal.ratio >= 0.85)} |`,
       );
-      // Every process of the drain shares these cores: at its CPU per job they allow this many jobs/s at most.
-      const cpuMsPerJob = Object.entries(goal.cpuMsPerJob).reduce((sum, [name, ms]) => (name === 'ceiling' ? sum : sum + ms), 0);
-      const allowed = (goal.cores * 1000) / cpuMsPerJob / goal.optimizerCapacity;
+      lines.push(`| 4. the same drain: machine busy; the highest ratio its CPU per job allows on ${goal.cores} cores | ${drainBound(goal)} | – | – |`);
+    }
+    const placed = f.placedDrain;
+    if (placed?.placement) {
       lines.push(
-        `| 4. the same drain: machine busy; the highest ratio its ${fmt(cpuMsPerJob, 1)} CPU ms per job (all processes) allow on ${goal.cores} cores | ${fmt(goal.busyCores)} of ${goal.cores} cores; ${fmt(allowed)} | – | – |`,
+        `| 4. the same drain with the optimizer on CPU ${placed.placement.optimizer} and everything else on ${placed.placement.others}, for the capacity too; machine busy; the highest ratio the other processes' CPU per job allows on their cores | ${fmt(placed.jobsPerSecond, 1)} / ${fmt(placed.optimizerCapacity, 1)} → ${fmt(placed.ratio)}; ${drainBound(placed)} | – | – |`,
       );
     }
     lines.push(

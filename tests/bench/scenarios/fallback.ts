@@ -7,8 +7,8 @@
 import { RETRY_QUEUE } from '../../../src/shared/broker/topology.js';
 import { distinct, multipartBody, MULTIPART_TYPE, type CorpusImage } from '../corpus.js';
 import { runLoad } from '../load.js';
-import { availableParallelism } from 'node:os';
-import { CpuMeter, daemonPids, machineBusySeconds } from '../cpu.js';
+import { cpus } from 'node:os';
+import { CpuMeter, daemonPids, machineBusySeconds, pin, placed } from '../cpu.js';
 import type { BenchWorld } from '../world.js';
 import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
 import { DoneClock } from './jobs.js';
@@ -29,12 +29,22 @@ export interface Drain {
   /** Cores the whole machine kept busy during the drain (of `cores`). */
   busyCores: number;
   cores: number;
+  /** Where the processes ran, when they were placed on cores (`cpus` in taskset's list form); shared cores otherwise. */
+  placement?: CorePlacement;
+}
+
+/** The optimizer on some cores, everything else of the drain (workers, s3, RabbitMQ, Redis, api, bench) on the others. */
+export interface CorePlacement {
+  optimizer: string;
+  others: string;
 }
 
 export interface FallbackResult {
   jobs: number;
   imagePixels: string;
   drains: Drain[];
+  /** The default drain (large image, 2 workers, prefetch 2) with the optimizer on cores of its own, when the machine has 2 or more. */
+  placedDrain?: Drain;
   recovery: { readyToFirstDoneS: number; spawnToFirstDoneS: number; probeIntervalMs: number };
 }
 
@@ -47,6 +57,93 @@ async function capacity(world: BenchWorld, image: CorpusImage, amount: number): 
   const run = await runLoad({ url, connections: 4, amount, headers: { 'content-type': MULTIPART_TYPE }, body });
   const ok = run.statuses['200'] ?? 0;
   return { perSecond: (ok / run.requests) * run.perSecond, cpuMs: meter.perUnit(Math.max(1, ok)).optimizer! };
+}
+
+interface DrainPlan {
+  image: CorpusImage;
+  jobs: number;
+  workers: number;
+  prefetch: number;
+  /** Images sent to the optimizer alone to measure its capacity right before the drain. */
+  capacityJobs: number;
+  placement?: CorePlacement;
+}
+
+/** One backlog of `jobs` drained by `workers` fresh worker processes, against the optimizer's capacity measured right before. */
+async function drain(world: BenchWorld, clock: DoneClock, plan: DrainPlan, log: (s: string) => void): Promise<Drain> {
+  const { image, jobs, workers, prefetch, placement } = plan;
+  const optimizerPid = world.services.get('optimizer')!.pid;
+  // Right before each drain: the machine's other load drifts over a run, and both sides of the ratio should see the same.
+  const optimizer = await capacity(world, image, plan.capacityJobs);
+  const hashes = await storeOriginals(world.store, image.data, jobs);
+  for (let i = 0; i < workers; i += 1) await world.startWorker(i, { LOG_LEVEL: 'warn', WORKER_PREFETCH: String(prefetch) });
+  while ((await world.consumers(RETRY_QUEUE)) !== workers) await new Promise((r) => setTimeout(r, 20));
+  const workerPids = Array.from({ length: workers }, (_, i) => world.services.get(`worker-${i}`)!.pid);
+  if (placement) for (const pid of workerPids) pin(pid, placement.others);
+  const meter = new CpuMeter({ worker: workerPids, optimizer: optimizerPid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
+  const started = performance.now();
+  const machineBefore = machineBusySeconds();
+  const resultIds = await enqueueJobs(world.broker, hashes, 'bench.jpg');
+  const last = await clock.allDone(resultIds, 300_000);
+  const cpuMsPerJob = { ...meter.perUnit(jobs), ceiling: optimizer.cpuMs };
+  const seconds = (last - started) / 1000;
+  const busyCores = (machineBusySeconds() - machineBefore) / seconds;
+  const jobsPerSecond = jobs / seconds;
+  const ratio = jobsPerSecond / optimizer.perSecond;
+  const cores = cpus().length; // the machine's: this process may be pinned to some of them
+  const label = `${image.width}x${image.height}`;
+  const result: Drain = {
+    image: label,
+    jobs,
+    workers,
+    prefetch,
+    jobsPerSecond,
+    optimizerCapacity: optimizer.perSecond,
+    ratio,
+    seconds,
+    cpuMsPerJob,
+    busyCores,
+    cores,
+    ...(placement ? { placement } : {}),
+  };
+  log(
+    `  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, optimizer alone ${optimizer.perSecond.toFixed(1)}/s (${optimizer.cpuMs.toFixed(1)} ms of its CPU each), ratio ${ratio.toFixed(2)}; CPU ms per job ${Object.entries(
+      cpuMsPerJob,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(
+        ', ',
+      )}; machine busy ${busyCores.toFixed(2)} of ${cores} cores${placement ? `; optimizer on CPU ${placement.optimizer}, the rest on ${placement.others}` : ''}`,
+  );
+  for (let i = workers - 1; i >= 0; i -= 1) await world.stop(`worker-${i}`);
+  return result;
+}
+
+/** CPUs `from` to `to - 1` in taskset's list form. */
+const cpuList = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i).join(',');
+
+/**
+ * The default drain (2 workers, prefetch 2) with the optimizer on half the cores and everything else
+ * on the other half, its capacity measured there too: as in the chart, where the optimizer's pods
+ * have CPU of their own and the workers, the store and the broker run beside them, not on it. This
+ * asks what the goal asks, whether the workers keep the optimizer busy, without the optimizer also
+ * losing CPU to the processes that feed it. Undefined on a machine of one core.
+ */
+async function drainOnOwnCores(
+  world: BenchWorld,
+  clock: DoneClock,
+  image: CorpusImage,
+  opts: { largeJobs: number; log: (s: string) => void },
+): Promise<Drain | undefined> {
+  const cores = cpus().length;
+  if (cores < 2) return undefined;
+  const half = Math.floor(cores / 2);
+  const placement = { optimizer: cpuList(0, half), others: cpuList(half, cores) };
+  const pid = (name: string) => world.services.get(name)!.pid;
+  const others = [pid('s3'), pid('api'), ...Object.values(daemonPids()), process.pid];
+  return placed({ [placement.optimizer]: [pid('optimizer')], [placement.others]: others }, () =>
+    drain(world, clock, { image, jobs: opts.largeJobs, workers: 2, prefetch: 2, capacityJobs: Math.min(opts.largeJobs, 60), placement }, opts.log),
+  );
 }
 
 /**
@@ -63,7 +160,6 @@ export async function fallback(
 ): Promise<FallbackResult> {
   const clock = await DoneClock.open(world);
   try {
-    const optimizerPid = world.services.get('optimizer')!.pid;
     const drains: Drain[] = [];
     const plan = [
       [small, opts.jobs, 1, 1],
@@ -75,46 +171,16 @@ export async function fallback(
       [large, opts.largeJobs, 2, 2],
     ] as const;
     for (const [image, jobs, workers, prefetch] of plan) {
-      // Right before each drain: the machine's other load drifts over a run, and both sides of the ratio should see the same.
-      const optimizer = await capacity(world, image, image === small ? Math.min(opts.jobs, 300) : Math.min(opts.largeJobs, 60));
-      const hashes = await storeOriginals(world.store, image.data, jobs);
-      for (let i = 0; i < workers; i += 1) await world.startWorker(i, { LOG_LEVEL: 'warn', WORKER_PREFETCH: String(prefetch) });
-      while ((await world.consumers(RETRY_QUEUE)) !== workers) await new Promise((r) => setTimeout(r, 20));
-      const workerPids = Array.from({ length: workers }, (_, i) => world.services.get(`worker-${i}`)!.pid);
-      const meter = new CpuMeter({ worker: workerPids, optimizer: optimizerPid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
-      const started = performance.now();
-      const machineBefore = machineBusySeconds();
-      const resultIds = await enqueueJobs(world.broker, hashes, 'bench.jpg');
-      const last = await clock.allDone(resultIds, 300_000);
-      const cpuMsPerJob = { ...meter.perUnit(jobs), ceiling: optimizer.cpuMs };
-      const seconds = (last - started) / 1000;
-      const busyCores = (machineBusySeconds() - machineBefore) / seconds;
-      const jobsPerSecond = jobs / seconds;
-      const ratio = jobsPerSecond / optimizer.perSecond;
-      const cores = availableParallelism();
-      const label = `${image.width}x${image.height}`;
-      drains.push({
-        image: label,
-        jobs,
-        workers,
-        prefetch,
-        jobsPerSecond,
-        optimizerCapacity: optimizer.perSecond,
-        ratio,
-        seconds,
-        cpuMsPerJob,
-        busyCores,
-        cores,
-      });
-      opts.log(
-        `  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, optimizer alone ${optimizer.perSecond.toFixed(1)}/s (${optimizer.cpuMs.toFixed(1)} ms of its CPU each), ratio ${ratio.toFixed(2)}; CPU ms per job ${Object.entries(
-          cpuMsPerJob,
-        )
-          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-          .join(', ')}; machine busy ${busyCores.toFixed(2)} of ${cores} cores`,
+      drains.push(
+        await drain(
+          world,
+          clock,
+          { image, jobs, workers, prefetch, capacityJobs: image === small ? Math.min(opts.jobs, 300) : Math.min(opts.largeJobs, 60) },
+          opts.log,
+        ),
       );
-      for (let i = workers - 1; i >= 0; i -= 1) await world.stop(`worker-${i}`);
     }
+    const placedDrain = await drainOnOwnCores(world, clock, large, opts);
 
     // Recovery: one worker waits while the optimizer is down; the clock runs from its return.
     await world.startWorker(0, { LOG_LEVEL: 'warn' });
@@ -142,7 +208,7 @@ export async function fallback(
     opts.log(
       `  recovery: first job done ${recovery.readyToFirstDoneS.toFixed(2)} s after the optimizer was ready (${recovery.spawnToFirstDoneS.toFixed(2)} s after its process started)`,
     );
-    return { jobs: opts.jobs, imagePixels: `${small.width}x${small.height}`, drains, recovery };
+    return { jobs: opts.jobs, imagePixels: `${small.width}x${small.height}`, drains, placedDrain, recovery };
   } finally {
     await clock.close();
   }
