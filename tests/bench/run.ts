@@ -19,6 +19,7 @@ import { memory, type MemoryResult } from './scenarios/memory.js';
 import { IPX_TARGET, peer, type PeerResult } from './scenarios/peer.js';
 import { throughput, type ThroughputRow } from './scenarios/throughput.js';
 import { BenchWorld } from './world.js';
+import { DEFAULT_SETTINGS } from '../helpers/watermark.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
@@ -65,6 +66,13 @@ function cpuTable(what: string, rows: [string, Record<string, number>][]): strin
     );
   }
   return lines;
+}
+
+/** Which drain: image, workers, prefetch, and the effort or the placement where they are not the default's. */
+function drainLabel(d: Drain): string {
+  const placed = d.placement ? `, optimizer on CPU ${d.placement.optimizer} alone` : '';
+  const effort = d.effort === DEFAULT_SETTINGS.effort ? '' : `, effort ${d.effort}`;
+  return `${d.image}: ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}${effort}${placed}`;
 }
 
 /**
@@ -124,10 +132,7 @@ function report(results: {
     lines.push(
       ...cpuTable(
         'drain',
-        [...f.drains, ...(f.placedDrain ? [f.placedDrain] : [])].map((d) => [
-          `${d.image}: ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}${d.placement ? `, optimizer on CPU ${d.placement.optimizer} alone` : ''}`,
-          d.cpuMsPerJob,
-        ]),
+        [...f.drains, ...(f.placedDrain ? [f.placedDrain] : []), ...f.maxEffortDrains].map((d) => [drainLabel(d), d.cpuMsPerJob]),
       ),
     );
     lines.push('');
@@ -202,10 +207,15 @@ function report(results: {
   if (f) {
     for (const d of f.drains) {
       lines.push(
-        `| 4. ${d.jobs} jobs (${d.image}) drained by ${d.workers} worker${d.workers > 1 ? 's' : ''}, prefetch ${d.prefetch}: jobs/s / the optimizer's capacity measured right before | ${fmt(d.jobsPerSecond, 1)} / ${fmt(d.optimizerCapacity, 1)} → ratio ${fmt(d.ratio)} | ≥ 0.9 | ${mark(d.ratio >= 0.9)} |`,
+        `| 4. ${d.jobs} jobs of ${drainLabel(d)}: jobs/s / the optimizer's capacity measured right before | ${fmt(d.jobsPerSecond, 1)} / ${fmt(d.optimizerCapacity, 1)} → ratio ${fmt(d.ratio)} | ≥ 0.9 | ${mark(d.ratio >= 0.9)} |`,
       );
     }
     const goal = f.drains.find((d) => d.image !== f.imagePixels && d.workers === 2 && d.prefetch === 2);
+    for (const d of f.maxEffortDrains) {
+      lines.push(
+        `| 4. ${d.jobs} jobs of ${drainLabel(d)} (the effort the goal was set with): jobs/s / capacity at that effort | ${fmt(d.jobsPerSecond, 1)} / ${fmt(d.optimizerCapacity, 1)} → ratio ${fmt(d.ratio)}; ${drainBound(d)} | – | – |`,
+      );
+    }
     if (goal) {
       lines.push(
         `| 4. ${goal.image} backlog drained by 2 workers at the default prefetch 2 / optimizer capacity | ${fmt(goal.ratio)} | ≥ 0.85 | ${mark(goal.ratio >= 0.85)} |`,

@@ -8,7 +8,8 @@ import { EVENTS_EXCHANGE, RETRY_QUEUE } from '../../src/shared/broker/topology.j
 import { encodeJobEvent } from '../../src/shared/contracts/job-event.js';
 import { encodeJobMessage } from '../../src/shared/contracts/job-message.js';
 import type { ObjectStore } from '../../src/shared/object-store.js';
-import { testJob } from './watermark.js';
+import type { WatermarkSettings } from '../../src/shared/contracts/index.js';
+import { DEFAULT_SETTINGS, testJob } from './watermark.js';
 
 /** Stores one original under `count` fresh hashes (the worker trusts the key, not the bytes), `batch` puts at a time. */
 export async function storeOriginals(store: Pick<ObjectStore, 'put'>, image: Buffer, count: number, batch = 32): Promise<string[]> {
@@ -20,15 +21,20 @@ export async function storeOriginals(store: Pick<ObjectStore, 'put'>, image: Buf
 }
 
 /**
- * Publishes a job for each stored original as the api does (the default settings and the result id
- * they give), persistent, and waits for the broker's confirms. Resolves with the result ids, which
- * the worker's job events name.
+ * Publishes a job for each stored original as the api does (its settings, the default ones unless
+ * given, and the result id they give), persistent, and waits for the broker's confirms. Resolves with
+ * the result ids, which the worker's job events name.
  */
-export async function enqueueJobs(broker: ChannelModel, hashes: string[], filename = 'job.jpg'): Promise<string[]> {
+export async function enqueueJobs(
+  broker: ChannelModel,
+  hashes: string[],
+  filename = 'job.jpg',
+  settings: WatermarkSettings = DEFAULT_SETTINGS,
+): Promise<string[]> {
   const confirm = await broker.createConfirmChannel();
   const resultIds: string[] = [];
   for (const hash of hashes) {
-    const job = { ...testJob(hash), filename, enqueued_at: new Date().toISOString() };
+    const job = { ...testJob(hash, settings), filename, enqueued_at: new Date().toISOString() };
     resultIds.push(job.result_id);
     confirm.sendToQueue(RETRY_QUEUE, encodeJobMessage(job), { persistent: true, messageId: job.result_id, contentType: 'application/json' });
   }

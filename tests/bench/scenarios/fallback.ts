@@ -12,12 +12,16 @@ import { CpuMeter, daemonPids, machineBusySeconds, pin, placed } from '../cpu.js
 import type { BenchWorld } from '../world.js';
 import { enqueueJobs, storeOriginals } from '../../helpers/jobs.js';
 import { DoneClock } from './jobs.js';
+import type { WatermarkSettings } from '../../../src/shared/contracts/index.js';
+import { DEFAULT_SETTINGS } from '../../helpers/watermark.js';
 
 export interface Drain {
   image: string;
   jobs: number;
   workers: number;
   prefetch: number;
+  /** The encoder's effort the jobs asked for (the default's unless a drain says otherwise). */
+  effort: WatermarkSettings['effort'];
   jobsPerSecond: number;
   /** The optimizer's own capacity for the same image (images/s), measured right before this drain. */
   optimizerCapacity: number;
@@ -45,13 +49,15 @@ export interface FallbackResult {
   drains: Drain[];
   /** The default drain (large image, 2 workers, prefetch 2) with the optimizer on cores of its own, when the machine has 2 or more. */
   placedDrain?: Drain;
+  /** The large image at `effort: max`, prefetch 1 then 2: the optimizer's work per job five times today's default. */
+  maxEffortDrains: Drain[];
   recovery: { readyToFirstDoneS: number; spawnToFirstDoneS: number; probeIntervalMs: number };
 }
 
 /** The optimizer's capacity for an image: its rate over HTTP with connections beyond its concurrency, and its CPU per image. */
-async function capacity(world: BenchWorld, image: CorpusImage, amount: number): Promise<{ perSecond: number; cpuMs: number }> {
+async function capacity(world: BenchWorld, image: CorpusImage, amount: number, settings: WatermarkSettings): Promise<{ perSecond: number; cpuMs: number }> {
   const url = `${world.env.OPTIMIZER_URL}/optimize`;
-  const body = () => multipartBody(distinct(image.data));
+  const body = () => multipartBody(distinct(image.data), 'photo.jpg', 'image/jpeg', settings);
   await runLoad({ url, connections: 4, amount: 20, headers: { 'content-type': MULTIPART_TYPE }, body });
   const meter = new CpuMeter({ optimizer: world.services.get('optimizer')!.pid });
   const run = await runLoad({ url, connections: 4, amount, headers: { 'content-type': MULTIPART_TYPE }, body });
@@ -67,14 +73,17 @@ interface DrainPlan {
   /** Images sent to the optimizer alone to measure its capacity right before the drain. */
   capacityJobs: number;
   placement?: CorePlacement;
+  /** The jobs' settings, and the capacity's: the default ones unless given. */
+  settings?: WatermarkSettings;
 }
 
 /** One backlog of `jobs` drained by `workers` fresh worker processes, against the optimizer's capacity measured right before. */
 async function drain(world: BenchWorld, clock: DoneClock, plan: DrainPlan, log: (s: string) => void): Promise<Drain> {
   const { image, jobs, workers, prefetch, placement } = plan;
+  const settings = plan.settings ?? DEFAULT_SETTINGS;
   const optimizerPid = world.services.get('optimizer')!.pid;
   // Right before each drain: the machine's other load drifts over a run, and both sides of the ratio should see the same.
-  const optimizer = await capacity(world, image, plan.capacityJobs);
+  const optimizer = await capacity(world, image, plan.capacityJobs, settings);
   const hashes = await storeOriginals(world.store, image.data, jobs);
   for (let i = 0; i < workers; i += 1) await world.startWorker(i, { LOG_LEVEL: 'warn', WORKER_PREFETCH: String(prefetch) });
   while ((await world.consumers(RETRY_QUEUE)) !== workers) await new Promise((r) => setTimeout(r, 20));
@@ -83,7 +92,7 @@ async function drain(world: BenchWorld, clock: DoneClock, plan: DrainPlan, log: 
   const meter = new CpuMeter({ worker: workerPids, optimizer: optimizerPid, s3: world.services.get('s3')!.pid, ...daemonPids(), bench: process.pid });
   const started = performance.now();
   const machineBefore = machineBusySeconds();
-  const resultIds = await enqueueJobs(world.broker, hashes, 'bench.jpg');
+  const resultIds = await enqueueJobs(world.broker, hashes, 'bench.jpg', settings);
   const last = await clock.allDone(resultIds, 300_000);
   const cpuMsPerJob = { ...meter.perUnit(jobs), ceiling: optimizer.cpuMs };
   const seconds = (last - started) / 1000;
@@ -97,6 +106,7 @@ async function drain(world: BenchWorld, clock: DoneClock, plan: DrainPlan, log: 
     jobs,
     workers,
     prefetch,
+    effort: settings.effort,
     jobsPerSecond,
     optimizerCapacity: optimizer.perSecond,
     ratio,
@@ -107,7 +117,7 @@ async function drain(world: BenchWorld, clock: DoneClock, plan: DrainPlan, log: 
     ...(placement ? { placement } : {}),
   };
   log(
-    `  ${label}, ${workers} worker(s), prefetch ${prefetch}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, optimizer alone ${optimizer.perSecond.toFixed(1)}/s (${optimizer.cpuMs.toFixed(1)} ms of its CPU each), ratio ${ratio.toFixed(2)}; CPU ms per job ${Object.entries(
+    `  ${label}, ${workers} worker(s), prefetch ${prefetch}, effort ${settings.effort}: ${jobs} jobs in ${seconds.toFixed(1)} s = ${jobsPerSecond.toFixed(1)} jobs/s, optimizer alone ${optimizer.perSecond.toFixed(1)}/s (${optimizer.cpuMs.toFixed(1)} ms of its CPU each), ratio ${ratio.toFixed(2)}; CPU ms per job ${Object.entries(
       cpuMsPerJob,
     )
       .map(([k, v]) => `${k} ${v.toFixed(1)}`)
@@ -181,6 +191,15 @@ export async function fallback(
       );
     }
     const placedDrain = await drainOnOwnCores(world, clock, large, opts);
+    // The goal was set when effort max was the default: 5 times the optimizer's work per 1 MP job of
+    // effort fast, against the same work around each job. What prefetch 2 buys shows there.
+    const maxEffortDrains: Drain[] = [];
+    for (const prefetch of [1, 2]) {
+      const settings = { ...DEFAULT_SETTINGS, effort: 'max' as const };
+      maxEffortDrains.push(
+        await drain(world, clock, { image: large, jobs: Math.ceil(opts.largeJobs / 2), workers: 2, prefetch, capacityJobs: 20, settings }, opts.log),
+      );
+    }
 
     // Recovery: one worker waits while the optimizer is down; the clock runs from its return.
     await world.startWorker(0, { LOG_LEVEL: 'warn' });
@@ -208,7 +227,7 @@ export async function fallback(
     opts.log(
       `  recovery: first job done ${recovery.readyToFirstDoneS.toFixed(2)} s after the optimizer was ready (${recovery.spawnToFirstDoneS.toFixed(2)} s after its process started)`,
     );
-    return { jobs: opts.jobs, imagePixels: `${small.width}x${small.height}`, drains, placedDrain, recovery };
+    return { jobs: opts.jobs, imagePixels: `${small.width}x${small.height}`, drains, placedDrain, maxEffortDrains, recovery };
   } finally {
     await clock.close();
   }
