@@ -57,7 +57,7 @@ export async function startApi(config: ApiConfig, logger: Logger = createLogger(
   await publisher.attach();
   await events.attach();
   void broker.start();
-  await store.ensureBucket(config.S3_REGION).catch(warnAndContinue(logger, 'bucket not ensured yet'));
+  await store.ensureBucket().catch(warnAndContinue(logger, 'bucket not ensured yet'));
 
   const service = createServiceApp({
     service: 'api',

@@ -56,11 +56,13 @@ export interface PutOptions {
 export class ObjectStore {
   private readonly s3: S3Client;
   readonly bucket: string;
+  private readonly region: string;
   private readonly timeoutMs: number;
 
   constructor(options: ObjectStoreOptions) {
     this.s3 = new S3Client(options);
     this.bucket = options.bucket;
+    this.region = options.region;
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -78,14 +80,14 @@ export class ObjectStore {
     }
   }
 
-  /** Creates the bucket unless it exists; says which it found. */
-  async ensureBucket(region: string): Promise<'exists' | 'created'> {
+  /** Creates the bucket, in the store's region, unless it exists; says which it found. */
+  async ensureBucket(): Promise<'exists' | 'created'> {
     if (await this.bucketExists()) return 'exists';
     // us-east-1 is S3's default location, and the one location a CreateBucketConfiguration may not name.
     const body =
-      region === 'us-east-1'
+      this.region === 'us-east-1'
         ? undefined
-        : Buffer.from(`<CreateBucketConfiguration><LocationConstraint>${region}</LocationConstraint></CreateBucketConfiguration>`);
+        : Buffer.from(`<CreateBucketConfiguration><LocationConstraint>${this.region}</LocationConstraint></CreateBucketConfiguration>`);
     await this.call('create bucket', { method: 'PUT', body }).catch(async (err: unknown) => {
       // Another replica may have created it between the two calls.
       if (!(await this.bucketExists())) throw err;

@@ -67,6 +67,18 @@ export function createOptimizerClient(
   });
 }
 
+/**
+ * The head of a `POST /optimize` body, up to the image's bytes: the `settings` field first (a UTF-8
+ * text field: JSON escapes every line break, so it cannot hold the boundary's line), then the
+ * `image` part's headers. The optimizer's `default` applies without settings.
+ */
+export function optimizeRequestHead(boundary: string, filename: string, contentType: string, settings?: WatermarkSettings): string {
+  const settingsPart = settings
+    ? `--${boundary}\r\nContent-Disposition: form-data; name="settings"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${JSON.stringify(settings)}\r\n`
+    : '';
+  return `${settingsPart}--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${escapeQuoted(filename)}"\r\nContent-Type: ${contentType}\r\n\r\n`;
+}
+
 export class OptimizerClient {
   // Keep-alive: one TCP connection reused across calls instead of a handshake per image.
   private readonly dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
@@ -157,13 +169,7 @@ export class OptimizerClient {
     // The multipart body is streamed as [head, image, tail] with its length: no copy of the image
     // (FormData + Blob copied it, then cloned every chunk through web streams).
     const boundary = `----nws-watermark-${randomBytes(12).toString('hex')}`;
-    // The settings first, a UTF-8 text field: JSON escapes every line break, so it cannot hold the boundary's line.
-    const settingsPart = settings
-      ? `--${boundary}\r\nContent-Disposition: form-data; name="settings"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${JSON.stringify(settings)}\r\n`
-      : '';
-    const head = Buffer.from(
-      `${settingsPart}--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${escapeQuoted(filename)}"\r\nContent-Type: ${contentType}\r\n\r\n`,
-    );
+    const head = Buffer.from(optimizeRequestHead(boundary, filename, contentType, settings));
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     const stall = this.stallWatch();
     const timeout = AbortSignal.timeout(this.options.timeoutMs);

@@ -133,7 +133,8 @@ export class S3Client {
   private readonly origin: URL;
   private readonly keys: SigningKeys;
   /** Over TLS the payload is protected by TLS and left unsigned; over plain HTTP SigV4 signs its SHA-256. */
-  private readonly signsPayload: boolean;
+  private readonly tls: boolean;
+  private readonly request: typeof httpRequest;
   // Node's agent, not undici's: undici closes the connection after every HEAD, and a lookup is a
   // HEAD. An idle socket is dropped after 5 s, or 1 s before the server's `Keep-Alive: timeout=N`:
   // Node applies that hint only to an agent with a timeout, and a socket reused as the server closes
@@ -143,21 +144,25 @@ export class S3Client {
   constructor(options: S3Endpoint) {
     this.origin = new URL(options.endpoint);
     this.keys = { accessKey: options.accessKey, secretKey: options.secretKey, region: options.region };
-    this.signsPayload = this.origin.protocol !== 'https:';
+    this.tls = this.origin.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: 64, timeout: 5_000 };
-    this.agent = this.signsPayload ? new HttpAgent(agentOptions) : new HttpsAgent(agentOptions);
+    this.agent = this.tls ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.request = this.tls ? httpsRequest : httpRequest;
+  }
+
+  private payloadHash(call: S3Call): string {
+    if (!call.body) return EMPTY_SHA256;
+    return this.tls ? 'UNSIGNED-PAYLOAD' : (call.payloadSha256 ?? sha256Hex(call.body));
   }
 
   /** Sends the call, and reads the whole answer; rejects only when no answer came (or on `signal`). */
   async send(call: S3Call, signal: AbortSignal): Promise<S3Answer> {
     const query = call.query ? `?${new URLSearchParams(call.query).toString()}` : '';
-    const headers: Record<string, string> = { ...call.headers };
+    const headers: Record<string, string> = { ...call.headers, 'X-Amz-Content-Sha256': this.payloadHash(call) };
     if (call.body) headers['Content-Length'] = String(call.body.length);
-    headers['X-Amz-Content-Sha256'] = !call.body ? EMPTY_SHA256 : this.signsPayload ? (call.payloadSha256 ?? sha256Hex(call.body)) : 'UNSIGNED-PAYLOAD';
     const signed = signS3({ method: call.method, host: this.origin.host, path: objectPath(call.bucket, call.key) + query, headers }, this.keys);
-    const send = this.signsPayload ? httpRequest : httpsRequest;
     return new Promise<S3Answer>((resolve, reject) => {
-      const req = send(new URL(signed.path, this.origin), { method: call.method, headers: signed.headers, agent: this.agent, signal }, (response) => {
+      const req = this.request(new URL(signed.path, this.origin), { method: call.method, headers: signed.headers, agent: this.agent, signal }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);

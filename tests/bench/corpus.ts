@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import type { WatermarkSettings } from '../../src/shared/contracts/index.js';
+import { optimizeRequestHead } from '../../src/shared/optimizer-client.js';
 
 export interface CorpusImage {
   name: string;
@@ -131,12 +132,8 @@ export function distinct(jpeg: Buffer): Buffer {
 const BOUNDARY = '----nws-bench-boundary-7d1f';
 export const MULTIPART_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
 
-/** A multipart/form-data body with the file in field `image`, as a browser sends it. */
+/** A multipart/form-data body with the file in field `image`, as a browser sends it (and `settings` first, as the api sends the optimizer). */
 export function multipartBody(image: Buffer, filename = 'photo.jpg', type = 'image/jpeg', settings?: WatermarkSettings): Buffer {
-  // The settings field as the api's optimizer client sends it: the optimizer's default without it.
-  const settingsPart = settings
-    ? `--${BOUNDARY}\r\nContent-Disposition: form-data; name="settings"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n${JSON.stringify(settings)}\r\n`
-    : '';
-  const head = `${settingsPart}--${BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`;
+  const head = optimizeRequestHead(BOUNDARY, filename, type, settings);
   return Buffer.concat([Buffer.from(head), image, Buffer.from(`\r\n--${BOUNDARY}--\r\n`)]);
 }

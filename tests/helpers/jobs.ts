@@ -9,7 +9,7 @@ import { encodeJobEvent } from '../../src/shared/contracts/job-event.js';
 import { encodeJobMessage } from '../../src/shared/contracts/job-message.js';
 import type { ObjectStore } from '../../src/shared/object-store.js';
 import type { WatermarkSettings } from '../../src/shared/contracts/index.js';
-import { DEFAULT_SETTINGS, testJob } from './watermark.js';
+import { testJob } from './watermark.js';
 
 /** Stores one original under `count` fresh hashes (the worker trusts the key, not the bytes), `batch` puts at a time. */
 export async function storeOriginals(store: Pick<ObjectStore, 'put'>, image: Buffer, count: number, batch = 32): Promise<string[]> {
@@ -25,12 +25,7 @@ export async function storeOriginals(store: Pick<ObjectStore, 'put'>, image: Buf
  * given, and the result id they give), persistent, and waits for the broker's confirms. Resolves with
  * the result ids, which the worker's job events name.
  */
-export async function enqueueJobs(
-  broker: ChannelModel,
-  hashes: string[],
-  filename = 'job.jpg',
-  settings: WatermarkSettings = DEFAULT_SETTINGS,
-): Promise<string[]> {
+export async function enqueueJobs(broker: ChannelModel, hashes: string[], filename = 'job.jpg', settings?: WatermarkSettings): Promise<string[]> {
   const confirm = await broker.createConfirmChannel();
   const resultIds: string[] = [];
   for (const hash of hashes) {

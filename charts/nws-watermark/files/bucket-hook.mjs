@@ -24,7 +24,7 @@ async function createBucket() {
     bucket: env.S3_BUCKET,
     timeoutMs: 5000,
   });
-  return store.ensureBucket(env.S3_REGION);
+  return store.ensureBucket();
 }
 
 async function kube(path) {
